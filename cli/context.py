@@ -1,0 +1,65 @@
+"""Global options (--db, --as, --lang) and the one place where service errors become CLI errors."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from cli import output
+
+
+@dataclass
+class Settings:
+    db_url: str | None
+    user: str | None
+    lang: str
+
+
+_settings = Settings(db_url=None, user=None, lang="en")
+
+
+def root_options(
+    db: str = typer.Option(
+        None, "--db", envvar="GUAPAI_DATABASE_URL",
+        help="Database URL (default: a SQLite file in the user data directory). "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    ),
+    as_user: str = typer.Option(None, "--as", envvar="GUAPAI_USER", help="Acting user (用户名)."),
+    lang: str = typer.Option(None, "--lang", envvar="GUAPAI_LANG", help="Language: zh or en (default from the locale)."),
+) -> None:
+    """guapai 挂牌整治 — listed rectification of road-transport companies."""
+    from listing.i18n import LANGS, default_lang
+
+    chosen = lang or default_lang()
+    if chosen not in LANGS:
+        raise typer.BadParameter(f"--lang must be zh or en, not {chosen}")
+    _settings.db_url, _settings.user, _settings.lang = db, as_user, chosen
+    output.set_lang(chosen)
+
+
+def settings() -> Settings:
+    return _settings
+
+
+def open_store():
+    """The store chosen by --db, migrated to the current schema."""
+    from listing.store.db import open_store as _open
+
+    return _open(_settings.db_url)
+
+
+class ErrorHandlingGroup(TyperGroup):
+    """Turns a service error into one clear line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        from listing.errors import GuapaiError
+
+        try:
+            return super().invoke(ctx)
+        except GuapaiError as exc:
+            output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+            sys.stderr.flush()
+            raise click.exceptions.Exit(exc.exit_code) from None

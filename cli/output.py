@@ -1,0 +1,117 @@
+"""Shared output for every command: a rich table for people, stable JSON for scripts.
+
+Data goes to stdout, messages to stderr. JSON has stable keys and ISO-8601 times.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from listing.i18n import t
+
+_state = {"lang": "en"}
+
+
+def set_lang(lang: str) -> None:
+    _state["lang"] = lang
+
+
+def lang() -> str:
+    return _state["lang"]
+
+
+def tr(key: str, **params: object) -> str:
+    """Translate in the language chosen on the command line."""
+    return t(key, _state["lang"], **params)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # stored times are UTC
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_default, indent=2)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(dumps(data) + "\n")
+
+
+def message(text: str, style: str | None = None) -> None:
+    """A human message: stderr, never mixed with data."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(text, style=style)
+
+
+def show(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    as_json: bool,
+    title_key: str | None = None,
+    json_data: Any = None,
+) -> None:
+    """Print `rows` as JSON (all keys) or as a table of `columns` = [(key, header i18n key)]."""
+    if as_json:
+        print_json(json_data if json_data is not None else list(rows))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=tr(title_key) if title_key else None, show_lines=False)
+    for _, header in columns:
+        table.add_column(tr(header), overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        from listing.timeutil import to_local
+
+        return to_local(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def progress(total: int | None, description: str) -> Any:
+    """A progress bar on stderr for people; silent when stderr is not a terminal."""
+    from rich.progress import Progress
+
+    p = Progress(transient=True, disable=not sys.stderr.isatty())
+    p.start()
+    task = p.add_task(description, total=total)
+    return p, task
+
+
+def iter_progress(items: Iterable[Any], total: int | None, description: str) -> Iterable[Any]:
+    p, task = progress(total, description)
+    try:
+        for item in items:
+            yield item
+            p.advance(task)
+    finally:
+        p.stop()

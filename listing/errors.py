@@ -1,0 +1,41 @@
+"""Errors the services raise. Each carries an i18n message key and its parameters,
+so the CLI can say what went wrong in the officer's language."""
+from __future__ import annotations
+
+
+class GuapaiError(Exception):
+    """Base error: `key` names a message in listing.i18n, `params` fill it in."""
+
+    exit_code = 1
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(f"{key}: {params}")
+
+    def message(self, lang: str = "en") -> str:
+        from listing.i18n import t
+
+        return t(self.key, lang, **self.params)
+
+
+class ValidationError(GuapaiError):
+    """Bad input (an identifier, a file, an option)."""
+
+    exit_code = 2
+
+
+class PermissionDenied(GuapaiError):
+    """The acting user may not do this (role or jurisdiction)."""
+
+    exit_code = 3
+
+
+class NotFound(GuapaiError):
+    exit_code = 4
+
+
+class Conflict(GuapaiError):
+    """Illegal state transition, or a concurrent change won first."""
+
+    exit_code = 5

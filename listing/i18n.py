@@ -1,0 +1,61 @@
+"""Bilingual messages (中文 / English).
+
+Every user-facing message and table header is a key here with both languages. Parts of the
+product add their own keys with `register(...)` next to the code that uses them; a test checks
+that every key has both languages and that the placeholders match.
+"""
+from __future__ import annotations
+
+import locale
+import os
+import string
+
+LANGS = ("zh", "en")
+
+CATALOG: dict[str, dict[str, str]] = {}
+
+
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Add messages given as key -> (zh, en)."""
+    for key, (zh, en) in messages.items():
+        CATALOG[key] = {"zh": zh, "en": en}
+
+
+def default_lang() -> str:
+    """GUAPAI_LANG, else the locale: Chinese locales get zh, everything else en."""
+    env = os.environ.get("GUAPAI_LANG")
+    if env in LANGS:
+        return env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    loc = locale.getlocale()[0] or ""
+    return "zh" if loc.lower().startswith("zh") else "en"
+
+
+def t(key: str, lang: str = "en", **params: object) -> str:
+    entry = CATALOG.get(key)
+    if entry is None:
+        # An unknown key is a bug, but the officer still deserves the facts.
+        return key + (" " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    text = entry.get(lang) or entry["en"]
+    return text.format(**params) if params else text
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+register(
+    {
+        # generic
+        "error": ("错误", "Error"),
+        "rows": ("行", "rows"),
+        "done": ("完成", "done"),
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
+        "err.bad_lang": ("不支持的语言 {lang}(可选 zh 或 en)", "unsupported language {lang} (use zh or en)"),
+        "err.bad_date": ("日期格式错误:{value}(应为 YYYY-MM-DD)", "bad date: {value} (expected YYYY-MM-DD)"),
+    }
+)

@@ -1,0 +1,39 @@
+"""Time helpers. Store UTC, show Asia/Shanghai. Code that needs 'now' takes a clock."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+UTC = dt.timezone.utc
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    """The real clock (UTC, aware). Inject another for tests and simulations."""
+    return dt.datetime.now(UTC)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC; a naive time is taken as local Asia/Shanghai (how officers write times)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    return value.astimezone(UTC)
+
+
+def to_local(value: dt.datetime) -> dt.datetime:
+    """Asia/Shanghai; a naive time is taken as UTC (how the store returns them)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LOCAL_TZ)
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """For storage: UTC without tzinfo (same on SQLite and PostgreSQL `timestamp`)."""
+    return to_utc(value).replace(tzinfo=None)
+
+
+def local_today(clock: Clock = system_clock) -> dt.date:
+    return to_local(clock()).date()

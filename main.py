@@ -1,0 +1,32 @@
+"""guapai — 运输企业挂牌整治 workflow engine. Wiring only: the commands live in cli/.
+
+`guapai --help` must stay instant, so nothing heavy is imported here or at the top of cli/*.
+"""
+from __future__ import annotations
+
+import typer
+
+from cli import context
+from cli import audit as audit_cli
+from cli import db as db_cli
+from cli import demo as demo_cli
+from cli import imports as import_cli
+from cli import users as users_cli
+
+app = typer.Typer(
+    name="guapai",
+    cls=context.ErrorHandlingGroup,
+    help="guapai 挂牌整治 — listed rectification of road-transport companies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.callback()(context.root_options)
+app.add_typer(import_cli.app, name="import")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(db_cli.app, name="db")
+app.command("demo")(demo_cli.demo)
+
+if __name__ == "__main__":
+    app()
