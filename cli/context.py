@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -54,7 +53,7 @@ def open_store():
 class ErrorHandlingGroup(TyperGroup):
     """Turns a service error into one clear line on stderr and its exit code."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         from listing.errors import GuapaiError
 
         try:
@@ -62,4 +61,21 @@ class ErrorHandlingGroup(TyperGroup):
         except GuapaiError as exc:
             output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
             sys.stderr.flush()
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
+
+
+def now():
+    from listing.timeutil import system_clock
+
+    return system_clock()
+
+
+def session():
+    """A unit of work on the chosen store (commits on success, rolls back on error)."""
+    return open_store().session()
+
+
+def actor(session_):
+    from listing.services.users import resolve_actor
+
+    return resolve_actor(session_, _settings.user)

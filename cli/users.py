@@ -1,0 +1,34 @@
+"""guapai users — officers, their roles and jurisdictions."""
+from __future__ import annotations
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Users, roles and jurisdictions. 用户管理。", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: str = typer.Argument(..., help="User name (login)."),
+    role: str = typer.Option(..., "--role", help="police | transport | reviewer | admin"),
+    department: str = typer.Option(..., "--department", help="Department, e.g. 交警支队 / 运管处"),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="County/district, or '*' for city level"),
+) -> None:
+    """Add a user. The first user of an empty database must be an admin (no --as needed)."""
+    from listing.services.users import add_user
+
+    with context.session() as session:
+        user = add_user(session, context.settings().user, name, role, department, jurisdiction, now=context.now())
+    output.message(output.tr("msg.user_added", name=user.name, role=user.role, jurisdiction=user.jurisdiction))
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List users."""
+    from listing.services.users import list_users
+
+    with context.session() as session:
+        rows = list_users(session, context.actor(session))
+    output.show(rows, [("name", "col.name"), ("role", "col.role"), ("department", "col.department"),
+                       ("jurisdiction", "col.jurisdiction"), ("active", "col.active")], as_json=as_json)

@@ -1,0 +1,100 @@
+"""Who may do what (DESIGN section 2): one declared policy table, checked by every service.
+
+A user acts within their jurisdiction (县市区); a city-level user (jurisdiction "*") sees all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from listing.errors import PermissionDenied
+from listing.i18n import register
+
+register(
+    {
+        "err.no_user": ("请用 --as 或 GUAPAI_USER 指定操作用户", "say who is acting: --as USER or GUAPAI_USER"),
+        "err.unknown_user": ("用户 {name} 不存在或已停用", "user {name} does not exist or is inactive"),
+        "err.role_denied": ("用户 {user}(角色 {role})无权执行 {action}", "user {user} (role {role}) may not {action}"),
+        "err.jurisdiction_denied": ("用户 {user} 的辖区 {own} 不含 {target}", "user {user} ({own}) may not act in jurisdiction {target}"),
+        "role.police": ("交警", "police"),
+        "role.transport": ("运管", "transport"),
+        "role.reviewer": ("审核领导", "reviewer"),
+        "role.admin": ("管理员", "admin"),
+        "role.system": ("系统", "system"),
+    }
+)
+
+CITY = "*"  # a city-level jurisdiction: sees every county/district
+
+
+class Role(StrEnum):
+    POLICE = "police"  # 交警
+    TRANSPORT = "transport"  # 运管
+    REVIEWER = "reviewer"  # 领导(审核)
+    ADMIN = "admin"  # 系统管理员
+    SYSTEM = "system"  # scheduled jobs acting on their own
+
+
+_ALL = frozenset(Role)
+_OFFICERS = frozenset({Role.POLICE, Role.TRANSPORT, Role.REVIEWER})
+
+# action -> roles allowed. Case decisions are never the admin's (DESIGN section 2).
+POLICY: dict[str, frozenset[Role]] = {
+    "users.add": frozenset({Role.ADMIN}),
+    "users.list": frozenset({Role.ADMIN, Role.REVIEWER}),
+    "import.companies": frozenset({Role.ADMIN, Role.TRANSPORT}),
+    "import.vehicles": frozenset({Role.ADMIN, Role.TRANSPORT}),
+    "import.drivers": frozenset({Role.ADMIN, Role.TRANSPORT}),
+    "import.assignments": frozenset({Role.ADMIN, Role.TRANSPORT}),
+    "import.accidents": frozenset({Role.ADMIN, Role.POLICE}),
+    "import.violations": frozenset({Role.ADMIN, Role.POLICE}),
+    "data.read": _ALL,
+    "driver.read_personal": frozenset({Role.POLICE}),  # unmasked ID numbers and phones
+    "listing.propose": frozenset({Role.REVIEWER, Role.SYSTEM}),
+    "listing.confirm": frozenset({Role.REVIEWER}),
+    "listing.reject": frozenset({Role.REVIEWER}),
+    "listing.end_cycle": frozenset({Role.SYSTEM, Role.REVIEWER}),
+    "listing.pass": frozenset({Role.REVIEWER}),
+    "listing.fail": frozenset({Role.REVIEWER}),
+    "rules.change": frozenset({Role.REVIEWER}),
+    "inspection.record.police": frozenset({Role.POLICE}),
+    "inspection.record.transport": frozenset({Role.TRANSPORT}),
+    "audit.read": frozenset({Role.ADMIN, Role.REVIEWER}),
+    "audit.verify": _ALL,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user, as the services see them."""
+
+    name: str
+    role: Role
+    department: str
+    jurisdiction: str
+
+    @property
+    def city_level(self) -> bool:
+        return self.jurisdiction == CITY
+
+    def covers(self, jurisdiction: str | None) -> bool:
+        return self.city_level or jurisdiction is None or jurisdiction == self.jurisdiction
+
+
+SYSTEM_ACTOR = Actor(name="system", role=Role.SYSTEM, department="system", jurisdiction=CITY)
+
+
+def can(actor: Actor, action: str) -> bool:
+    return actor.role in POLICY[action]
+
+
+def authorize(actor: Actor, action: str, jurisdictions: set[str] | str | None = None) -> None:
+    """Raise PermissionDenied unless `actor` may do `action` in every given jurisdiction."""
+    if not can(actor, action):
+        raise PermissionDenied("err.role_denied", user=actor.name, role=actor.role.value, action=action)
+    targets = {jurisdictions} if isinstance(jurisdictions, str) else set(jurisdictions or ())
+    outside = sorted(j for j in targets if not actor.covers(j))
+    if outside:
+        raise PermissionDenied(
+            "err.jurisdiction_denied", user=actor.name, own=actor.jurisdiction, target=", ".join(outside[:5])
+        )

@@ -1,0 +1,103 @@
+"""The listing case (挂牌整治案件) and its one explicit transition table.
+
+    proposed --confirm--> listed(cycle n) --end_cycle--> under_review --pass--> delisted
+        |                        ^                              |
+        +--reject--> rejected    +----------- fail -------------+  (cycle n+1; escalate after k fails)
+
+Pure: no database, no clock. `advance` returns the new case; the service writes it and its
+audit event in one transaction.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from listing.errors import Conflict
+from listing.i18n import register
+
+register(
+    {
+        "err.illegal_transition": ("挂牌案件 {listing} 处于「{state}」状态,不能执行「{event}」", "listing {listing} is {state}: '{event}' is not allowed"),
+        "state.proposed": ("拟挂牌", "proposed"),
+        "state.listed": ("挂牌整治中", "listed"),
+        "state.under_review": ("待验收", "under review"),
+        "state.delisted": ("已摘牌", "delisted"),
+        "state.rejected": ("已驳回", "rejected"),
+    }
+)
+
+
+class State(StrEnum):
+    PROPOSED = "proposed"  # 拟挂牌
+    LISTED = "listed"  # 挂牌整治中
+    UNDER_REVIEW = "under_review"  # 待验收
+    DELISTED = "delisted"  # 摘牌
+    REJECTED = "rejected"  # 驳回
+
+
+class Event(StrEnum):
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    END_CYCLE = "end_cycle"
+    PASS = "pass"
+    FAIL = "fail"
+
+
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    (State.PROPOSED, Event.CONFIRM): State.LISTED,
+    (State.PROPOSED, Event.REJECT): State.REJECTED,
+    (State.LISTED, Event.END_CYCLE): State.UNDER_REVIEW,
+    (State.UNDER_REVIEW, Event.PASS): State.DELISTED,
+    (State.UNDER_REVIEW, Event.FAIL): State.LISTED,
+}
+
+OPEN_STATES = frozenset({State.PROPOSED, State.LISTED, State.UNDER_REVIEW})
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day n calendar months later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the state machine needs to know about one listing."""
+
+    id: int | None
+    state: State
+    cycle: int = 0
+    cycle_start: dt.date | None = None
+    cycle_due: dt.date | None = None
+    consecutive_failures: int = 0
+    escalated: bool = False
+
+
+@dataclass(frozen=True)
+class CyclePolicy:
+    months: int = 3  # 三个月一周期
+    escalate_after_failures: int = 2  # e.g. two failed cycles start an escalation
+
+
+def advance(case: Case, event: Event, on: dt.date, policy: CyclePolicy = CyclePolicy()) -> Case:
+    """Apply `event` on local date `on`; an illegal transition raises Conflict."""
+    target = TRANSITIONS.get((case.state, event))
+    if target is None:
+        raise Conflict("err.illegal_transition", listing=case.id, state=case.state.value, event=event.value)
+    if event is Event.CONFIRM:
+        return replace(case, state=target, cycle=1, cycle_start=on, cycle_due=add_months(on, policy.months))
+    if event is Event.FAIL:
+        failures = case.consecutive_failures + 1
+        return replace(
+            case,
+            state=target,
+            cycle=case.cycle + 1,
+            cycle_start=on,
+            cycle_due=add_months(on, policy.months),
+            consecutive_failures=failures,
+            escalated=case.escalated or failures >= policy.escalate_after_failures,
+        )
+    return replace(case, state=target)

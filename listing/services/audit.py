@@ -1,0 +1,78 @@
+"""Appending to and verifying the audit log. Every write in guapai goes through `record`
+inside the same transaction as the change it describes."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterator
+
+from sqlmodel import Session, select
+
+from listing.domain.audit_chain import ChainEvent, Verdict, canonical, chain_hash, verify_chain
+from listing.domain.policy import Actor, authorize
+from listing.i18n import register
+from listing.store.tables import AuditEvent, AuditHead
+
+register(
+    {
+        "audit.ok": ("审计链完整:已校验 {n} 条事件", "audit chain intact: {n} events verified"),
+        "audit.bad": ("审计链被破坏:第 {seq} 条事件起不一致({reason})", "audit chain broken at event {seq} ({reason})"),
+        "audit.bad.sequence": ("序号缺失或重复(事件被删除或插入)", "sequence gap or repeat: an event was deleted or inserted"),
+        "audit.bad.link": ("与前一事件的链接不符(事件被删除、插入或重排)", "link to the previous event does not match: deleted, inserted or reordered"),
+        "audit.bad.content": ("内容与哈希不符(事件被修改)", "content does not match its hash: the event was edited"),
+        "audit.bad.tail": ("链尾与记录不符(末尾事件被删除)", "chain end does not match the head: trailing events were deleted"),
+        "col.seq": ("序号", "seq"),
+        "col.at": ("时间", "time"),
+        "col.actor": ("操作人", "actor"),
+        "col.action": ("操作", "action"),
+        "col.entity": ("对象", "entity"),
+        "col.entity_id": ("编号", "id"),
+        "col.summary": ("摘要", "summary"),
+    }
+)
+
+
+def record(session: Session, actor: Actor | str, action: str, entity: str, entity_id: Any = None,
+           *, before: Any = None, after: Any = None, at: dt.datetime) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    seq = head.seq + 1
+    name = actor if isinstance(actor, str) else actor.name
+    eid = None if entity_id is None else str(entity_id)
+    at = at.astimezone(dt.timezone.utc)
+    digest = chain_hash(head.hash, canonical(seq, at, name, action, entity, eid, before, after))
+    event = AuditEvent(seq=seq, at=at, actor=name, action=action, entity=entity, entity_id=eid,
+                       before=before, after=after, prev_hash=head.hash, hash=digest)
+    head.seq, head.hash = seq, digest
+    session.add(event)
+    session.add(head)
+    session.flush()
+    return event
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[ChainEvent]:
+    last = 0
+    while True:
+        rows = session.exec(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield ChainEvent(r.seq, r.at, r.actor, r.action, r.entity, r.entity_id, r.before, r.after, r.prev_hash, r.hash)
+        last = rows[-1].seq
+
+
+def verify(session: Session, actor: Actor) -> Verdict:
+    authorize(actor, "audit.verify")
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    return verify_chain(_events(session), head.seq, head.hash)
+
+
+def log(session: Session, actor: Actor, *, limit: int = 50, action: str | None = None) -> list[dict]:
+    authorize(actor, "audit.read")
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return [
+        {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
+         "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
+        for e in session.exec(query).all()
+    ]

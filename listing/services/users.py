@@ -1,0 +1,76 @@
+"""Users, roles and the acting user."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, func, select
+
+from listing.domain.policy import CITY, Actor, Role, authorize
+from listing.errors import Conflict, PermissionDenied, ValidationError
+from listing.i18n import register
+from listing.services import audit
+from listing.store.tables import User
+
+register(
+    {
+        "err.bad_role": ("角色 {role} 无效(可选 police、transport、reviewer、admin)", "unknown role {role} (use police, transport, reviewer or admin)"),
+        "err.user_exists": ("用户 {name} 已存在", "user {name} already exists"),
+        "err.empty_field": ("{field} 不能为空", "{field} must not be empty"),
+        "msg.user_added": ("已添加用户 {name}({role},{jurisdiction})", "added user {name} ({role}, {jurisdiction})"),
+        "col.name": ("姓名", "name"),
+        "col.role": ("角色", "role"),
+        "col.department": ("部门", "department"),
+        "col.jurisdiction": ("辖区", "jurisdiction"),
+        "col.active": ("启用", "active"),
+    }
+)
+
+_CITY_ALIASES = {"*", "city", "全市"}
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(name=user.name, role=Role(user.role), department=user.department, jurisdiction=user.jurisdiction)
+
+
+def resolve_actor(session: Session, name: str | None) -> Actor:
+    """The acting user named by --as / GUAPAI_USER."""
+    if not name:
+        raise PermissionDenied("err.no_user")
+    user = session.exec(select(User).where(User.name == name, User.active == True)).first()  # noqa: E712
+    if user is None:
+        raise PermissionDenied("err.unknown_user", name=name)
+    return actor_of(user)
+
+
+def add_user(session: Session, actor_name: str | None, name: str, role: str, department: str,
+             jurisdiction: str, *, now: dt.datetime) -> User:
+    """Add a user. The very first user of an empty database must be an admin and needs no --as."""
+    if role not in {r.value for r in Role} - {Role.SYSTEM.value}:
+        raise ValidationError("err.bad_role", role=role)
+    for field, value in (("name", name), ("department", department), ("jurisdiction", jurisdiction)):
+        if not value or not value.strip():
+            raise ValidationError("err.empty_field", field=field)
+    jurisdiction = CITY if jurisdiction.strip() in _CITY_ALIASES else jurisdiction.strip()
+    first = session.exec(select(func.count()).select_from(User)).one() == 0
+    if first and role == Role.ADMIN.value:
+        actor_label = actor_name or name  # bootstrap: the first admin adds themself
+    else:
+        actor = resolve_actor(session, actor_name)
+        authorize(actor, "users.add")
+        actor_label = actor.name
+    if session.exec(select(User).where(User.name == name)).first() is not None:
+        raise Conflict("err.user_exists", name=name)
+    user = User(name=name.strip(), role=role, department=department.strip(), jurisdiction=jurisdiction, created_at=now)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor_label, "users.add", "user", user.id,
+                 after={"name": user.name, "role": role, "department": user.department, "jurisdiction": jurisdiction}, at=now)
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> list[dict]:
+    authorize(actor, "users.list")
+    return [
+        {"name": u.name, "role": u.role, "department": u.department, "jurisdiction": u.jurisdiction, "active": u.active}
+        for u in session.exec(select(User).order_by(User.name)).all()
+    ]

@@ -1,0 +1,217 @@
+"""Persistence records (SQLModel tables). They do not validate: services validate input first.
+
+Times are stored as naive UTC; dates are local (Asia/Shanghai) calendar dates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+class Company(SQLModel, table=True):
+    """运输企业."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    uscc: str = Field(max_length=18, unique=True)  # 统一社会信用代码
+    name: str
+    business_type: str = Field(index=True)  # passenger / freight / dangerous_goods / taxi / bus / other
+    jurisdiction: str = Field(index=True)  # 县市区
+
+
+class Vehicle(SQLModel, table=True):
+    """车辆. Active from/to are the days it was registered to the company."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plate: str = Field(max_length=10, unique=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    vehicle_class: str
+    active_from: dt.date
+    active_to: Optional[dt.date] = None
+
+
+class Driver(SQLModel, table=True):
+    """驾驶员. ID number and phone are personal data, masked in output."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=18, unique=True)
+    name: str
+    phone: Optional[str] = None
+    company_id: int = Field(foreign_key="company.id", index=True)
+
+
+class Assignment(SQLModel, table=True):
+    """Who drove which vehicle when (排班/签到)."""
+
+    __table_args__ = (UniqueConstraint("driver_id", "vehicle_id", "start", name="uq_assignment"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id", index=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
+    start: dt.datetime
+    end: Optional[dt.datetime] = None
+
+
+class Accident(SQLModel, table=True):
+    """交通事故. Natural key: (vehicle, time)."""
+
+    __table_args__ = (
+        UniqueConstraint("vehicle_id", "occurred_at", name="uq_accident"),
+        Index("ix_accident_company_time", "company_id", "occurred_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    occurred_at: dt.datetime
+    vehicle_id: int = Field(foreign_key="vehicle.id")
+    company_id: int = Field(foreign_key="company.id")
+    driver_id: Optional[int] = Field(default=None, foreign_key="driver.id")
+    fatalities: int = 0
+    injuries: int = 0
+    responsibility: str  # full / main / equal / secondary / none
+    dangerous_goods_release: bool = False
+    record_no: Optional[str] = None
+
+
+class Violation(SQLModel, table=True):
+    """交通违法. Natural key: (vehicle, time, code)."""
+
+    __table_args__ = (
+        UniqueConstraint("vehicle_id", "occurred_at", "code", name="uq_violation"),
+        Index("ix_violation_company_time", "company_id", "occurred_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    occurred_at: dt.datetime
+    vehicle_id: int = Field(foreign_key="vehicle.id")
+    company_id: int = Field(foreign_key="company.id")
+    driver_id: Optional[int] = Field(default=None, foreign_key="driver.id")
+    code: str
+    points: int = 0
+    source: str  # camera / onsite / trajectory
+    record_no: Optional[str] = None
+
+
+class User(SQLModel, table=True):
+    """An officer or administrator."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str  # police / transport / reviewer / admin
+    department: str
+    jurisdiction: str  # a county/district, or "*" for city level
+    active: bool = True
+    created_at: dt.datetime
+
+
+class Listing(SQLModel, table=True):
+    """A listed-rectification case (挂牌整治案件). At most one open per company."""
+
+    __table_args__ = (
+        Index(
+            "uq_listing_open_company",
+            "company_id",
+            unique=True,
+            sqlite_where=text("state IN ('proposed','listed','under_review')"),
+            postgresql_where=text("state IN ('proposed','listed','under_review')"),
+        ),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    state: str = Field(index=True)
+    cycle: int = 0
+    cycle_start: Optional[dt.date] = None
+    cycle_due: Optional[dt.date] = None
+    consecutive_failures: int = 0
+    escalated: bool = False
+    rules_version: str
+    explanation: Any = Field(default=None, sa_column=Column(JSON))
+    proposed_at: dt.datetime
+    closed_at: Optional[dt.datetime] = None
+    version: int = 1  # optimistic lock: concurrent changes cannot both win
+
+
+class Cycle(SQLModel, table=True):
+    """One three-month rectification cycle of a listing, with its acceptance decision."""
+
+    __table_args__ = (UniqueConstraint("listing_id", "number", name="uq_cycle"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    listing_id: int = Field(foreign_key="listing.id", index=True)
+    number: int
+    start: dt.date
+    due: dt.date
+    outcome: Optional[str] = None  # pass / fail
+    decided_by: Optional[str] = None
+    decided_at: Optional[dt.datetime] = None
+    reason: Optional[str] = None
+    checklist: Any = Field(default=None, sa_column=Column(JSON))
+
+
+class Deadline(SQLModel, table=True):
+    """A due time as a row, so a restarted system finds every deadline again."""
+
+    __table_args__ = (UniqueConstraint("kind", "listing_id", "due_at", name="uq_deadline"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # cycle_end / review_due / ...
+    listing_id: int = Field(foreign_key="listing.id", index=True)
+    due_at: dt.datetime = Field(index=True)
+    done_at: Optional[dt.datetime] = None
+
+
+class Inspection(SQLModel, table=True):
+    """安全检查 by the transport bureau or the traffic police."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: Optional[int] = Field(default=None, foreign_key="listing.id")
+    department: str  # transport / police
+    inspector: str
+    day: dt.date = Field(index=True)
+    notes: Optional[str] = None
+    findings: Any = Field(default=None, sa_column=Column(JSON))
+    company_not_listed: bool = False
+    recorded_at: dt.datetime
+
+
+class Problem(SQLModel, table=True):
+    """问题清单: open -> rectified -> verified (or reopened); verified by a different officer."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: Optional[int] = Field(default=None, foreign_key="listing.id")
+    source: str  # inspection / finding
+    source_id: Optional[int] = None
+    description: str
+    owner: Optional[str] = None
+    due: Optional[dt.date] = None
+    state: str = "open"
+    rectified_by: Optional[str] = None
+    rectified_at: Optional[dt.datetime] = None
+    verified_by: Optional[str] = None
+    verified_at: Optional[dt.datetime] = None
+    created_at: dt.datetime
+    version: int = 1
+
+
+class AuditEvent(SQLModel, table=True):
+    """审计日志, hash-chained: each event's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: dt.datetime
+    actor: str
+    action: str = Field(index=True)
+    entity: str
+    entity_id: Optional[str] = None
+    before: Any = Field(default=None, sa_column=Column(JSON))
+    after: Any = Field(default=None, sa_column=Column(JSON))
+    prev_hash: str
+    hash: str
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's last (seq, hash): one row, locked by every append, so a deleted tail shows."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str
