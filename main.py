@@ -11,6 +11,7 @@ from cli import audit as audit_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import imports as import_cli
+from cli import listing as listing_cli
 from cli import users as users_cli
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(import_cli.app, name="import")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(listing_cli.app, name="listing")
 app.command("demo")(demo_cli.demo)
 
 if __name__ == "__main__":

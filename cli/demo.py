@@ -10,9 +10,11 @@ def demo(
     seed: int = typer.Option(2026, "--seed", help="Seed of the simulated city."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Build a fresh SIMULATED city (companies, vehicles, drivers, a year of accidents and
-    violations) through the real imports, and print a summary. Without --db it uses its own
-    demo database (recreated each run), never your working one."""
+    """Build a fresh SIMULATED city through the real services and print a summary.
+
+    Companies, vehicles, drivers and a year of accidents and violations. Without --db it uses
+    its own demo database (recreated each run), never your working one.
+    """
     from pathlib import Path
 
     from listing.errors import GuapaiError
