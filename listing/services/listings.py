@@ -67,11 +67,15 @@ def propose(session: Session, actor: Actor, company_id: int, *, rules_version: s
 
 
 def apply(session: Session, actor: Actor, listing_id: int, event: Event, *, now: dt.datetime,
-          reason: str | None = None, checklist: Any = None, policy: CyclePolicy = CyclePolicy()) -> Listing:
-    """The one path for every listing state change."""
+          reason: str | None = None, checklist: Any = None, policy: CyclePolicy = CyclePolicy(),
+          expected_version: int | None = None) -> Listing:
+    """The one path for every listing state change. `expected_version`: the version the officer
+    saw; if someone changed the listing since, the change is refused rather than applied blind."""
     row = session.get(Listing, listing_id)
     if row is None:
         raise NotFound("err.listing_not_found", listing=listing_id)
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict("err.stale_listing", listing=listing_id)
     company = session.get(Company, row.company_id)
     authorize(actor, _EVENT_ACTION[event], company.jurisdiction)
     before = snapshot(row)
