@@ -12,6 +12,7 @@ from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import imports as import_cli
 from cli import listing as listing_cli
+from cli import rules as rules_cli
 from cli import users as users_cli
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(listing_cli.app, name="listing")
+app.add_typer(rules_cli.app, name="rules")
 app.command("demo")(demo_cli.demo)
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ register(
         "yes": ("是", "yes"),
         "no": ("否", "no"),
         "err.bad_lang": ("不支持的语言 {lang}(可选 zh 或 en)", "unsupported language {lang} (use zh or en)"),
+        "err.file_missing": ("找不到文件 {path}", "file not found: {path}"),
         "err.bad_date": ("日期格式错误:{value}(应为 YYYY-MM-DD)", "bad date: {value} (expected YYYY-MM-DD)"),
     }
 )

@@ -215,3 +215,16 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str
+
+
+class RuleVersion(SQLModel, table=True):
+    """A version of the listing criteria (the TOML text as loaded), kept readable forever."""
+
+    __tablename__ = "rule_version"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version: str = Field(unique=True)
+    effective_from: dt.date = Field(index=True)
+    source: str
+    sha256: str
+    loaded_by: str
+    loaded_at: dt.datetime

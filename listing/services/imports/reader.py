@@ -12,7 +12,6 @@ from listing.services.imports.specs import Spec
 
 register(
     {
-        "err.file_missing": ("找不到文件 {path}", "file not found: {path}"),
         "err.file_type": ("不支持的文件类型 {suffix}(支持 .csv 与 .xlsx)", "unsupported file type {suffix} (use .csv or .xlsx)"),
         "err.file_encoding": ("文件编码无法识别(请另存为 UTF-8 或 GBK 编码的 CSV)", "cannot decode the file (save it as a UTF-8 or GBK CSV)"),
         "err.file_unreadable": ("文件无法读取:{reason}", "cannot read the file: {reason}"),

@@ -1,0 +1,132 @@
+"""guapai rules — listing criteria: show, load, check, apply, backtest."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Listing criteria (挂牌整治标准): show, load, check, apply, backtest.", no_args_is_help=True)
+
+
+def _date(value: str | None) -> dt.date:
+    from listing.errors import ValidationError
+    from listing.timeutil import local_today
+
+    if value is None:
+        return local_today(context.now)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("err.bad_date", value=value) from None
+
+
+@app.command("show")
+def show(
+    version: str = typer.Option(None, "--version", help="A stored version (default: the one in force today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the rules in force (or an older version) and the stored versions."""
+    from listing.services import rules as svc
+
+    with context.session() as session:
+        context.actor(session)
+        rules = svc.rules_version(session, version) if version else svc.active_rules(session, _date(None))
+        stored = [{"version": v.version, "effective_from": v.effective_from, "loaded_by": v.loaded_by,
+                   "loaded_at": v.loaded_at, "sha256": v.sha256[:12]} for v in svc.stored_versions(session)]
+    if as_json:
+        output.print_json({"version": rules.version, "effective_from": rules.effective_from, "source": rules.source,
+                           "thresholds": rules.thresholds, "window_months": rules.window_months,
+                           "at_fault": rules.at_fault, "min_fleet": rules.min_fleet, "stored_versions": stored})
+        return
+    output.message(output.tr("msg.rules_in_force", version=rules.version, effective=rules.effective_from))
+    print(rules.source)
+    if stored:
+        output.show(stored, [("version", "col.version"), ("effective_from", "col.effective_from"),
+                             ("loaded_by", "col.actor"), ("loaded_at", "col.at")], as_json=False)
+
+
+@app.command("load")
+def load(file: Path = typer.Argument(..., help="A rules TOML file with a new `version`.")) -> None:
+    """Store a rules file as a new version (reviewer)."""
+    from listing.services import rules as svc
+
+    with context.session() as session:
+        rules, new = svc.load_rules(session, context.actor(session), file, now=context.now())
+    key = "msg.rules_loaded" if new else "msg.rules_unchanged"
+    output.message(output.tr(key, version=rules.version, effective=rules.effective_from))
+
+
+@app.command("check")
+def check(
+    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today, Beijing time)."),
+    rules_file: Path = typer.Option(None, "--rules", help="Try a rules file instead of the version in force (dry run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON with full explanations."),
+) -> None:
+    """List the companies that meet the criteria, with their explanations (a dry run: nothing is written)."""
+    from listing.services import rules as svc
+    from rules.criteria import config
+
+    day = _date(as_of)
+    with context.session() as session:
+        result = svc.check(session, context.actor(session), day, config.load(rules_file) if rules_file else None)
+    if as_json:
+        output.print_json(result)
+        return
+    rows = []
+    for c in result["flagged"]:
+        why = "; ".join(f"{output.tr('criterion.' + r['criterion'])} {r['value']:.3g} ≥ {r['threshold']:g}" for r in c["explanation"])
+        rows.append({**c, "why": why, "listed_mark": output.tr("yes") if c["listed"] else ""})
+    output.show(rows, [("name", "col.company"), ("jurisdiction", "col.jurisdiction"), ("avg_vehicles", "col.avg_vehicles"),
+                       ("why", "col.why"), ("listed_mark", "col.listed")], as_json=False, title_key="title.rules_check")
+    output.message(output.tr("msg.rules_checked", n=len(rows), total=result["companies_evaluated"],
+                             version=result["rules_version"], start=result["window"]["start"], end=result["window"]["end"]))
+
+
+@app.command("apply")
+def apply(
+    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Turn new flags into proposed listings for a reviewer to confirm or reject."""
+    from listing.services import rules as svc
+
+    with context.session() as session:
+        result = svc.apply(session, context.actor(session), _date(as_of), now=context.now())
+    if as_json:
+        output.print_json(result)
+    else:
+        output.show(result["proposed"], [("listing_id", "col.id"), ("name", "col.company"), ("uscc", "col.uscc")],
+                    as_json=False, title_key="title.proposed")
+    output.message(output.tr("msg.rules_applied", n=len(result["proposed"]), skipped=len(result["skipped"])))
+
+
+@app.command("backtest")
+def backtest(
+    start: str = typer.Option(..., "--from", help="First month, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
+    rules_file: Path = typer.Option(None, "--rules", help="Also replay this rules file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Replay the rule versions month by month: how many companies each would have listed."""
+    from listing.services import rules as svc
+    from rules.criteria import config
+
+    with context.session() as session:
+        result = svc.backtest(session, context.actor(session), _date(start), _date(end),
+                              config.load(rules_file) if rules_file else None)
+    if as_json:
+        output.print_json(result)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=output.tr("title.backtest"))
+    table.add_column(output.tr("col.as_of"))
+    for v in result["versions"]:
+        table.add_column(v, justify="right")
+    for row in result["months"]:
+        table.add_row(str(row["as_of"]), *(str(row[v]) for v in result["versions"]))
+    Console().print(table)

@@ -1,0 +1,281 @@
+"""Listing rules as a service: metrics aggregated in the database, criteria applied in
+vectorised code (rules.criteria), explanations with the records behind them, proposals,
+rule versions and backtests."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import and_, case, func, literal, or_
+from sqlmodel import Session, select
+
+from listing.domain.policy import Actor, authorize
+from listing.domain.states import OPEN_STATES, add_months
+from listing.errors import Conflict, NotFound
+from listing.i18n import register
+from listing.services import audit, listings
+from listing.store.tables import Accident, Company, Listing, RuleVersion, Vehicle, Violation
+from listing.timeutil import LOCAL_TZ
+from rules.criteria import config
+from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate, explanation
+from rules.criteria.config import RuleSet
+
+register(
+    {
+        "err.rules_version_conflict": ("规则版本 {version} 已存在且内容不同;请修改 version", "rules version {version} exists with different content; change `version`"),
+        "err.rules_version_unknown": ("规则版本 {version} 不存在", "no rules version {version}"),
+        "msg.rules_loaded": ("已载入规则版本 {version}(自 {effective} 起生效)", "loaded rules version {version} (effective from {effective})"),
+        "msg.rules_unchanged": ("规则版本 {version} 已载入,内容相同", "rules version {version} is already loaded, same content"),
+        "msg.rules_applied": ("新提议挂牌 {n} 家;已有未结案件而跳过 {skipped} 家", "{n} new proposals; {skipped} companies skipped (already have an open listing)"),
+        "criterion.fatal_accidents": ("亡人事故", "fatal accidents"),
+        "criterion.at_fault_per_vehicle": ("车均有责事故", "at-fault accidents per vehicle"),
+        "criterion.violations_per_vehicle": ("车均违法", "violations per vehicle"),
+    }
+)
+
+RECORDS_SHOWN = 20  # records listed per criterion in an explanation (the count is always full)
+
+
+@dataclass(frozen=True)
+class Window:
+    """(as_of - window_months, as_of], in local calendar days; events compared in UTC."""
+
+    start: dt.date  # first day inside
+    end: dt.date  # first day after
+
+    @classmethod
+    def ending(cls, as_of: dt.date, months: int) -> "Window":
+        return cls(add_months(as_of, -months) + dt.timedelta(days=1), as_of + dt.timedelta(days=1))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def utc(self) -> tuple[dt.datetime, dt.datetime]:
+        return tuple(dt.datetime.combine(d, dt.time(), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc) for d in (self.start, self.end))
+
+
+# ---- rule versions ------------------------------------------------------------------------
+
+def stored_versions(session: Session) -> list[RuleVersion]:
+    return list(session.exec(select(RuleVersion).order_by(RuleVersion.effective_from, RuleVersion.id)).all())
+
+
+def active_rules(session: Session, on: dt.date) -> RuleSet:
+    """The stored version in force on `on`; the shipped default while none is stored."""
+    row = session.exec(select(RuleVersion).where(RuleVersion.effective_from <= on)
+                       .order_by(RuleVersion.effective_from.desc(), RuleVersion.id.desc())).first()
+    return config.parse(row.source) if row else config.load()
+
+
+def rules_version(session: Session, version: str) -> RuleSet:
+    row = session.exec(select(RuleVersion).where(RuleVersion.version == version)).first()
+    if row is None:
+        if version == config.load().version:
+            return config.load()
+        raise NotFound("err.rules_version_unknown", version=version)
+    return config.parse(row.source)
+
+
+def load_rules(session: Session, actor: Actor, path: Path | None, *, now: dt.datetime) -> tuple[RuleSet, bool]:
+    """Store a rules file as a version; (rules, newly stored?). Same version + same text: no-op."""
+    authorize(actor, "rules.change")
+    rules = config.load(path)
+    existing = session.exec(select(RuleVersion).where(RuleVersion.version == rules.version)).first()
+    if existing is not None:
+        if existing.sha256 != rules.sha256:
+            raise Conflict("err.rules_version_conflict", version=rules.version)
+        return rules, False
+    session.add(RuleVersion(version=rules.version, effective_from=rules.effective_from, source=rules.source,
+                            sha256=rules.sha256, loaded_by=actor.name, loaded_at=now))
+    session.flush()
+    audit.record(session, actor, "rules.load", "rule_version", rules.version, at=now,
+                 after={"version": rules.version, "effective_from": rules.effective_from.isoformat(), "sha256": rules.sha256})
+    return rules, True
+
+
+# ---- metrics ------------------------------------------------------------------------------
+
+def _exposure_days(dialect: str, w: Window):
+    """Days each vehicle was registered to its company inside the window (SQL expression)."""
+    end = func.coalesce(Vehicle.active_to, w.end)
+    if dialect == "sqlite":
+        hi = func.min(end, w.end)
+        lo = func.max(Vehicle.active_from, w.start)
+        return func.julianday(hi) - func.julianday(lo)
+    return func.least(end, w.end) - func.greatest(Vehicle.active_from, w.start)
+
+
+def _class_filter(session: Session, rules: RuleSet):
+    """None when every stored vehicle class is in scope (then no join is needed)."""
+    present = set(session.exec(select(Vehicle.vehicle_class).distinct()).all())
+    return None if present <= set(rules.vehicle_classes) else Vehicle.vehicle_class.in_(rules.vehicle_classes)
+
+
+def aggregates(session: Session, rules: RuleSet, w: Window, company_ids: list[int] | None = None) -> pl.DataFrame:
+    """One row per company: vehicle-days in the window and the counts the criteria need."""
+    dialect = session.get_bind().dialect.name
+    start, end = w.utc()
+    in_scope = _class_filter(session, rules)
+
+    exposure = (select(Vehicle.company_id, func.sum(_exposure_days(dialect, w)))
+                .where(Vehicle.active_from < w.end, or_(Vehicle.active_to.is_(None), Vehicle.active_to > w.start))
+                .group_by(Vehicle.company_id))
+    fatal = and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
+    acc = (select(Accident.company_id,
+                  func.sum(case((fatal, 1), else_=0)), func.sum(case((fatal, Accident.fatalities), else_=0)),
+                  func.sum(case((Accident.responsibility.in_(rules.at_fault), 1), else_=0)))
+           .where(Accident.occurred_at >= start, Accident.occurred_at < end).group_by(Accident.company_id))
+    vio = (select(Violation.company_id, func.count()).where(Violation.occurred_at >= start, Violation.occurred_at < end)
+           .group_by(Violation.company_id))
+    if in_scope is not None:
+        exposure = exposure.where(in_scope)
+        acc = acc.join(Vehicle, Vehicle.id == Accident.vehicle_id).where(in_scope)
+        vio = vio.join(Vehicle, Vehicle.id == Violation.vehicle_id).where(in_scope)
+    companies = select(Company.id, Company.uscc, Company.name, Company.business_type, Company.jurisdiction)
+    if company_ids is not None:
+        companies = companies.where(Company.id.in_(company_ids))
+        exposure = exposure.where(Vehicle.company_id.in_(company_ids))
+        acc = acc.where(Accident.company_id.in_(company_ids))
+        vio = vio.where(Violation.company_id.in_(company_ids))
+
+    def frame(query, schema):
+        return pl.DataFrame(session.exec(query).all(), schema=schema, orient="row")
+
+    out = frame(companies, ["company_id", "uscc", "name", "business_type", "jurisdiction"])
+    out = out.join(frame(exposure, {"company_id": pl.Int64, "vehicle_days": pl.Float64}), on="company_id", how="left")
+    out = out.join(frame(acc, {"company_id": pl.Int64, "fatal_accidents": pl.Int64, "deaths": pl.Int64,
+                               "at_fault_accidents": pl.Int64}), on="company_id", how="left")
+    out = out.join(frame(vio, {"company_id": pl.Int64, "violations": pl.Int64}), on="company_id", how="left")
+    return out.select([pl.col(k).cast(v) for k, v in AGGREGATE_COLUMNS.items()])
+
+
+def metrics(session: Session, rules: RuleSet, as_of: dt.date, company_ids: list[int] | None = None) -> pl.DataFrame:
+    w = Window.ending(as_of, rules.window_months)
+    return evaluate(aggregates(session, rules, w, company_ids), rules, w.days)
+
+
+# ---- check, explain, apply ----------------------------------------------------------------
+
+def _records(session: Session, rules: RuleSet, w: Window, company_id: int, criterion: str) -> dict:
+    start, end = w.utc()
+    if criterion == "violations_per_vehicle":
+        base = select(Violation, Vehicle.plate).join(Vehicle, Vehicle.id == Violation.vehicle_id).where(
+            Violation.company_id == company_id, Violation.occurred_at >= start, Violation.occurred_at < end)
+        if (flt := _class_filter(session, rules)) is not None:
+            base = base.where(flt)
+        count = session.exec(select(func.count()).select_from(base.subquery())).one()
+        rows = session.exec(base.order_by(Violation.occurred_at.desc()).limit(RECORDS_SHOWN)).all()
+        return {"record_count": count, "records": [
+            {"kind": "violation", "id": v.id, "occurred_at": v.occurred_at, "plate": plate, "code": v.code,
+             "points": v.points, "source": v.source} for v, plate in rows]}
+    cond = (and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
+            if criterion == "fatal_accidents" else Accident.responsibility.in_(rules.at_fault))
+    rows = session.exec(select(Accident, Vehicle.plate).join(Vehicle, Vehicle.id == Accident.vehicle_id).where(
+        Accident.company_id == company_id, Accident.occurred_at >= start, Accident.occurred_at < end, cond)
+        .order_by(Accident.occurred_at.desc())).all()
+    return {"record_count": len(rows), "records": [
+        {"kind": "accident", "id": a.id, "occurred_at": a.occurred_at, "plate": plate, "fatalities": a.fatalities,
+         "injuries": a.injuries, "responsibility": a.responsibility, "record_no": a.record_no}
+        for a, plate in rows[:RECORDS_SHOWN]]}
+
+
+def check(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None = None) -> dict:
+    """The companies meeting the criteria on `as_of`, each with its explanation; companies with
+    an open listing are marked. Scoped to the actor's jurisdiction."""
+    authorize(actor, "data.read")
+    rules = rules or active_rules(session, as_of)
+    w = Window.ending(as_of, rules.window_months)
+    table = evaluate(aggregates(session, rules, w), rules, w.days)
+    flagged = table.filter(pl.col("flagged"))
+    if not actor.city_level:
+        flagged = flagged.filter(pl.col("jurisdiction") == actor.jurisdiction)
+    open_listing = dict(session.exec(select(Listing.company_id, Listing.id).where(
+        Listing.state.in_([s.value for s in OPEN_STATES]))).all())
+    companies = []
+    for row in flagged.sort(["fatal_accidents", "violations_per_vehicle"], descending=True, nulls_last=True).iter_rows(named=True):
+        reasons = explanation(row, rules)
+        for r in reasons:
+            r.update(_records(session, rules, w, row["company_id"], r["criterion"]))
+        companies.append({
+            "company_id": row["company_id"], "uscc": row["uscc"], "name": row["name"],
+            "business_type": row["business_type"], "jurisdiction": row["jurisdiction"],
+            "avg_vehicles": round(row["avg_vehicles"], 3), "fatal_accidents": row["fatal_accidents"],
+            "deaths": row["deaths"], "at_fault_accidents": row["at_fault_accidents"], "violations": row["violations"],
+            "at_fault_per_vehicle": _round(row["at_fault_per_vehicle"]),
+            "violations_per_vehicle": _round(row["violations_per_vehicle"]),
+            "listed": row["company_id"] in open_listing, "listing_id": open_listing.get(row["company_id"]),
+            "explanation": reasons,
+        })
+    return {"as_of": as_of, "rules_version": rules.version, "window": {"start": w.start, "end": w.end - dt.timedelta(days=1),
+            "days": w.days}, "companies_evaluated": table.height, "flagged": companies}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def apply(session: Session, actor: Actor, as_of: dt.date, *, now: dt.datetime) -> dict:
+    """Turn new flags into `proposed` listings (never a second open listing for a company)."""
+    authorize(actor, "listing.propose")
+    rules = active_rules(session, as_of)
+    if not session.exec(select(RuleVersion).where(RuleVersion.version == rules.version)).first():
+        # the shipped default becomes a stored version the moment a listing depends on it
+        session.add(RuleVersion(version=rules.version, effective_from=rules.effective_from, source=rules.source,
+                                sha256=rules.sha256, loaded_by=actor.name, loaded_at=now))
+        session.flush()
+    result = check(session, actor, as_of, rules)
+    proposed, skipped = [], []
+    for company in result["flagged"]:
+        if company["listed"]:
+            skipped.append(company["uscc"])
+            continue
+        explanation_ = {"as_of": as_of.isoformat(), "window": {k: str(v) for k, v in result["window"].items()},
+                        "criteria": [{k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in r.items() if k != "records"}
+                                     | {"record_ids": [rec["id"] for rec in r["records"]]} for r in company["explanation"]],
+                        "metrics": {k: company[k] for k in ("avg_vehicles", "fatal_accidents", "deaths", "at_fault_accidents",
+                                                             "violations", "at_fault_per_vehicle", "violations_per_vehicle")}}
+        row = listings.propose(session, actor, company["company_id"], rules_version=rules.version,
+                               explanation=explanation_, now=now)
+        proposed.append({"listing_id": row.id, "uscc": company["uscc"], "name": company["name"]})
+    return {"as_of": as_of, "rules_version": rules.version, "proposed": proposed, "skipped": skipped}
+
+
+def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra: RuleSet | None = None) -> dict:
+    """Replay month by month (as-of = each month's last day): how many companies each rule
+    version would have flagged."""
+    authorize(actor, "data.read")
+    versions = [config.parse(v.source) for v in stored_versions(session)] or [config.load()]
+    if extra is not None:
+        versions = [v for v in versions if v.version != extra.version] + [extra]
+    months, day = [], dt.date(start.year, start.month, 1)
+    while day <= end:
+        months.append(min(add_months(day, 1) - dt.timedelta(days=1), end))
+        day = add_months(day, 1)
+    rows = []
+    for as_of in months:
+        row = {"as_of": as_of}
+        for rules in versions:
+            row[rules.version] = int(metrics(session, rules, as_of)["flagged"].sum())
+        rows.append(row)
+    return {"versions": [v.version for v in versions], "months": rows}
+
+
+register(
+    {
+        "msg.rules_in_force": ("现行规则版本 {version}(自 {effective} 起)", "rules in force: version {version} (from {effective})"),
+        "msg.rules_checked": ("{total} 家企业中 {n} 家达到挂牌标准(规则 {version},统计期 {start} 至 {end})", "{n} of {total} companies meet the criteria (rules {version}, window {start} to {end})"),
+        "title.rules_check": ("达到挂牌标准的企业", "Companies meeting the listing criteria"),
+        "title.proposed": ("新提议挂牌", "New proposals"),
+        "title.backtest": ("规则回测:每月达到标准的企业数", "Backtest: companies flagged per month"),
+        "col.version": ("版本", "version"),
+        "col.effective_from": ("生效日期", "effective from"),
+        "col.avg_vehicles": ("平均车辆", "avg vehicles"),
+        "col.why": ("依据", "why"),
+        "col.listed": ("已挂牌", "listed"),
+        "col.uscc": ("统一社会信用代码", "credit code"),
+        "col.as_of": ("截至", "as of"),
+    }
+)
