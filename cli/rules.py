@@ -130,3 +130,26 @@ def backtest(
     for row in result["months"]:
         table.add_row(str(row["as_of"]), *(str(row[v]) for v in result["versions"]))
     Console().print(table)
+
+
+@app.command("score")
+def score(
+    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today)."),
+    limit: int = typer.Option(30, "--limit", help="How many companies, worst first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (all companies)."),
+) -> None:
+    """Peer scoring (optional mode, FMCSA SMS style): time- and severity-weighted measures per
+    vehicle and percentiles within peer groups of similar size."""
+    import polars as pl
+
+    from listing.services import rules as svc
+
+    with context.session() as session:
+        table = svc.scores(session, context.actor(session), _date(as_of))
+    table = table.sort(["violation_percentile", "violation_measure"], descending=True, nulls_last=True)
+    rows = table.to_dicts() if as_json else table.head(limit).with_columns(
+        pl.col("avg_vehicles", "violation_measure", "accident_measure", "violation_percentile", "accident_percentile").round(1)).to_dicts()
+    output.show(rows, [("name", "col.company"), ("peer_group", "col.peer_group"), ("avg_vehicles", "col.avg_vehicles"),
+                       ("violation_measure", "col.violation_measure"), ("violation_percentile", "col.violation_percentile"),
+                       ("accident_measure", "col.accident_measure"), ("accident_percentile", "col.accident_percentile")],
+                as_json=as_json, title_key="title.scores")

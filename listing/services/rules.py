@@ -279,3 +279,54 @@ register(
         "col.as_of": ("截至", "as of"),
     }
 )
+
+
+# ---- peer scoring (optional mode) ---------------------------------------------------------
+
+def scores(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None = None) -> pl.DataFrame:
+    """SMS-style measures and peer percentiles for every company over 24 months."""
+    from rules.criteria.scoring import score
+
+    authorize(actor, "data.read")
+    rules = rules or active_rules(session, as_of)
+    s = rules.scoring
+    horizon = s.time_weights[-1][0]
+    w = Window.ending(as_of, horizon)
+    edges = [Window.ending(as_of, months).utc()[0] for months, _ in s.time_weights]
+    start, end = w.utc()
+
+    def bucket(column):
+        return case(*[(column >= edge, literal(i)) for i, edge in enumerate(edges)], else_=literal(len(edges)))
+
+    agg = aggregates(session, rules, w)
+    exposure = agg.select("company_id", "uscc", "name", "business_type", "jurisdiction",
+                          (pl.col("vehicle_days").fill_null(0) / w.days).alias("avg_vehicles"))
+    vb = bucket(Violation.occurred_at)
+    vq = (select(Violation.company_id, vb, Violation.code, Violation.points, func.count())
+          .where(Violation.occurred_at >= start, Violation.occurred_at < end)
+          .group_by(Violation.company_id, vb, Violation.code, Violation.points))
+    ab = bucket(Accident.occurred_at)
+    hurt = (Accident.fatalities + Accident.injuries) > 0
+    aq = (select(Accident.company_id, ab, hurt, Accident.dangerous_goods_release, func.count())
+          .where(Accident.occurred_at >= start, Accident.occurred_at < end)
+          .group_by(Accident.company_id, ab, hurt, Accident.dangerous_goods_release))
+    violations = pl.DataFrame(session.exec(vq).all(), orient="row", schema={
+        "company_id": pl.Int64, "bucket": pl.Int64, "code": pl.Utf8, "points": pl.Int64, "n": pl.Int64})
+    accidents = pl.DataFrame(session.exec(aq).all(), orient="row", schema={
+        "company_id": pl.Int64, "bucket": pl.Int64, "injury_or_fatal": pl.Boolean, "dg_release": pl.Boolean, "n": pl.Int64})
+    out = score(exposure, violations, accidents, s)
+    if not actor.city_level:
+        out = out.filter(pl.col("jurisdiction") == actor.jurisdiction)
+    return out
+
+
+register(
+    {
+        "title.scores": ("同类企业安全评分(加权违法/事故,百分位越高越差)", "Peer scores (weighted violations/accidents; higher percentile = worse)"),
+        "col.peer_group": ("同类组(车辆数)", "peer group (vehicles)"),
+        "col.violation_measure": ("违法指数", "violation measure"),
+        "col.violation_percentile": ("违法百分位", "violation pct"),
+        "col.accident_measure": ("事故指数", "accident measure"),
+        "col.accident_percentile": ("事故百分位", "accident pct"),
+    }
+)
