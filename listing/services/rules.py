@@ -159,27 +159,42 @@ def metrics(session: Session, rules: RuleSet, as_of: dt.date, company_ids: list[
 
 # ---- check, explain, apply ----------------------------------------------------------------
 
-def _records(session: Session, rules: RuleSet, w: Window, company_id: int, criterion: str) -> dict:
+def _records(session: Session, rules: RuleSet, w: Window, wanted: dict[str, list[int]]) -> dict[tuple[int, str], dict]:
+    """The records behind each (company, criterion): the newest RECORDS_SHOWN and the full
+    count, fetched in one windowed query per criterion however many companies are flagged."""
     start, end = w.utc()
-    if criterion == "violations_per_vehicle":
-        base = select(Violation, Vehicle.plate).join(Vehicle, Vehicle.id == Violation.vehicle_id).where(
-            Violation.company_id == company_id, Violation.occurred_at >= start, Violation.occurred_at < end)
-        if (flt := _class_filter(session, rules)) is not None:
-            base = base.where(flt)
-        count = session.exec(select(func.count()).select_from(base.subquery())).one()
-        rows = session.exec(base.order_by(Violation.occurred_at.desc()).limit(RECORDS_SHOWN)).all()
-        return {"record_count": count, "records": [
-            {"kind": "violation", "id": v.id, "occurred_at": v.occurred_at, "plate": plate, "code": v.code,
-             "points": v.points, "source": v.source} for v, plate in rows]}
-    cond = (and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
-            if criterion == "fatal_accidents" else Accident.responsibility.in_(rules.at_fault))
-    rows = session.exec(select(Accident, Vehicle.plate).join(Vehicle, Vehicle.id == Accident.vehicle_id).where(
-        Accident.company_id == company_id, Accident.occurred_at >= start, Accident.occurred_at < end, cond)
-        .order_by(Accident.occurred_at.desc())).all()
-    return {"record_count": len(rows), "records": [
-        {"kind": "accident", "id": a.id, "occurred_at": a.occurred_at, "plate": plate, "fatalities": a.fatalities,
-         "injuries": a.injuries, "responsibility": a.responsibility, "record_no": a.record_no}
-        for a, plate in rows[:RECORDS_SHOWN]]}
+    out: dict[tuple[int, str], dict] = {}
+    scope = _class_filter(session, rules)
+    for criterion, companies in wanted.items():
+        if not companies:
+            continue
+        if criterion == "violations_per_vehicle":
+            model, kind = Violation, "violation"
+            cond = Violation.company_id.in_(companies)
+            fields = {"code": Violation.code, "points": Violation.points, "source": Violation.source}
+        else:
+            model, kind = Accident, "accident"
+            cond = and_(Accident.company_id.in_(companies),
+                        and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
+                        if criterion == "fatal_accidents" else Accident.responsibility.in_(rules.at_fault))
+            fields = {"fatalities": Accident.fatalities, "injuries": Accident.injuries,
+                      "responsibility": Accident.responsibility, "record_no": Accident.record_no}
+        rank = func.row_number().over(partition_by=model.company_id, order_by=(model.occurred_at.desc(), model.id.desc()))
+        total = func.count().over(partition_by=model.company_id)
+        inner = (select(model.id.label("rid"), model.company_id.label("cid"), model.occurred_at.label("at"),
+                        Vehicle.plate.label("plate"), *[c.label(k) for k, c in fields.items()],
+                        rank.label("rank"), total.label("total"))
+                 .join(Vehicle, Vehicle.id == model.vehicle_id)
+                 .where(cond, model.occurred_at >= start, model.occurred_at < end))
+        if scope is not None:
+            inner = inner.where(scope)
+        inner = inner.subquery()
+        query = select(inner).where(inner.c.rank <= RECORDS_SHOWN).order_by(inner.c.cid, inner.c.rank)
+        for row in session.execute(query).mappings():
+            entry = out.setdefault((row["cid"], criterion), {"record_count": row["total"], "records": []})
+            entry["records"].append({"kind": kind, "id": row["rid"], "occurred_at": row["at"], "plate": row["plate"],
+                                     **{k: row[k] for k in fields}})
+    return out
 
 
 def check(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None = None) -> dict:
@@ -194,11 +209,18 @@ def check(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None 
         flagged = flagged.filter(pl.col("jurisdiction") == actor.jurisdiction)
     open_listing = dict(session.exec(select(Listing.company_id, Listing.id).where(
         Listing.state.in_([s.value for s in OPEN_STATES]))).all())
-    companies = []
-    for row in flagged.sort(["fatal_accidents", "violations_per_vehicle"], descending=True, nulls_last=True).iter_rows(named=True):
-        reasons = explanation(row, rules)
+    rows = flagged.sort(["fatal_accidents", "violations_per_vehicle"], descending=True, nulls_last=True).to_dicts()
+    reasons_of = {row["company_id"]: explanation(row, rules) for row in rows}
+    wanted: dict[str, list[int]] = {}
+    for cid, reasons in reasons_of.items():
         for r in reasons:
-            r.update(_records(session, rules, w, row["company_id"], r["criterion"]))
+            wanted.setdefault(r["criterion"], []).append(cid)
+    records = _records(session, rules, w, wanted)
+    companies = []
+    for row in rows:
+        reasons = reasons_of[row["company_id"]]
+        for r in reasons:
+            r.update(records.get((row["company_id"], r["criterion"]), {"record_count": 0, "records": []}))
         companies.append({
             "company_id": row["company_id"], "uscc": row["uscc"], "name": row["name"],
             "business_type": row["business_type"], "jurisdiction": row["jurisdiction"],

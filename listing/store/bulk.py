@@ -62,15 +62,13 @@ def upsert(session: Session, table: str, frame: pl.DataFrame, key: Sequence[str]
         conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} AS SELECT {collist} FROM {_quote(table)} WITH NO DATA")
         conn.exec_driver_sql(f"TRUNCATE {tmp}")
         cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {tmp} ({collist}) FROM STDIN") as copy:
-            done = 0
-            for row in frame.iter_rows():
-                copy.write_row(row)
-                done += 1
-                if on_progress and done % CHUNK == 0:
-                    on_progress(CHUNK)
-            if on_progress and done % CHUNK:
-                on_progress(done % CHUNK)
+        # CSV through COPY: one C-speed pass instead of a Python call per row.
+        with cursor.copy(f"COPY {tmp} ({collist}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for start in range(0, frame.height, CHUNK):
+                chunk = frame.slice(start, CHUNK)
+                copy.write(chunk.write_csv(include_header=False, null_value="", quote_style="non_numeric").encode())
+                if on_progress:
+                    on_progress(chunk.height)
         distinct = " OR ".join(f"{_quote(table)}.{_quote(c)} IS DISTINCT FROM excluded.{_quote(c)}" for c in cols if c not in key)
         source = f"SELECT {collist} FROM {tmp}"
     updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in cols if c not in key)
