@@ -11,6 +11,7 @@ from cli import audit as audit_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import imports as import_cli
+from cli import jobs as jobs_cli
 from cli import listing as listing_cli
 from cli import rules as rules_cli
 from cli import users as users_cli
@@ -30,6 +31,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(listing_cli.app, name="listing")
 app.add_typer(rules_cli.app, name="rules")
+app.add_typer(jobs_cli.app, name="jobs")
 app.command("demo")(demo_cli.demo)
 
 if __name__ == "__main__":

@@ -140,3 +140,11 @@ register(
         "col.cycle_due": ("周期截止", "cycle due"),
     }
 )
+
+
+def store_checklist(session: Session, listing_id: int, checklist: Any) -> None:
+    """Keep the assembled acceptance checklist with the cycle under review."""
+    row = session.get(Listing, listing_id)
+    cycle = session.exec(select(Cycle).where(Cycle.listing_id == listing_id, Cycle.number == row.cycle)).one()
+    cycle.checklist = checklist
+    session.add(cycle)

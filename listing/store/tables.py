@@ -228,3 +228,85 @@ class RuleVersion(SQLModel, table=True):
     sha256: str
     loaded_by: str
     loaded_at: dt.datetime
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run for one period, claimed before its work starts: the unique
+    (job, period) key is what makes a second scheduler or a rerun do nothing twice."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_job_period"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str
+    period: str  # a local date (YYYY-MM-DD) or month (YYYY-MM)
+    state: str  # running / done / failed
+    owner: str  # host:pid of the worker holding it
+    attempts: int = 1
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime
+    finished_at: Optional[dt.datetime] = None
+    result: Any = Field(default=None, sa_column=Column(JSON))
+    error: Optional[str] = None
+
+
+class Sample(SQLModel, table=True):
+    """One vehicle drawn in the daily 10% sampling (抽查) for one day."""
+
+    __table_args__ = (UniqueConstraint("day", "vehicle_id", name="uq_sample_day_vehicle"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    day: dt.date = Field(index=True)  # the local day whose trajectory is checked
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: Optional[int] = Field(default=None, foreign_key="listing.id")
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
+    rank: int  # position in the verifiable selection order
+    status: str = "selected"  # selected / scanned / no_data / partial / failed
+    points: int = 0
+    coverage: Any = Field(default=None, sa_column=Column(JSON))
+    scanned_at: Optional[dt.datetime] = None
+
+
+class Finding(SQLModel, table=True):
+    """A suspected violation (or a data gap) found in a sampled trajectory, for police review."""
+
+    __table_args__ = (UniqueConstraint("sample_id", "rule", "start", name="uq_finding"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sample_id: int = Field(foreign_key="sample.id", index=True)
+    day: dt.date = Field(index=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id")
+    driver_id: Optional[int] = Field(default=None, foreign_key="driver.id")
+    rule: str
+    regulation: Optional[str] = None
+    start: dt.datetime
+    end: dt.datetime
+    evidence: Any = Field(default=None, sa_column=Column(JSON))
+    state: str = "suspected"  # suspected / confirmed / dismissed
+    decided_by: Optional[str] = None
+    decided_at: Optional[dt.datetime] = None
+    reason: Optional[str] = None
+    violation_id: Optional[int] = Field(default=None, foreign_key="violation.id")
+    problem_id: Optional[int] = Field(default=None, foreign_key="problem.id")
+    version: int = 1
+
+
+class InspectionMiss(SQLModel, table=True):
+    """A month in which a department recorded no inspection of a listed company."""
+
+    __tablename__ = "inspection_miss"
+    __table_args__ = (UniqueConstraint("listing_id", "month", "department", name="uq_inspection_miss"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    listing_id: int = Field(foreign_key="listing.id", index=True)
+    company_id: int = Field(foreign_key="company.id")
+    month: str  # YYYY-MM
+    department: str
+    recorded_at: dt.datetime
+
+
+class SentNotification(SQLModel, table=True):
+    """Idempotency record for notifications: a rerun never notifies twice."""
+
+    __tablename__ = "sent_notification"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    channel: str
+    sent_at: dt.datetime

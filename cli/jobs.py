@@ -1,0 +1,117 @@
+"""guapai jobs — scheduled work: list, run one period by hand, serve."""
+from __future__ import annotations
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Scheduled jobs (sampling, inspections, deadlines, rules). 定时任务。", no_args_is_help=True)
+
+
+def _channel():
+    from listing.settings import load
+
+    from jobs.channels import channel_for
+
+    return channel_for(load(), sink=lambda text: output.message(text))
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Each job's schedule, last run and next run."""
+    from jobs.registry import JOBS
+    from jobs.scheduler import next_run
+    from listing.services import job_runs
+    from listing.settings import load
+
+    settings = load()
+    now = context.now()
+    rows = []
+    with context.session() as session:
+        context.actor(session)
+        for job in JOBS.values():
+            last = job_runs.runs(session, job.name, limit=1)
+            last = last[0] if last else None
+            rows.append({"job": job.name, "schedule": ("monthly day %d " % settings.jobs.rules_day if job.monthly else "daily ") + job.at(settings),
+                         "last_period": last.period if last else None, "last_state": last.state if last else None,
+                         "last_finished": last.finished_at if last else None, "next_run": next_run(job, settings, now),
+                         "result": last.result if last else None, "error": last.error if last else None, "doc": job.doc})
+    output.show(rows, [("job", "col.job"), ("schedule", "col.schedule"), ("last_period", "col.last_period"),
+                       ("last_state", "col.state"), ("next_run", "col.next_run")], as_json=as_json)
+
+
+@app.command("run")
+def run(
+    name: str = typer.Argument(..., help="deadlines | inspections | sampling | rules"),
+    date: str = typer.Option(None, "--date", help="The period: a day YYYY-MM-DD (sampling: the day sampled) or month YYYY-MM."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
+    from jobs.registry import JOBS
+    from jobs.scheduler import run_period
+    from listing.errors import ValidationError
+    from listing.settings import load
+    from listing.timeutil import LOCAL_TZ
+
+    job = JOBS.get(name)
+    if job is None:
+        raise ValidationError("err.job_unknown", name=name, jobs=", ".join(JOBS))
+    settings = load()
+    now = context.now()
+    period = date or (job.periods_due(settings, now, 40)[-1:] or [f"{now.astimezone(LOCAL_TZ):%Y-%m}"])[0]
+    store = context.open_store()
+    with store.session() as session:
+        context.actor(session)
+    p, task = output.progress(None, name)
+    try:
+        outcome = run_period(store, settings, _channel(), job, period, clock=context.now,
+                             progress=lambda done, total: p.update(task, completed=done, total=total))
+    finally:
+        p.stop()
+    data = {"job": outcome.job, "period": outcome.period, "status": outcome.status, "result": outcome.result,
+            "error": outcome.error, "resumed": outcome.resumed}
+    if as_json:
+        output.print_json(data)
+    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or outcome.error or ""))
+    if outcome.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Run the scheduler (Asia/Shanghai) until stopped; catches up missed periods first."""
+    from jobs.scheduler import serve as run_forever
+    from listing.settings import load
+
+    def report(o) -> None:
+        output.message(output.tr(f"msg.job_{o.status}", job=o.job, period=o.period, result=o.result or o.error or ""))
+
+    run_forever(context.open_store(), load(), _channel(), on_outcome=report)
+
+
+@app.command("simulate")
+def simulate(
+    start: str = typer.Option(..., "--from", help="Simulated start, YYYY-MM-DD (local midnight)."),
+    days: int = typer.Option(..., "--days", help="How many simulated days."),
+    step_hours: float = typer.Option(1.0, "--step-hours", help="Simulated time between ticks."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+) -> None:
+    """Run the scheduler's ticks on a SIMULATED, accelerated clock (for drills and tests)."""
+    import datetime as dt
+
+    from jobs.scheduler import simulated_clock, tick
+    from listing.settings import load
+    from listing.timeutil import LOCAL_TZ
+
+    settings = load()
+    clock, advance = simulated_clock(dt.datetime.combine(dt.date.fromisoformat(start), dt.time(), tzinfo=LOCAL_TZ))
+    store = context.open_store()
+    outcomes = []
+    steps = int(days * 24 / step_hours)
+    for _ in output.iter_progress(range(steps), steps, "simulate"):
+        outcomes += tick(store, settings, _channel(), clock=clock)
+        advance(dt.timedelta(hours=step_hours))
+    done = [o for o in outcomes if o.status == "done"]
+    if as_json:
+        output.print_json([{"job": o.job, "period": o.period, "status": o.status, "error": o.error} for o in outcomes])
+    output.message(output.tr("msg.simulated", days=days, runs=len(done), failed=sum(o.status == "failed" for o in outcomes)))

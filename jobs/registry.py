@@ -1,0 +1,130 @@
+"""The jobs: what runs, when, and for which period. Work is done by services; this file wires."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from listing.settings import Settings
+from listing.store.db import Store
+from listing.timeutil import LOCAL_TZ
+
+
+@dataclass
+class JobContext:
+    store: Store
+    settings: Settings
+    channel: object  # listing.services.notifications.Channel
+    now: dt.datetime
+    progress: Callable[[int, int], None] | None = None
+    platform_transport: object = None  # an httpx transport for tests/demo (None: real HTTP)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    monthly: bool
+    at: Callable[[Settings], str]  # "HH:MM" local
+    lag_days: int  # daily: the period is this many days before the run day (sampling: yesterday)
+    work: Callable[[JobContext, str], dict]
+    doc: str
+
+    def due_time(self, settings: Settings, period: str) -> dt.datetime:
+        hour, minute = map(int, self.at(settings).split(":"))
+        if self.monthly:
+            year, month = map(int, period.split("-"))
+            day = dt.date(year, month, settings.jobs.rules_day)
+        else:
+            day = dt.date.fromisoformat(period) + dt.timedelta(days=self.lag_days)
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LOCAL_TZ)
+
+    def periods_due(self, settings: Settings, now: dt.datetime, catch_up_days: int) -> list[str]:
+        """Every period whose run time has come, newest last, no further back than catch_up_days."""
+        local = now.astimezone(LOCAL_TZ)
+        if self.monthly:
+            periods, year, month = [], local.year, local.month
+            for _ in range(max(1, catch_up_days // 28 + 1)):
+                periods.append(f"{year:04d}-{month:02d}")
+                year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+            candidates = reversed(periods)
+        else:
+            first = local.date() - dt.timedelta(days=catch_up_days + self.lag_days)
+            candidates = (str(first + dt.timedelta(days=i)) for i in range(catch_up_days + self.lag_days + 1))
+        return [p for p in candidates if self.due_time(settings, p) <= local]
+
+
+def _deadlines(ctx: JobContext, period: str) -> dict:
+    from listing.services import deadlines
+    from listing.services.review import checklist
+
+    with ctx.store.session() as s:
+        return deadlines.run(s, ctx.channel, now=ctx.now, lang=ctx.settings.notify_lang, checklist=checklist)
+
+
+def _inspections(ctx: JobContext, period: str) -> dict:
+    from listing.services import inspections
+
+    with ctx.store.session() as s:
+        out = inspections.track(s, dt.date.fromisoformat(period), ctx.channel, now=ctx.now,
+                                remind_from_day=ctx.settings.remind_from_day, lang=ctx.settings.notify_lang)
+    return {k: (str(v) if isinstance(v, dt.date) else v) for k, v in out.items()}
+
+
+def _rules(ctx: JobContext, period: str) -> dict:
+    from listing.domain.policy import SYSTEM_ACTOR
+    from listing.i18n import t
+    from listing.services import rules
+    from listing.services.notifications import notify_once
+
+    year, month = map(int, period.split("-"))
+    as_of = dt.date(year, month, ctx.settings.jobs.rules_day)
+    with ctx.store.session() as s:
+        result = rules.apply(s, SYSTEM_ACTOR, as_of, now=ctx.now)
+        if result["proposed"]:
+            names = "、".join(p["name"] for p in result["proposed"][:20])
+            notify_once(s, ctx.channel, f"proposals:{period}", t("notify.proposals.title", ctx.settings.notify_lang),
+                        t("notify.proposals.text", ctx.settings.notify_lang, n=len(result["proposed"]), names=names), now=ctx.now)
+    return {"as_of": str(as_of), "proposed": len(result["proposed"]), "skipped": len(result["skipped"])}
+
+
+def _sampling(ctx: JobContext, period: str) -> dict:
+    from listing.services import sampling
+
+    return sampling.run_day(ctx, dt.date.fromisoformat(period))
+
+
+JOBS: dict[str, Job] = {
+    job.name: job for job in (
+        Job("deadlines", False, lambda s: s.jobs.deadlines, 0, _deadlines,
+            "Cycles that ended go to acceptance review; overdue reviews escalate."),
+        Job("inspections", False, lambda s: s.jobs.inspections, 0, _inspections,
+            "Monthly inspections per department: reminders before month end, misses after."),
+        Job("sampling", False, lambda s: s.jobs.sampling, 1, _sampling,
+            "Daily 10% trajectory sampling of listed companies, for the previous day."),
+        Job("rules", True, lambda s: s.jobs.rules, 0, _rules,
+            "Monthly rule evaluation: new proposals for reviewers."),
+    )
+}
+
+from listing.i18n import register  # noqa: E402
+
+register(
+    {
+        "notify.proposals.title": ("新的挂牌整治提议", "New listing proposals"),
+        "notify.proposals.text": ("本月规则评估新提议挂牌 {n} 家:{names}", "this month's rule evaluation proposes {n} companies: {names}"),
+    }
+)
+
+register(
+    {
+        "err.job_unknown": ("没有任务 {name}(可选:{jobs})", "no job {name} (jobs: {jobs})"),
+        "msg.job_done": ("任务 {job} {period} 完成:{result}", "job {job} {period} done: {result}"),
+        "msg.job_skipped": ("任务 {job} {period} 已完成或正由他处运行,未重复执行", "job {job} {period} already done or running elsewhere; nothing done twice"),
+        "msg.job_failed": ("任务 {job} {period} 失败:{result}", "job {job} {period} failed: {result}"),
+        "msg.simulated": ("模拟运行 {days} 天:完成 {runs} 次任务,失败 {failed} 次", "simulated {days} days: {runs} job runs done, {failed} failed"),
+        "col.job": ("任务", "job"),
+        "col.schedule": ("计划", "schedule"),
+        "col.last_period": ("最近周期", "last period"),
+        "col.next_run": ("下次运行", "next run"),
+    }
+)

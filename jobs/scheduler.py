@@ -1,0 +1,104 @@
+"""Running jobs: by hand for one period, on a tick (what the scheduler calls), or as a service
+with APScheduler (Asia/Shanghai). Every run goes through the same claim -> work -> finish path."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+from jobs.registry import JOBS, Job, JobContext
+from listing.services import job_runs
+from listing.settings import Settings
+from listing.store.db import Store
+from listing.timeutil import LOCAL_TZ, Clock, system_clock
+
+log = logging.getLogger("guapai.jobs")
+
+
+@dataclass
+class Outcome:
+    job: str
+    period: str
+    status: str  # done / failed / skipped (already done, or someone else is on it)
+    result: dict | None = None
+    error: str | None = None
+    resumed: bool = False
+
+
+def run_period(store: Store, settings: Settings, channel, job: Job, period: str, *, clock: Clock = system_clock,
+               owner: str | None = None, progress=None, platform_transport=None) -> Outcome:
+    claim = job_runs.claim(store, job.name, period, now=clock(), owner=owner)
+    if claim is None:
+        return Outcome(job.name, period, "skipped")
+    ctx = JobContext(store=store, settings=settings, channel=channel, now=clock(), progress=progress,
+                     platform_transport=platform_transport)
+    try:
+        result = job.work(ctx, period)
+    except Exception as exc:  # a failed run is recorded and retried by the next tick
+        log.error("job %s %s failed: %s", job.name, period, exc)
+        job_runs.finish(store, claim, clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
+        return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
+    job_runs.finish(store, claim, clock(), result=result)
+    return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)
+
+
+def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clock, jobs: list[str] | None = None,
+         owner: str | None = None, platform_transport=None) -> list[Outcome]:
+    """Run every due period not yet done, oldest first (this is also the catch-up after downtime)."""
+    outcomes = []
+    with store.session() as s:
+        done = {name: job_runs.done_periods(s, name) for name in (jobs or JOBS)}
+    for name in jobs or JOBS:
+        job = JOBS[name]
+        for period in job.periods_due(settings, clock(), settings.catch_up_days):
+            if period not in done[name]:
+                outcomes.append(run_period(store, settings, channel, job, period, clock=clock, owner=owner,
+                                           platform_transport=platform_transport))
+    return outcomes
+
+
+def next_run(job: Job, settings: Settings, now: dt.datetime) -> dt.datetime:
+    local = now.astimezone(LOCAL_TZ)
+    hour, minute = map(int, job.at(settings).split(":"))
+    if job.monthly:
+        candidate = dt.datetime(local.year, local.month, settings.jobs.rules_day, hour, minute, tzinfo=LOCAL_TZ)
+        if candidate <= local:
+            year, month = (local.year, local.month + 1) if local.month < 12 else (local.year + 1, 1)
+            candidate = candidate.replace(year=year, month=month)
+        return candidate
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return candidate if candidate > local else candidate + dt.timedelta(days=1)
+
+
+def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:
+    """Block, running each job at its time (Asia/Shanghai). Catches up missed periods first."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    def run(names: list[str] | None = None) -> None:
+        for outcome in tick(store, settings, channel, jobs=names):
+            on_outcome(outcome)
+
+    run()  # catch up after downtime, in order
+    scheduler = BlockingScheduler(timezone=str(LOCAL_TZ))
+    for job in JOBS.values():
+        hour, minute = map(int, job.at(settings).split(":"))
+        trigger = CronTrigger(day=settings.jobs.rules_day if job.monthly else "*", hour=hour, minute=minute, timezone=str(LOCAL_TZ))
+        scheduler.add_job(run, trigger, args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
+                          misfire_grace_time=3600)
+    scheduler.start()
+
+
+def simulated_clock(start: dt.datetime) -> tuple[Clock, Callable[[dt.timedelta], None]]:
+    """A SIMULATED clock for accelerated runs and tests: (clock, advance)."""
+    state = {"now": start}
+
+    def clock() -> dt.datetime:
+        return state["now"]
+
+    def advance(delta: dt.timedelta) -> None:
+        state["now"] = state["now"] + delta
+
+    return clock, advance

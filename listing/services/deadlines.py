@@ -1,0 +1,61 @@
+"""Deadlines as rows: cycles that have ended go to acceptance review; reviews left undecided
+past their due date escalate. Run daily; safe to rerun (each deadline is closed when handled)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from listing.domain.policy import SYSTEM_ACTOR
+from listing.domain.states import Event, State
+from listing.i18n import register, t
+from listing.services import audit, listings
+from listing.services.notifications import Channel, notify_once
+from listing.store.tables import Company, Deadline, Listing
+
+register(
+    {
+        "notify.review_due.title": ("挂牌整治周期届满,待验收", "Cycle ended: acceptance review due"),
+        "notify.review_due.text": ("{company} 第 {cycle} 周期已届满,请于 {due} 前完成验收", "{company}: cycle {cycle} has ended; decide the acceptance review by {due}"),
+        "notify.review_overdue.title": ("验收逾期", "Acceptance review overdue"),
+        "notify.review_overdue.text": ("{company} 的验收已逾期(应于 {due} 前完成)", "{company}: the acceptance review is overdue (was due {due})"),
+    }
+)
+
+REVIEW_DAYS = 14  # how long reviewers have to decide after a cycle ends
+
+
+def run(session: Session, channel: Channel, *, now: dt.datetime, lang: str = "zh", checklist=None) -> dict:
+    """Handle every due deadline up to `now`. `checklist(session, listing) -> dict` assembles the
+    acceptance checklist stored with the cycle (None: leave it to the review)."""
+    ended = escalated = 0
+    due = session.exec(select(Deadline).where(Deadline.done_at.is_(None), Deadline.due_at <= now)
+                       .order_by(Deadline.due_at, Deadline.id)).all()
+    for deadline in due:
+        listing = session.get(Listing, deadline.listing_id)
+        company = session.get(Company, listing.company_id)
+        if deadline.kind == "cycle_end":
+            if listing.state == State.LISTED.value:
+                listings.apply(session, SYSTEM_ACTOR, listing.id, Event.END_CYCLE, now=now)
+                review_due = deadline.due_at + dt.timedelta(days=REVIEW_DAYS)
+                session.add(Deadline(kind="review_due", listing_id=listing.id, due_at=review_due))
+                if checklist is not None:
+                    listings.store_checklist(session, listing.id, checklist(session, listing))
+                notify_once(session, channel, f"review_due:{listing.id}:{listing.cycle}", t("notify.review_due.title", lang),
+                            t("notify.review_due.text", lang, company=company.name, cycle=listing.cycle,
+                              due=review_due.date().isoformat()), now=now)
+                ended += 1
+            deadline.done_at = now  # END_CYCLE closes it too; a no-op then
+        elif deadline.kind == "review_due":
+            if listing.state == State.UNDER_REVIEW.value:
+                audit.record(session, SYSTEM_ACTOR, "listing.review_overdue", "listing", listing.id, at=now,
+                             after={"due": deadline.due_at.isoformat(), "cycle": listing.cycle})
+                notify_once(session, channel, f"review_overdue:{listing.id}:{listing.cycle}",
+                            t("notify.review_overdue.title", lang),
+                            t("notify.review_overdue.text", lang, company=company.name, due=deadline.due_at.date().isoformat()),
+                            now=now)
+                escalated += 1
+            deadline.done_at = now
+        session.add(deadline)
+        session.flush()
+    return {"cycles_ended": ended, "reviews_overdue": escalated}

@@ -1,0 +1,94 @@
+"""Claiming a (job, period) before doing its work, so it is done exactly once.
+
+claim() inserts the run row; when the row exists it is taken over only if the earlier attempt
+failed or its worker stopped sending heartbeats (crashed), with a compare-and-set on the owner
+so two schedulers cannot both take it. Work done under a claim must itself be idempotent
+(unique keys on what it writes), so a resumed run completes without duplicates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from listing.store.db import Store
+from listing.store.tables import JobRun
+
+STALE_AFTER = dt.timedelta(minutes=10)  # no heartbeat for this long: the worker is gone
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    run_id: int
+    job: str
+    period: str
+    owner: str
+    attempt: int
+    resumed: bool  # an earlier attempt started this period and did not finish
+
+
+def claim(store: Store, job: str, period: str, *, now: dt.datetime, owner: str | None = None,
+          stale_after: dt.timedelta = STALE_AFTER) -> Claim | None:
+    """The claim on (job, period), or None when it is done or someone alive is on it."""
+    owner = owner or worker_id()
+    try:
+        with store.session() as s:
+            run = JobRun(job=job, period=period, state="running", owner=owner, started_at=now, heartbeat_at=now)
+            s.add(run)
+            s.flush()
+            return Claim(run.id, job, period, owner, 1, False)
+    except IntegrityError:
+        pass  # the row exists: decide below whether to take it over
+    with store.session() as s:
+        run = s.exec(select(JobRun).where(JobRun.job == job, JobRun.period == period)).one()
+        if run.state == "done":
+            return None
+        if run.state == "running" and now - _aware(run.heartbeat_at) < stale_after:
+            return None
+        run_id, attempt = run.id, run.attempts + 1
+        taken = s.execute(update(JobRun).where(JobRun.id == run_id, JobRun.owner == run.owner,
+                                               JobRun.attempts == run.attempts, JobRun.state == run.state)
+                          .values(owner=owner, state="running", attempts=attempt, heartbeat_at=now, error=None)
+                          .execution_options(synchronize_session=False))
+        if taken.rowcount != 1:
+            return None  # another scheduler took it over first
+        return Claim(run_id, job, period, owner, attempt, True)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def heartbeat(store: Store, claim_: Claim, now: dt.datetime) -> bool:
+    """Still ours? (False: someone took it over; stop working.)"""
+    with store.session() as s:
+        res = s.execute(update(JobRun).where(JobRun.id == claim_.run_id, JobRun.owner == claim_.owner)
+                        .values(heartbeat_at=now))
+        return res.rowcount == 1
+
+
+def finish(store: Store, claim_: Claim, now: dt.datetime, *, result: Any = None, error: str | None = None) -> None:
+    with store.session() as s:
+        s.execute(update(JobRun).where(JobRun.id == claim_.run_id, JobRun.owner == claim_.owner).values(
+            state="failed" if error else "done", finished_at=now, heartbeat_at=now, result=result, error=error))
+
+
+def done_periods(session: Session, job: str) -> set[str]:
+    return set(session.exec(select(JobRun.period).where(JobRun.job == job, JobRun.state == "done")).all())
+
+
+def runs(session: Session, job: str | None = None, limit: int = 100) -> list[JobRun]:
+    query = select(JobRun).order_by(JobRun.started_at.desc()).limit(limit)
+    if job:
+        query = query.where(JobRun.job == job)
+    return list(session.exec(query).all())

@@ -1,0 +1,81 @@
+"""The acceptance checklist (验收清单) assembled at cycle end: each item pass/fail with its
+evidence. It is the recommendation a reviewer sees and is stored with the decision."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, func, select
+
+from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Problem, Sample, Vehicle
+
+MIN_COVERAGE = 0.9  # share of cycle days with a sampling run for the company
+
+
+def _months(start: dt.date, end: dt.date) -> list[str]:
+    months, day = [], start.replace(day=1)
+    while day <= end:
+        months.append(f"{day:%Y-%m}")
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def checklist(session: Session, listing: Listing) -> dict:
+    cycle = session.exec(select(Cycle).where(Cycle.listing_id == listing.id, Cycle.number == listing.cycle)).one()
+    start, end = cycle.start, cycle.due - dt.timedelta(days=1)
+    items = []
+    # 1. inspections every month by both departments
+    done = session.exec(select(Inspection.department, Inspection.day).where(
+        Inspection.company_id == listing.company_id, Inspection.day >= start, Inspection.day <= end)).all()
+    by_month = {m: {"transport": 0, "police": 0} for m in _months(start, end)}
+    for dept, day in done:
+        by_month.setdefault(f"{day:%Y-%m}", {"transport": 0, "police": 0})[dept] += 1
+    missing = [f"{m}/{d}" for m, c in by_month.items() for d, n in c.items() if n == 0]
+    items.append({"item": "inspections", "pass": not missing, "evidence": {"by_month": by_month, "missing": missing}})
+    # 2. problems closed
+    open_problems = session.exec(select(func.count()).select_from(Problem).where(
+        Problem.company_id == listing.company_id, Problem.state != "verified")).one()
+    items.append({"item": "problems_closed", "pass": open_problems == 0, "evidence": {"open": open_problems}})
+    # 3. sampling coverage
+    sampled_days = session.exec(select(func.count(func.distinct(Sample.day))).where(
+        Sample.company_id == listing.company_id, Sample.day >= start, Sample.day <= end)).one()
+    days = (end - start).days + 1
+    coverage = sampled_days / days if days else 0.0
+    items.append({"item": "sampling_coverage", "pass": coverage >= MIN_COVERAGE,
+                  "evidence": {"days_sampled": sampled_days, "days": days, "coverage": round(coverage, 3), "target": MIN_COVERAGE}})
+    # 4. sampled violation rate per vehicle-day, by month, falling
+    rate = _sampled_rate_by_month(session, listing.company_id, start, end)
+    values = [r["rate"] for r in rate if r["vehicle_days"]]
+    falling = len(values) >= 2 and values[-1] <= values[0]
+    items.append({"item": "sampled_violation_rate", "pass": bool(values) and falling, "evidence": {"by_month": rate}})
+    # 5. no fatal at-fault accident in the cycle
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    fatal = session.exec(select(func.count()).select_from(Accident).where(
+        Accident.company_id == listing.company_id, Accident.fatalities > 0,
+        Accident.responsibility.in_(["full", "main", "equal"]), Accident.occurred_at >= lo, Accident.occurred_at < hi)).one()
+    items.append({"item": "no_fatal_at_fault_accident", "pass": fatal == 0, "evidence": {"fatal_at_fault": fatal}})
+    # 6. company metrics under the listing thresholds (rules in force at cycle end)
+    from listing.services import rules
+
+    ruleset = rules.active_rules(session, end)
+    row = rules.metrics(session, ruleset, end, [listing.company_id]).row(0, named=True)
+    items.append({"item": "metrics_under_thresholds", "pass": not row["flagged"], "evidence": {
+        "rules_version": ruleset.version, "fatal_accidents": row["fatal_accidents"],
+        "at_fault_per_vehicle": row["at_fault_per_vehicle"], "violations_per_vehicle": row["violations_per_vehicle"],
+        "thresholds": {c: row[f"t_{c}"] for c in ("fatal_accidents", "at_fault_per_vehicle", "violations_per_vehicle")}}})
+    return {"listing_id": listing.id, "cycle": listing.cycle, "from": start.isoformat(), "to": end.isoformat(),
+            "items": items, "recommendation": "pass" if all(i["pass"] for i in items) else "fail"}
+
+
+def _sampled_rate_by_month(session: Session, company_id: int, start: dt.date, end: dt.date) -> list[dict]:
+    samples = session.exec(select(Sample.day, Sample.status).where(
+        Sample.company_id == company_id, Sample.day >= start, Sample.day <= end)).all()
+    findings = session.exec(select(Finding.day).where(
+        Finding.company_id == company_id, Finding.day >= start, Finding.day <= end, Finding.state != "dismissed",
+        Finding.rule.notin_(["no_data", "partial_data", "signal_gap"]))).all()
+    out = []
+    for month in _months(start, end):
+        vd = sum(1 for d, status in samples if f"{d:%Y-%m}" == month and status in ("scanned", "partial"))
+        n = sum(1 for d in findings if f"{d:%Y-%m}" == month)
+        out.append({"month": month, "vehicle_days": vd, "findings": n, "rate": round(n / vd, 4) if vd else None})
+    return out
