@@ -11,8 +11,11 @@ from cli import audit as audit_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import imports as import_cli
+from cli import inspect as inspect_cli
 from cli import jobs as jobs_cli
 from cli import listing as listing_cli
+from cli import problems as problems_cli
+from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import users as users_cli
 
@@ -32,6 +35,9 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(listing_cli.app, name="listing")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(inspect_cli.app, name="inspect")
+app.add_typer(problems_cli.app, name="problems")
+app.add_typer(review_cli.app, name="review")
 app.command("demo")(demo_cli.demo)
 
 if __name__ == "__main__":

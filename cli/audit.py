@@ -13,7 +13,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Check the whole chain; name the first bad event. Exits 1 when the chain is broken."""
     from listing.services import audit
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         verdict = audit.verify(session, context.actor(session))
     if as_json:
         output.print_json({"ok": verdict.ok, "checked": verdict.checked, "first_bad_seq": verdict.first_bad_seq,
@@ -34,7 +34,7 @@ def log(
     """Show the newest audit events."""
     from listing.services import audit
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         rows = audit.log(session, context.actor(session), limit=limit, action=action)
     for row in rows:
         row["summary"] = output.dumps(row["after"] if row["after"] is not None else row["before"]).replace("\n", "")[:80]

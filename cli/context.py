@@ -70,9 +70,9 @@ def now():
     return system_clock()
 
 
-def session():
+def session(readonly: bool = False):
     """A unit of work on the chosen store (commits on success, rolls back on error)."""
-    return open_store().session()
+    return open_store().session(readonly=readonly)
 
 
 def actor(session_):

@@ -27,7 +27,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     settings = load()
     now = context.now()
     rows = []
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         context.actor(session)
         for job in JOBS.values():
             last = job_runs.runs(session, job.name, limit=1)

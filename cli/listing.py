@@ -16,7 +16,7 @@ def list_(
     """List listings in your jurisdiction."""
     from listing.services.listings import list_listings
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         rows = list_listings(session, context.actor(session), state=state)
     for row in rows:
         row["state_label"] = output.tr(f"state.{row['state']}")

@@ -31,7 +31,7 @@ def show(
     """Print the rules in force (or an older version) and the stored versions."""
     from listing.services import rules as svc
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         context.actor(session)
         rules = svc.rules_version(session, version) if version else svc.active_rules(session, _date(None))
         stored = [{"version": v.version, "effective_from": v.effective_from, "loaded_by": v.loaded_by,
@@ -70,7 +70,7 @@ def check(
     from rules.criteria import config
 
     day = _date(as_of)
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         result = svc.check(session, context.actor(session), day, config.load(rules_file) if rules_file else None)
     if as_json:
         output.print_json(result)
@@ -114,7 +114,7 @@ def backtest(
     from listing.services import rules as svc
     from rules.criteria import config
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         result = svc.backtest(session, context.actor(session), _date(start), _date(end),
                               config.load(rules_file) if rules_file else None)
     if as_json:
@@ -144,7 +144,7 @@ def score(
 
     from listing.services import rules as svc
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         table = svc.scores(session, context.actor(session), _date(as_of))
     table = table.sort(["violation_percentile", "violation_measure"], descending=True, nulls_last=True)
     rows = table.to_dicts() if as_json else table.head(limit).with_columns(

@@ -28,7 +28,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     """List users."""
     from listing.services.users import list_users
 
-    with context.session() as session:
+    with context.session(readonly=True) as session:
         rows = list_users(session, context.actor(session))
     output.show(rows, [("name", "col.name"), ("role", "col.role"), ("department", "col.department"),
                        ("jurisdiction", "col.jurisdiction"), ("active", "col.active")], as_json=as_json)

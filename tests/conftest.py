@@ -82,5 +82,5 @@ def people(store):
 def actor(store, name):
     from listing.services.users import resolve_actor
 
-    with store.session() as session:
+    with store.session(readonly=True) as session:
         return resolve_actor(session, name)

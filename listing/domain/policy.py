@@ -59,6 +59,12 @@ POLICY: dict[str, frozenset[Role]] = {
     "rules.change": frozenset({Role.REVIEWER}),
     "inspection.record.police": frozenset({Role.POLICE}),
     "inspection.record.transport": frozenset({Role.TRANSPORT}),
+    "problem.rectify": frozenset({Role.TRANSPORT, Role.POLICE}),
+    "problem.verify": frozenset({Role.TRANSPORT, Role.POLICE, Role.REVIEWER}),
+    "problem.reopen": frozenset({Role.TRANSPORT, Role.POLICE, Role.REVIEWER}),
+    "finding.confirm": frozenset({Role.POLICE}),
+    "finding.dismiss": frozenset({Role.POLICE}),
+    "sampling.run": frozenset({Role.POLICE, Role.SYSTEM}),
     "audit.read": frozenset({Role.ADMIN, Role.REVIEWER}),
     "audit.verify": _ALL,
 }

@@ -79,3 +79,64 @@ def _sampled_rate_by_month(session: Session, company_id: int, start: dt.date, en
         n = sum(1 for d in findings if f"{d:%Y-%m}" == month)
         out.append({"month": month, "vehicle_days": vd, "findings": n, "rate": round(n / vd, 4) if vd else None})
     return out
+
+
+def show(session: Session, actor, listing_id: int) -> dict:
+    """The checklist for a listing under review (assembled now), with its company."""
+    from listing.domain.policy import authorize
+    from listing.errors import Conflict, NotFound
+    from listing.store.tables import Company
+
+    listing = session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound("err.listing_not_found", listing=listing_id)
+    company = session.get(Company, listing.company_id)
+    authorize(actor, "data.read", company.jurisdiction)
+    if listing.state != "under_review":
+        raise Conflict("err.not_under_review", listing=listing_id, state=listing.state)
+    return {"company": company.name, "uscc": company.uscc, **checklist(session, listing)}
+
+
+def decide(session: Session, actor, listing_id: int, passed: bool, *, reason: str, now: dt.datetime, channel=None,
+           policy=None) -> Listing:
+    """Delist (pass) or open the next cycle (fail); the checklist is stored with the decision.
+    Repeated failures escalate (flag, notification)."""
+    from listing.domain.states import CyclePolicy, Event
+    from listing.i18n import t
+    from listing.services import listings
+    from listing.services.notifications import notify_once
+    from listing.store.tables import Company
+
+    listing = session.get(Listing, listing_id)
+    was_escalated = bool(listing and listing.escalated)
+    items = show(session, actor, listing_id)
+    row = listings.apply(session, actor, listing_id, Event.PASS if passed else Event.FAIL, now=now, reason=reason,
+                         checklist=items, policy=policy or CyclePolicy())
+    if row.escalated and not was_escalated and channel is not None:
+        company = session.get(Company, row.company_id)
+        notify_once(session, channel, f"escalated:{row.id}", t("notify.escalated.title", "zh"),
+                    t("notify.escalated.text", "zh", company=company.name, n=row.consecutive_failures), now=now)
+    return row
+
+
+from listing.i18n import register  # noqa: E402
+
+register(
+    {
+        "err.not_under_review": ("挂牌案件 {listing} 处于「{state}」,不在验收阶段", "listing {listing} is {state}, not under review"),
+        "notify.escalated.title": ("挂牌整治升级", "Listing escalated"),
+        "notify.escalated.text": ("{company} 连续 {n} 个周期验收未通过,已升级处理", "{company} failed {n} consecutive acceptance reviews and is escalated"),
+        "check.inspections": ("每月两部门均有检查", "inspections every month by both departments"),
+        "check.problems_closed": ("问题全部整改验证", "all problems rectified and verified"),
+        "check.sampling_coverage": ("抽查覆盖率达标", "sampling coverage adequate"),
+        "check.sampled_violation_rate": ("抽查违法率下降", "sampled violation rate falling"),
+        "check.no_fatal_at_fault_accident": ("周期内无有责亡人事故", "no fatal at-fault accident in the cycle"),
+        "check.metrics_under_thresholds": ("企业指标低于挂牌标准", "company metrics under the listing thresholds"),
+        "col.item": ("验收项", "item"),
+        "col.result": ("结果", "result"),
+        "col.evidence": ("依据", "evidence"),
+        "pass": ("通过", "pass"),
+        "fail": ("未通过", "fail"),
+        "msg.recommendation": ("建议:{result}", "recommendation: {result}"),
+    }
+)

@@ -73,7 +73,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # read-only units of work take no write lock, so reports never queue behind writers
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("guapai_readonly") else "BEGIN IMMEDIATE")
 
 
 @dataclass
@@ -86,9 +87,11 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One unit of work: committed on success, rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+    def session(self, readonly: bool = False) -> Iterator[Session]:
+        """One unit of work: committed on success, rolled back on any error. `readonly` units
+        take no write lock on SQLite (they must not write)."""
+        bind = self.engine.execution_options(guapai_readonly=True) if readonly else self.engine
+        with Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -1,0 +1,48 @@
+"""guapai inspect — monthly safety inspections (安全检查)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Record and list safety inspections. 安全检查。", no_args_is_help=True)
+
+
+@app.command("record")
+def record(
+    company: str = typer.Option(..., "--company", help="Credit code (or id) of the company."),
+    department: str = typer.Option(..., "--department", help="transport | police (must match your role)."),
+    day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: today)."),
+    notes: str = typer.Option(None, "--notes", help="Free text."),
+    finding: list[str] = typer.Option([], "--finding", help="A finding (repeatable)."),
+    problem: list[str] = typer.Option([], "--problem", help="A problem to rectify (repeatable; pairs with --due)."),
+    due: list[str] = typer.Option([], "--due", help="Due date for the --problem at the same position."),
+) -> None:
+    """Record an inspection; problems found go on the company's problem list."""
+    from listing.services import inspections
+    from listing.timeutil import local_today
+
+    when = dt.date.fromisoformat(day) if day else local_today(context.now)
+    dues = [dt.date.fromisoformat(d) for d in due] + [None] * (len(problem) - len(due))
+    with context.session() as session:
+        row = inspections.record(session, context.actor(session), company, department, when, now=context.now(),
+                                 notes=notes, findings=finding, problems=list(zip(problem, dues)))
+    output.message(output.tr("msg.inspection_recorded", id=row.id, company=company, department=department, day=when))
+    if row.company_not_listed:
+        output.message(output.tr("msg.inspection_not_listed"), style="yellow")
+
+
+@app.command("list")
+def list_(
+    month: str = typer.Option(None, "--month", help="YYYY-MM"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List inspections in your jurisdiction."""
+    from listing.services import inspections
+
+    with context.session(readonly=True) as session:
+        rows = inspections.list_inspections(session, context.actor(session), month)
+    output.show(rows, [("id", "col.id"), ("day", "col.at"), ("company", "col.company"), ("department", "col.department"),
+                       ("inspector", "col.actor")], as_json=as_json)

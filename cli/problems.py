@@ -1,0 +1,43 @@
+"""guapai problems — the closed loop of problems found (问题清单)."""
+from __future__ import annotations
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Problems: list, rectify, verify (by another officer), reopen. 问题整改。", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    state: str = typer.Option(None, "--state", help="open | rectified | verified | reopened"),
+    company: str = typer.Option(None, "--company", help="Credit code."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only overdue problems."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List problems in your jurisdiction."""
+    from listing.services import problems
+    from listing.timeutil import local_today
+
+    with context.session(readonly=True) as session:
+        rows = problems.list_problems(session, context.actor(session), today=local_today(context.now), state=state,
+                                      company=company, overdue=overdue)
+    output.show(rows, [("id", "col.id"), ("company", "col.company"), ("description", "col.description"),
+                       ("due", "col.due"), ("state", "col.state"), ("overdue", "col.overdue")], as_json=as_json)
+
+
+def _change(action: str):
+    def run(problem_id: int = typer.Argument(...), note: str = typer.Option(None, "--note")) -> None:
+        from listing.services import problems
+
+        with context.session() as session:
+            row = problems.change(session, context.actor(session), problem_id, action, now=context.now(), note=note)
+        output.message(output.tr("msg.problem_changed", id=row.id, state=row.state))
+
+    run.__doc__ = {"rectify": "Mark a problem rectified.", "verify": "Verify a rectification (a different officer).",
+                   "reopen": "Reopen a problem."}[action]
+    return run
+
+
+for _a in ("rectify", "verify", "reopen"):
+    app.command(_a)(_change(_a))

@@ -1,0 +1,81 @@
+"""The problem list, closed loop (问题清单化督办、整改清单化反馈):
+open -> rectified -> verified, or reopened; verified only by a different officer than the one
+who marked it rectified (four eyes)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from listing.domain.policy import Actor, authorize
+from listing.errors import Conflict, NotFound, PermissionDenied
+from listing.i18n import register
+from listing.services import audit
+from listing.store.tables import Company, Problem
+
+register(
+    {
+        "err.problem_not_found": ("问题 {id} 不存在", "problem {id} not found"),
+        "err.problem_state": ("问题 {id} 处于「{state}」,不能{action}", "problem {id} is {state}: cannot {action}"),
+        "err.four_eyes": ("整改须由另一名人员验证({user} 已标记整改)", "verification needs a different officer ({user} marked it rectified)"),
+        "msg.problem_changed": ("问题 {id}:{state}", "problem {id}: {state}"),
+        "col.description": ("问题", "problem"),
+        "col.owner": ("责任方", "owner"),
+        "col.due": ("期限", "due"),
+        "col.overdue": ("逾期", "overdue"),
+    }
+)
+
+TRANSITIONS = {"rectify": ({"open", "reopened"}, "rectified"), "verify": ({"rectified"}, "verified"),
+               "reopen": ({"rectified", "verified"}, "reopened")}
+
+
+def change(session: Session, actor: Actor, problem_id: int, action: str, *, now: dt.datetime, note: str | None = None) -> Problem:
+    row = session.get(Problem, problem_id)
+    if row is None:
+        raise NotFound("err.problem_not_found", id=problem_id)
+    company = session.get(Company, row.company_id)
+    authorize(actor, f"problem.{action}", company.jurisdiction)
+    allowed, target = TRANSITIONS[action]
+    if row.state not in allowed:
+        raise Conflict("err.problem_state", id=problem_id, state=row.state, action=action)
+    if action == "verify" and row.rectified_by == actor.name:
+        raise PermissionDenied("err.four_eyes", user=actor.name)
+    before = {"state": row.state, "version": row.version}
+    values = {"state": target, "version": row.version + 1}
+    if action == "rectify":
+        values |= {"rectified_by": actor.name, "rectified_at": now}
+    elif action == "verify":
+        values |= {"verified_by": actor.name, "verified_at": now}
+    else:
+        values |= {"verified_by": None, "verified_at": None}
+    res = session.execute(update(Problem).where(Problem.id == problem_id, Problem.version == row.version).values(**values)
+                          .execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise Conflict("err.problem_state", id=problem_id, state="changed", action=action)
+    session.refresh(row)
+    audit.record(session, actor, f"problem.{action}", "problem", problem_id, before=before,
+                 after={"state": target, "note": note}, at=now)
+    return row
+
+
+def list_problems(session: Session, actor: Actor, *, today: dt.date, state: str | None = None,
+                  company: str | None = None, overdue: bool = False) -> list[dict]:
+    authorize(actor, "data.read")
+    query = select(Problem, Company).join(Company, Company.id == Problem.company_id).order_by(Problem.due, Problem.id)
+    if state:
+        query = query.where(Problem.state == state)
+    if company:
+        query = query.where(Company.uscc == company)
+    if not actor.city_level:
+        query = query.where(Company.jurisdiction == actor.jurisdiction)
+    rows = []
+    for p, c in session.exec(query).all():
+        late = p.state != "verified" and p.due is not None and p.due < today
+        if overdue and not late:
+            continue
+        rows.append({"id": p.id, "company": c.name, "uscc": c.uscc, "description": p.description, "source": p.source,
+                     "owner": p.owner, "due": p.due, "state": p.state, "overdue": late,
+                     "rectified_by": p.rectified_by, "verified_by": p.verified_by})
+    return rows

@@ -1,0 +1,41 @@
+"""Small hand-built worlds for service tests: a company with vehicles and a confirmed listing."""
+from __future__ import annotations
+
+import datetime as dt
+
+from listing.domain.identifiers import uscc_check_char
+from listing.domain.states import Event
+from listing.services import listings
+from listing.store import tables
+from listing.timeutil import LOCAL_TZ
+from tests.conftest import actor
+
+_counter = {"n": 0}
+
+
+def local(y, m, d, hh=10, mm=0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
+
+
+def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdiction: str = "西湖区"):
+    """(company_id, listing_id, vehicle_ids) with a listing confirmed at `confirmed`."""
+    _counter["n"] += 1
+    n = _counter["n"]
+    first = f"91330106{n:09d}"
+    with store.session() as s:
+        c = tables.Company(uscc=first + uscc_check_char(first), name=f"测试公司{n}", business_type="freight",
+                           jurisdiction=jurisdiction)
+        s.add(c)
+        s.flush()
+        vids = []
+        for i in range(vehicles):
+            v = tables.Vehicle(plate=f"浙C{n:02d}{i:03d}", company_id=c.id, vehicle_class="truck", active_from=dt.date(2020, 1, 1))
+            s.add(v)
+            s.flush()
+            vids.append(v.id)
+        cid = c.id
+    reviewer = actor(store, "reviewer")
+    with store.session() as s:
+        lid = listings.propose(s, reviewer, cid, rules_version="t", explanation={}, now=confirmed).id
+        listings.apply(s, reviewer, lid, Event.CONFIRM, now=confirmed)
+    return cid, lid, vids
