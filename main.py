@@ -8,6 +8,7 @@ import typer
 
 from cli import context
 from cli import audit as audit_cli
+from cli import board as board_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import imports as import_cli
@@ -39,6 +40,7 @@ app.add_typer(inspect_cli.app, name="inspect")
 app.add_typer(problems_cli.app, name="problems")
 app.add_typer(review_cli.app, name="review")
 app.command("demo")(demo_cli.demo)
+app.command("board")(board_cli.board)
 
 if __name__ == "__main__":
     app()

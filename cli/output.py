@@ -59,6 +59,7 @@ def message(text: str, style: str | None = None) -> None:
     """A human message: stderr, never mixed with data."""
     from rich.console import Console
 
+    sys.stdout.flush()  # keep data and messages in order when both go to one terminal
     Console(stderr=True, highlight=False).print(text, style=style)
 
 

@@ -21,8 +21,6 @@ register(
         "audit.bad.content": ("内容与哈希不符(事件被修改)", "content does not match its hash: the event was edited"),
         "audit.bad.tail": ("链尾与记录不符(末尾事件被删除)", "chain end does not match the head: trailing events were deleted"),
         "col.seq": ("序号", "seq"),
-        "col.at": ("时间", "time"),
-        "col.actor": ("操作人", "actor"),
         "col.action": ("操作", "action"),
         "col.entity": ("对象", "entity"),
         "col.entity_id": ("编号", "id"),

@@ -101,9 +101,6 @@ register(
         "demo.types": ("业务类型:", "business types: "),
         "demo.worst": ("车均违法最多的企业(挂牌规则见 guapai rules)", "Most violations per vehicle (the listing rules come in `guapai rules`)"),
         "demo.next": ("继续查看:guapai --db {db} --as admin audit log", "explore: guapai --db {db} --as admin audit log"),
-        "col.company": ("企业", "company"),
-        "col.vehicles": ("车辆", "vehicles"),
-        "col.violations": ("违法", "violations"),
         "col.per_vehicle": ("车均", "per vehicle"),
     }
 )

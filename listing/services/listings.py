@@ -134,10 +134,6 @@ def list_listings(session: Session, actor: Actor, *, state: str | None = None) -
 register(
     {
         "msg.listing_changed": ("挂牌案件 {listing}:{state},第 {cycle} 周期,截止 {due}", "listing {listing}: {state}, cycle {cycle}, due {due}"),
-        "col.id": ("编号", "id"),
-        "col.state": ("状态", "state"),
-        "col.cycle": ("周期", "cycle"),
-        "col.cycle_due": ("周期截止", "cycle due"),
     }
 )
 

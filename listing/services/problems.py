@@ -22,7 +22,6 @@ register(
         "msg.problem_changed": ("问题 {id}:{state}", "problem {id}: {state}"),
         "col.description": ("问题", "problem"),
         "col.owner": ("责任方", "owner"),
-        "col.due": ("期限", "due"),
         "col.overdue": ("逾期", "overdue"),
     }
 )

@@ -297,8 +297,6 @@ register(
         "col.avg_vehicles": ("平均车辆", "avg vehicles"),
         "col.why": ("依据", "why"),
         "col.listed": ("已挂牌", "listed"),
-        "col.uscc": ("统一社会信用代码", "credit code"),
-        "col.as_of": ("截至", "as of"),
     }
 )
 

@@ -17,10 +17,6 @@ register(
         "err.user_exists": ("用户 {name} 已存在", "user {name} already exists"),
         "err.empty_field": ("{field} 不能为空", "{field} must not be empty"),
         "msg.user_added": ("已添加用户 {name}({role},{jurisdiction})", "added user {name} ({role}, {jurisdiction})"),
-        "col.name": ("姓名", "name"),
-        "col.role": ("角色", "role"),
-        "col.department": ("部门", "department"),
-        "col.jurisdiction": ("辖区", "jurisdiction"),
         "col.active": ("启用", "active"),
     }
 )
