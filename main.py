@@ -16,6 +16,7 @@ from cli import inspect as inspect_cli
 from cli import jobs as jobs_cli
 from cli import listing as listing_cli
 from cli import problems as problems_cli
+from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import users as users_cli
@@ -39,6 +40,7 @@ app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(inspect_cli.app, name="inspect")
 app.add_typer(problems_cli.app, name="problems")
 app.add_typer(review_cli.app, name="review")
+app.add_typer(report_cli.app, name="report")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 
