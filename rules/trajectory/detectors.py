@@ -1,0 +1,204 @@
+"""The trajectory rules, vectorised over every point of every vehicle in a Track.
+
+Each detector returns a list of raw episodes (dicts of array indices and figures); the engine
+turns them into Findings with drivers and evidence. Time of day is local (UTC+8).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rules.trajectory.clean import Track
+from rules.trajectory.config import LOCAL_OFFSET_S, TrajectoryRules
+from rules.trajectory.episodes import runs, segment_sums
+
+DAY = 86400.0
+
+
+def local_clock(t: np.ndarray) -> np.ndarray:
+    return (t + LOCAL_OFFSET_S) % DAY
+
+
+def in_window(seconds: np.ndarray, start: int, end: int) -> np.ndarray:
+    return (seconds >= start) & (seconds < end) if start < end else (seconds >= start) | (seconds < end)
+
+
+def vehicle_breaks(track: Track) -> np.ndarray:
+    return track.first.copy()
+
+
+def _reduce(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, fn) -> np.ndarray:
+    # runs are disjoint and increasing, so reduceat over starts gives [s, next start); mask the tail
+    if starts.size == 0:
+        return np.zeros(0)
+    out = np.empty(len(starts))
+    idx = np.arange(len(values))
+    run_id = np.full(len(values), -1)
+    run_id[starts] = np.arange(len(starts))
+    run_id = np.maximum.accumulate(run_id)
+    inside = (run_id >= 0) & (idx <= ends[np.maximum(run_id, 0)])
+    vals = np.where(inside, values, -np.inf if fn is np.maximum else 0.0)
+    return fn.reduceat(vals, starts) if fn is np.maximum else np.add.reduceat(vals, starts)
+
+
+def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_limit: np.ndarray | None) -> list[dict]:
+    """Speed above the effective limit for at least min_duration_s. The limit at a point is the
+    class limit, a lower zone limit, and for passenger vehicles at night 80% of the day limit;
+    an episode is `night_overspeed` when the night limit was the binding one."""
+    cfg, night = rules.section("overspeed"), rules.section("night")
+    class_limit = np.array([rules.limit_kmh(c) for c in classes])[track.vid] if len(track) else np.zeros(0)
+    day_limit = class_limit if zone_limit is None else np.minimum(class_limit, zone_limit)
+    passenger = np.array([rules.is_passenger(c) for c in classes])[track.vid] if len(track) else np.zeros(0, bool)
+    is_night = passenger & in_window(local_clock(track.t), *rules.window("night"))
+    night_limit = class_limit * float(night["speed_factor"])
+    night_binding = is_night & (night_limit < day_limit)
+    limit = np.where(night_binding, night_limit, day_limit)
+    over = track.speed > limit
+    breaks = track.first | (track.seg_s > float(cfg["max_gap_s"]))
+    breaks[1:] |= night_binding[1:] != night_binding[:-1]  # a night episode is its own finding
+    starts, ends = runs(over, breaks)
+    duration = track.t[ends] - track.t[starts]
+    keep = duration >= float(cfg["min_duration_s"])
+    starts, ends, duration = starts[keep], ends[keep], duration[keep]
+    if not len(starts):
+        return []
+    vmax = _reduce(track.speed, starts, ends, np.maximum)
+    vsum = _reduce(track.speed, starts, ends, np.add)
+    dist = segment_sums(track.seg_m, starts, ends)
+    out = []
+    lo, hi = (float(b) for b in cfg["bands"])
+    for s, e, d, m, total, km in zip(starts, ends, duration, vmax, vsum, dist):
+        lim = float(np.min(limit[s:e + 1]))
+        excess = (m - lim) / lim
+        band = f"<{lo:.0%}" if excess < lo else (f"{lo:.0%}-{hi:.0%}" if excess < hi else f">={hi:.0%}")
+        night_ep = bool(night_binding[s])
+        out.append({"rule": "night_overspeed" if night_ep else "overspeed",
+                    "regulation": night["regulation"] if night_ep else cfg["regulation"],
+                    "s": int(s), "e": int(e), "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": float(m),
+                    "mean_speed_kmh": float(total / (e - s + 1)), "limit_kmh": lim, "band": band,
+                    "details": {"excess": round(float(excess), 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s])}})
+    return out
+
+
+def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval (point i-1 -> i): seconds of driving, and whether a qualifying rest ends there.
+
+    Driving: either end moving and the interval not a signal gap. Rest: standing still (below
+    moving_kmh, within rest_radius_m) for at least rest_min_s — a stationary run, or a single
+    long interval without displacement (terminal off while parked). Gaps with displacement are
+    neither: a data gap never becomes driving time."""
+    f, gap = rules.section("fatigue"), float(rules.section("signal_gap")["max_gap_s"])
+    moving = track.speed > float(f["moving_kmh"])
+    n = len(track)
+    prev_moving = np.zeros(n, bool)
+    prev_moving[1:] = moving[:-1]
+    ok = ~track.first & (track.seg_s <= gap)
+    driving = np.where(ok & (moving | prev_moving), track.seg_s, 0.0)
+    # stationary runs, broken when the vehicle drifts out of the rest radius
+    starts, ends = runs(~moving, track.first | (track.seg_s > gap))
+    anchor = np.full(n, -1)
+    anchor[starts] = starts
+    anchor = np.maximum.accumulate(anchor) if n else anchor
+    from rules.trajectory.geo import haversine_m
+
+    drift = np.zeros(n)
+    inrun = (~moving) & (anchor >= 0)
+    if inrun.any():
+        a = np.maximum(anchor, 0)
+        drift = np.where(inrun, haversine_m(track.lat[a], track.lon[a], track.lat, track.lon), 0.0)
+    still = (~moving) & (drift <= float(f["rest_radius_m"]))
+    starts, ends = runs(still, track.first | (track.seg_s > gap))
+    rest_end = np.zeros(n, bool)
+    # a rest lasts from its first still point until the vehicle moves again (the next point)
+    nxt = np.minimum(ends + 1, n - 1)
+    same = (nxt > ends) & ~track.first[nxt] & (track.seg_s[nxt] <= gap)
+    stop_time = np.where(same, track.t[nxt], track.t[ends])
+    long_enough = stop_time - track.t[starts] >= float(f["rest_min_s"])
+    rest_end[np.where(same, nxt, ends)[long_enough]] = True
+    parked = ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
+    rest_end |= parked
+    return driving, rest_end
+
+
+def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules, driving: np.ndarray,
+                       rest_end: np.ndarray) -> list[dict]:
+    """> 4 h of driving between qualifying rests; passenger vehicles at night: > 2 h."""
+    f = rules.section("fatigue")
+    n = len(track)
+    if n == 0:
+        return []
+    stretch_start = track.first | rest_end
+    stretch = np.cumsum(stretch_start) - 1
+    night = in_window(local_clock(track.t), *rules.window("night"))
+    passenger = np.array([rules.is_passenger(c) for c in classes])[track.vid]
+    total = np.bincount(stretch, weights=np.where(rest_end, 0.0, driving))
+    night_total = np.bincount(stretch, weights=np.where(rest_end | ~(night & passenger), 0.0, driving))
+    out = []
+    day_max, night_max = float(f["continuous_max_s"]), float(f["night_continuous_max_s"])
+    for k in np.flatnonzero((total > day_max) | (night_total > night_max)):
+        idx = np.flatnonzero((stretch == k) & (driving > 0) & ~rest_end)
+        s, e = int(idx[0]) - 1, int(idx[-1])
+        is_night = night_total[k] > night_max
+        out.append({"rule": "fatigue_continuous", "regulation": f["regulation"], "s": s, "e": e,
+                    "duration_s": float(night_total[k] if is_night else total[k]),
+                    "distance_m": float(track.seg_m[idx].sum()), "limit_s": night_max if is_night else day_max,
+                    "details": {"driving_s": float(total[k]), "night_driving_s": float(night_total[k]), "night": bool(is_night)}})
+    return out
+
+
+def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray) -> list[dict]:
+    """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days."""
+    f = rules.section("fatigue")
+    out = []
+    idx = np.flatnonzero(driving > 0)
+    if not idx.size:
+        return out
+    vid, t, d = track.vid[idx], track.t[idx], driving[idx]
+    base = track.t.min()
+    key = (vid.astype(np.int64) << 41) + np.round((t - base) * 1000).astype(np.int64)  # exact integer ms
+    csum = np.concatenate([[0.0], np.cumsum(d)])
+    vstart = {v: track.t[track.vid == v].min() for v in np.unique(vid)}
+    vend = {v: track.t[track.vid == v].max() for v in np.unique(vid)}
+    for rule, window, limit in (("fatigue_daily", DAY, float(f["daily_max_s"])), ("fatigue_weekly", 7 * DAY, float(f["weekly_max_s"]))):
+        # interval j covers (t_j - d_j, t_j]; the window ending at t_j starts after t_j - window
+        lo = np.searchsorted(key, key - int(window * 1000) + np.round(d * 1000).astype(np.int64), side="left")
+        rolling = csum[np.arange(len(idx)) + 1] - csum[lo]
+        over = rolling > limit
+        if rule == "fatigue_weekly":
+            over &= np.array([vend[v] - vstart[v] >= 7 * DAY - 3600 for v in vid])
+        brk = np.ones(len(idx), bool)
+        brk[1:] = vid[1:] != vid[:-1]
+        starts, ends = runs(over, brk)
+        for s, e in zip(starts, ends):
+            first_in = int(lo[s])
+            out.append({"rule": rule, "regulation": f["regulation"], "s": int(idx[first_in]) - 1, "e": int(idx[e]),
+                        "duration_s": float(rolling[s:e + 1].max()), "limit_s": limit,
+                        "distance_m": float(track.seg_m[idx[first_in]:idx[e] + 1].sum()),
+                        "details": {"window_h": window / 3600, "exceeded_at_index": int(idx[s])}})
+    return out
+
+
+def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: TrajectoryRules) -> list[dict]:
+    """Long-distance coaches moving 02:00-05:00 local."""
+    cfg, f = rules.section("early_morning"), rules.section("fatigue")
+    applies = np.array([c in cfg["classes"] and p not in cfg["exempt_vehicles"] for c, p in zip(classes, plates)])
+    if not len(track) or not applies.any():
+        return []
+    moving = (track.speed > float(f["moving_kmh"])) & applies[track.vid]
+    mask = moving & in_window(local_clock(track.t), *rules.window("early_morning"))
+    starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
+    out = []
+    for s, e in zip(starts, ends):
+        d = track.t[e] - track.t[s]
+        if d >= float(cfg["min_duration_s"]):
+            out.append({"rule": "early_morning", "regulation": cfg["regulation"], "s": int(s), "e": int(e),
+                        "duration_s": float(d), "distance_m": float(track.seg_m[s + 1:e + 1].sum()),
+                        "max_speed_kmh": float(track.speed[s:e + 1].max()), "mean_speed_kmh": float(track.speed[s:e + 1].mean())})
+    return out
+
+
+def signal_gaps(track: Track, rules: TrajectoryRules) -> list[dict]:
+    """No position for longer than max_gap_s while the vehicle moved across the gap."""
+    cfg = rules.section("signal_gap")
+    gap = ~track.first & (track.seg_s > float(cfg["max_gap_s"])) & (track.seg_m >= float(cfg["min_distance_m"]))
+    return [{"rule": "signal_gap", "regulation": cfg["regulation"], "s": int(i) - 1, "e": int(i),
+             "duration_s": float(track.seg_s[i]), "distance_m": float(track.seg_m[i])} for i in np.flatnonzero(gap)]

@@ -1,0 +1,113 @@
+"""`scan`: one call from positions to findings with drivers and evidence — what the sampling
+job and `guapai trajectory scan` use. Pure: no database, no network, no clock."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import polars as pl
+
+from rules.trajectory import detectors
+from rules.trajectory.attribution import Drivers, unknown_driver
+from rules.trajectory.clean import CleaningReport, Track, clean
+from rules.trajectory.columns import conform
+from rules.trajectory.config import TrajectoryRules
+from rules.trajectory.findings import Finding, utc
+from rules.trajectory.zones import Zones
+
+
+@dataclass
+class Coverage:
+    """How much of the window the positions cover, per vehicle: to tell 'no data' and
+    'partial data' from 'clean' (no data is never clean)."""
+
+    vehicle: str
+    points: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+    longest_gap_s: float
+    covered_fraction: float
+
+    def as_dict(self) -> dict:
+        return {"vehicle": self.vehicle, "points": self.points, "first": self.first and self.first.isoformat(),
+                "last": self.last and self.last.isoformat(), "longest_gap_s": round(self.longest_gap_s, 1),
+                "covered_fraction": round(self.covered_fraction, 4)}
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    report: CleaningReport
+    coverage: dict[str, Coverage] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"findings": [f.to_dict() for f in self.findings], "cleaning": self.report.as_dict(),
+                "coverage": {k: v.as_dict() for k, v in self.coverage.items()}}
+
+
+def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, vehicles: list[str]) -> dict[str, Coverage]:
+    out = {}
+    for name in vehicles:
+        code = track.vehicles.index(name) if name in track.vehicles else -1
+        t = track.t[track.vid == code] if code >= 0 else np.zeros(0)
+        if window is not None:
+            t = t[(t >= window[0]) & (t < window[1])]
+        if not len(t):
+            out[name] = Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
+            continue
+        edges = np.concatenate([[window[0]], t, [window[1]]]) if window else t
+        gaps = np.diff(edges)
+        span = (window[1] - window[0]) if window else max(t[-1] - t[0], 1.0)
+        covered = float(np.where(gaps <= max_gap, gaps, 0.0).sum() / span) if len(gaps) else 0.0
+        out[name] = Coverage(name, int(len(t)), utc(t[0]), utc(t[-1]), float(gaps.max()) if len(gaps) else 0.0, min(covered, 1.0))
+    return out
+
+
+def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
+         assignments: pl.DataFrame | None = None, window: tuple[dt.datetime, dt.datetime] | None = None,
+         zones: Zones | None = None, expected_vehicles: list[str] | None = None) -> ScanResult:
+    """Find every rule's episodes. With `window`, data outside it is context only: a finding is
+    reported when it starts inside [start, end), so an episode over midnight is counted once."""
+    track = clean(conform(points), rules)
+    classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
+                        for v in track.vehicles])
+    zone_limit = zones.limit_at(track.lat, track.lon) if zones is not None and len(track) else None
+    driving, rest_end = detectors.driving_and_rests(track, rules)
+    raw = (detectors.overspeed(track, classes, rules, zone_limit)
+           + detectors.continuous_driving(track, classes, rules, driving, rest_end)
+           + detectors.cumulative_driving(track, rules, driving)
+           + detectors.early_morning(track, classes, track.vehicles, rules)
+           + detectors.signal_gaps(track, rules))
+    drivers = Drivers(assignments)
+    att = rules.section("attribution")
+    raw += unknown_driver(track, drivers, float(rules.section("fatigue")["moving_kmh"]), float(att["min_unassigned_s"]),
+                          float(rules.section("signal_gap")["max_gap_s"]))
+    lo = window[0].timestamp() if window else -np.inf
+    hi = window[1].timestamp() if window else np.inf
+    findings = []
+    for ep in raw:
+        s, e = max(ep["s"], 0), ep["e"]
+        start_t = track.t[s]
+        if not lo <= start_t < hi:
+            continue
+        name = track.vehicles[track.vid[s]]
+        driver = drivers.at(name, start_t) if ep["rule"] != "driver_unknown" else None
+        details = dict(ep.get("details", {}))
+        if drivers.known and driver is None and ep["rule"] != "driver_unknown":
+            details["driver_unknown"] = True
+        if "limit_s" in ep:
+            details["limit_s"] = ep["limit_s"]
+        seg = slice(s, e + 1)
+        findings.append(Finding(
+            rule=ep["rule"], regulation=ep["regulation"], vehicle=name, start=utc(start_t), end=utc(track.t[e]),
+            start_lat=float(track.lat[s]), start_lon=float(track.lon[s]), end_lat=float(track.lat[e]), end_lon=float(track.lon[e]),
+            duration_s=ep["duration_s"], distance_m=ep.get("distance_m", 0.0),
+            max_speed_kmh=ep.get("max_speed_kmh", float(track.speed[seg].max())),
+            mean_speed_kmh=ep.get("mean_speed_kmh", float(track.speed[seg].mean())),
+            limit_kmh=ep.get("limit_kmh"), band=ep.get("band"), point_count=int(e - s + 1), driver=driver, details=details))
+    findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
+    win = (lo, hi) if window else None
+    names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
+    return ScanResult(findings, track.report, _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names))

@@ -1,0 +1,24 @@
+"""Run detection on boolean masks over sorted points (vectorised)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def runs(mask: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) inclusive of maximal runs of True; breaks[i] stops a run continuing into i."""
+    m = np.asarray(mask, dtype=bool)
+    if m.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cont = np.zeros_like(m)
+    cont[1:] = m[1:] & m[:-1] & ~breaks[1:]
+    starts = np.flatnonzero(m & ~cont)
+    nxt = np.zeros_like(m)
+    nxt[:-1] = cont[1:]
+    ends = np.flatnonzero(m & ~nxt)
+    return starts, ends
+
+
+def segment_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sum of values[s+1 .. e] for each run (the intervals inside it)."""
+    c = np.concatenate([[0.0], np.cumsum(values)])
+    return c[ends + 1] - c[starts + 1]

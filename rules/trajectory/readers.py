@@ -1,0 +1,159 @@
+"""Readers into the one columnar form: CSV and Parquet (configurable column names), the
+platform's JSON, and JT/T 808 frames (see jt808.py). A malformed record is reported with its
+position and skipped, or the whole input rejected (`on_error="reject"`): never misread."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from listing.errors import ValidationError
+from listing.i18n import register
+from rules.trajectory.columns import SCHEMA, conform, empty
+
+register(
+    {
+        "err.positions_malformed": ("位置数据有 {n} 条记录无法解析,首条:{first}", "{n} position records could not be read; first: {first}"),
+        "err.positions_format": ("无法识别的轨迹格式 {format}(可选 csv、parquet、json、jt808)", "unknown trajectory format {format} (use csv, parquet, json or jt808)"),
+        "err.positions_columns": ("轨迹文件缺少列:{columns}", "the trajectory file lacks columns: {columns}"),
+    }
+)
+
+# canonical name -> accepted source names (first match wins)
+DEFAULT_COLUMNS = {
+    "vehicle": ("vehicle", "vehicle_id", "plate", "车牌号", "号牌号码", "terminal_phone"),
+    "time": ("time", "timestamp", "gps_time", "datetime", "定位时间", "时间"),
+    "lat": ("lat", "latitude", "纬度"),
+    "lon": ("lon", "lng", "longitude", "经度"),
+    "speed_kmh": ("speed_kmh", "speed", "速度"),
+    "heading": ("heading", "bearing", "direction", "方向"),
+    "status": ("status", "状态"),
+    "alarm": ("alarm", "报警"),
+}
+
+
+@dataclass
+class ReadResult:
+    points: pl.DataFrame
+    errors: list[dict] = field(default_factory=list)  # {"position": ..., "reason": ...}
+
+
+def _mapping(columns: list[str], overrides: dict[str, str] | None) -> dict[str, str]:
+    found = {}
+    lower = {c.lower(): c for c in columns}
+    for canonical, names in DEFAULT_COLUMNS.items():
+        if overrides and canonical in overrides:
+            found[canonical] = overrides[canonical]
+            continue
+        for n in names:
+            if n.lower() in lower:
+                found[canonical] = lower[n.lower()]
+                break
+    missing = [c for c in ("vehicle", "time", "lat", "lon") if c not in found]
+    if missing:
+        raise ValidationError("err.positions_columns", columns=", ".join(missing))
+    return found
+
+
+def _times(s: pl.Series, naive_tz: str) -> pl.Series:
+    if s.dtype == pl.Utf8:
+        text = s.str.strip_chars()
+        aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+        aware2 = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+        zulu = text.str.replace("Z$", "").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC")
+        zulu = pl.select(pl.when(text.str.ends_with("Z")).then(zulu)).to_series()
+        naive = pl.select(pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in
+                                       ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d %H:%M:%S")])).to_series()
+        naive = naive.dt.replace_time_zone(naive_tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+        return pl.select(pl.coalesce([aware, aware2, zulu, naive])).to_series()
+    if s.dtype == pl.Datetime or isinstance(s.dtype, pl.Datetime):
+        return (s.dt.replace_time_zone(naive_tz) if s.dtype.time_zone is None else s).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if s.dtype.is_numeric():  # epoch seconds
+        return pl.from_epoch((s.cast(pl.Float64) * 1e6).cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC")
+    raise ValidationError("err.positions_columns", columns="time")
+
+
+def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naive_tz: str = "Asia/Shanghai",
+               on_error: str = "skip", first_position: int = 2, position_name: str = "line") -> ReadResult:
+    """Map, parse and check a frame of source columns; report bad rows by their position."""
+    mapping = _mapping(raw.columns, columns)
+    cols = {}
+    for canonical, source in mapping.items():
+        s = raw[source]
+        if canonical == "time":
+            cols[canonical] = _times(s, naive_tz)
+        elif canonical == "vehicle":
+            cols[canonical] = s.cast(pl.Utf8).str.strip_chars()
+        else:
+            cols[canonical] = s.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False) if s.dtype == pl.Utf8 else s.cast(pl.Float64, strict=False)
+    frame = pl.DataFrame(cols)
+    bad_reason = pl.select(
+        pl.when(frame["vehicle"].is_null() | (frame["vehicle"] == "")).then(pl.lit("vehicle"))
+        .when(frame["time"].is_null()).then(pl.lit("time"))
+        .when(frame["lat"].is_null() | frame["lon"].is_null()).then(pl.lit("position"))
+    ).to_series()
+    bad = bad_reason.is_not_null()
+    errors = [{position_name: int(i) + first_position, "reason": f"unreadable {r}"}
+              for i, r in zip(bad.arg_true().to_list(), bad_reason.filter(bad).to_list())]
+    if errors and on_error == "reject":
+        raise ValidationError("err.positions_malformed", n=len(errors), first=f"{position_name} {errors[0][position_name]}: {errors[0]['reason']}")
+    for name in ("status", "alarm"):
+        if name in frame.columns:
+            frame = frame.with_columns(pl.col(name).cast(pl.UInt32, strict=False))
+    return ReadResult(conform(frame.filter(~bad)), errors)
+
+
+def read_csv(path: Path, **kw) -> ReadResult:
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    except pl.exceptions.PolarsError as exc:
+        raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
+    return from_frame(raw, **kw)
+
+
+def read_parquet(path: Path, **kw) -> ReadResult:
+    return from_frame(pl.read_parquet(path), position_name="row", first_position=0, **kw)
+
+
+def read_platform_json(data) -> ReadResult:
+    """The platform's JSON: a page {"vehicle", "positions": [...]}, a list of pages, or a list of positions."""
+    pages = data if isinstance(data, list) and data and isinstance(data[0], dict) and "positions" in data[0] else None
+    if pages is None and isinstance(data, dict):
+        pages = [data]
+    rows = []
+    if pages is not None:
+        for page in pages:
+            for p in page.get("positions", []):
+                rows.append({"vehicle": page.get("vehicle"), **p} if "vehicle" not in p else p)
+    elif isinstance(data, list):
+        rows = data
+    if not rows:
+        return ReadResult(empty())
+    raw = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows],
+                       schema={k: pl.Utf8 for k in dict.fromkeys(k for r in rows for k in r)})
+    return from_frame(raw, position_name="record", first_position=0)
+
+
+def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if not path.is_file():
+        raise ValidationError("err.file_missing", path=str(path))
+    if fmt in ("csv", "txt"):
+        return read_csv(path, **kw)
+    if fmt in ("parquet", "pq"):
+        return read_parquet(path, **kw)
+    if fmt == "json":
+        try:
+            return read_platform_json(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise ValidationError("err.file_unreadable", reason=str(exc)) from None
+    if fmt in ("jt808", "808", "bin", "hex"):
+        from rules.trajectory.jt808 import read_jt808
+
+        return read_jt808(path.read_bytes(), on_error=kw.get("on_error", "skip"))
+    raise ValidationError("err.positions_format", format=fmt)
+
+
+__all__ = ["SCHEMA", "ReadResult", "read", "from_frame", "read_platform_json"]
