@@ -19,6 +19,7 @@ from cli import problems as problems_cli
 from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
+from cli import trajectory as trajectory_cli
 from cli import users as users_cli
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(inspect_cli.app, name="inspect")
 app.add_typer(problems_cli.app, name="problems")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(report_cli.app, name="report")
+app.add_typer(trajectory_cli.app, name="trajectory")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 

@@ -80,42 +80,42 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
 
 
 def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray, np.ndarray]:
-    """Per interval (point i-1 -> i): seconds of driving, and whether a qualifying rest ends there.
+    """Per interval (point i-1 -> i): seconds of driving, and whether a qualifying rest ends at i.
 
-    Driving: either end moving and the interval not a signal gap. Rest: standing still (below
-    moving_kmh, within rest_radius_m) for at least rest_min_s — a stationary run, or a single
-    long interval without displacement (terminal off while parked). Gaps with displacement are
-    neither: a data gap never becomes driving time."""
+    Driving: both ends moving and the interval not a signal gap. A stop lasts from the last
+    moving point before it to the first moving point after it; it is a rest when it lasts at
+    least rest_min_s with the vehicle standing still (below moving_kmh, within rest_radius_m).
+    A single long interval without displacement (terminal off while parked) is a rest too.
+    Gaps with displacement are neither: a data gap never becomes driving time."""
     f, gap = rules.section("fatigue"), float(rules.section("signal_gap")["max_gap_s"])
-    moving = track.speed > float(f["moving_kmh"])
     n = len(track)
+    if n == 0:
+        return np.zeros(0), np.zeros(0, bool)
+    moving = track.speed > float(f["moving_kmh"])
+    joined = ~track.first & (track.seg_s <= gap)  # interval i-1 -> i is real, continuous data
     prev_moving = np.zeros(n, bool)
     prev_moving[1:] = moving[:-1]
-    ok = ~track.first & (track.seg_s <= gap)
-    driving = np.where(ok & (moving | prev_moving), track.seg_s, 0.0)
-    # stationary runs, broken when the vehicle drifts out of the rest radius
-    starts, ends = runs(~moving, track.first | (track.seg_s > gap))
-    anchor = np.full(n, -1)
-    anchor[starts] = starts
-    anchor = np.maximum.accumulate(anchor) if n else anchor
+    driving = np.where(joined & moving & prev_moving, track.seg_s, 0.0)
+    starts, ends = runs(~moving, ~joined)
+    # the stop must stay within the rest radius of where it began
     from rules.trajectory.geo import haversine_m
 
+    anchor = np.full(n, -1)
+    anchor[starts] = starts
+    anchor = np.maximum.accumulate(anchor)
+    still_pts = ~moving & (anchor >= 0)
     drift = np.zeros(n)
-    inrun = (~moving) & (anchor >= 0)
-    if inrun.any():
+    if still_pts.any():
         a = np.maximum(anchor, 0)
-        drift = np.where(inrun, haversine_m(track.lat[a], track.lon[a], track.lat, track.lon), 0.0)
-    still = (~moving) & (drift <= float(f["rest_radius_m"]))
-    starts, ends = runs(still, track.first | (track.seg_s > gap))
+        drift = np.where(still_pts, haversine_m(track.lat[a], track.lon[a], track.lat, track.lon), 0.0)
+    starts, ends = runs(~moving & (drift <= float(f["rest_radius_m"])), ~joined)
+    before = np.where(joined[starts], starts - 1, starts)  # the last moving point before the stop
+    after = np.minimum(ends + 1, n - 1)
+    has_after = (ends + 1 < n) & joined[np.minimum(ends + 1, n - 1)]
+    after = np.where(has_after, after, ends)
     rest_end = np.zeros(n, bool)
-    # a rest lasts from its first still point until the vehicle moves again (the next point)
-    nxt = np.minimum(ends + 1, n - 1)
-    same = (nxt > ends) & ~track.first[nxt] & (track.seg_s[nxt] <= gap)
-    stop_time = np.where(same, track.t[nxt], track.t[ends])
-    long_enough = stop_time - track.t[starts] >= float(f["rest_min_s"])
-    rest_end[np.where(same, nxt, ends)[long_enough]] = True
-    parked = ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
-    rest_end |= parked
+    rest_end[after[track.t[after] - track.t[before] >= float(f["rest_min_s"])]] = True
+    rest_end |= ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
     return driving, rest_end
 
 

@@ -1,0 +1,47 @@
+"""guapai trajectory — scan a file of positions for driver violations (轨迹倒查)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli import output
+
+app = typer.Typer(help="Trajectory rules: scan positions for violations. 轨迹倒查。", no_args_is_help=True)
+
+
+@app.command("scan")
+def scan(
+    file: Path = typer.Argument(..., help="Positions: CSV, Parquet, platform JSON or JT/T 808 frames."),
+    fmt: str = typer.Option(None, "--format", help="csv | parquet | json | jt808 (default: from the file name)."),
+    vehicle_class: str = typer.Option("other", "--vehicle-class", help="coach | tourist_coach | bus | taxi | truck | tanker | other"),
+    rules_file: Path = typer.Option(None, "--rules", help="A TOML file overriding the default trajectory rules."),
+    zones_file: Path = typer.Option(None, "--zones", help="GeoJSON polygons with a speed_limit property."),
+    assignments: Path = typer.Option(None, "--assignments", help="CSV: vehicle, driver, start, end (Beijing time unless offset)."),
+    tz: str = typer.Option("Asia/Shanghai", "--tz", help="Time zone of times written without an offset."),
+    on_error: str = typer.Option("skip", "--on-error", help="skip | reject: what to do with malformed records."),
+    as_json: bool = typer.Option(False, "--json", help="Print findings, cleaning report and coverage as JSON."),
+) -> None:
+    """Print the findings of every trajectory rule, each citing its rule and regulation."""
+    import polars as pl
+
+    from rules.trajectory import Zones, load_rules, read
+    from rules.trajectory import scan as run_scan
+
+    rules = load_rules(rules_file)
+    result = read(file, fmt, naive_tz=tz, on_error=on_error) if (fmt or file.suffix.lstrip(".")).lower() in ("csv", "txt", "parquet", "pq") \
+        else read(file, fmt, on_error=on_error)
+    table = pl.read_csv(assignments, infer_schema=False) if assignments else None
+    zones = Zones.load(zones_file) if zones_file else None
+    scanned = run_scan(result.points, vehicle_class=vehicle_class, rules=rules, assignments=table, zones=zones)
+    if as_json:
+        output.print_json({**scanned.as_dict(), "read_errors": result.errors, "rules_version": rules.version})
+        return
+    rows = [{**f.to_dict(), "start": f.start, "what": output.tr(f"rule.{f.rule}")} for f in scanned.findings]
+    output.show(rows, [("vehicle", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"), ("duration_s", "col.duration_s"),
+                       ("max_speed_kmh", "col.max_speed"), ("limit_kmh", "col.limit"), ("band", "col.band"),
+                       ("driver", "col.driver")], as_json=False, title_key="title.trajectory")
+    rep = scanned.report
+    output.message(output.tr("msg.trajectory_scanned", points=rep.points_in, kept=rep.points_out, n=len(rows),
+                             source=rep.speed_source, dropped=", ".join(f"{k} {v}" for k, v in rep.dropped.items() if v) or "-",
+                             errors=len(result.errors)))
