@@ -39,6 +39,7 @@ class Track:
     seg_s: np.ndarray  # seconds from the previous point (0 at a vehicle's first point)
     first: np.ndarray  # True at each vehicle's first point
     report: CleaningReport
+    rests: list[tuple[int, int]] = field(default_factory=list)  # (from, to) point indices, set by the fatigue rules
 
     def __len__(self) -> int:
         return len(self.t)

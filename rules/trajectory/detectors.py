@@ -114,8 +114,12 @@ def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray,
     has_after = (ends + 1 < n) & joined[np.minimum(ends + 1, n - 1)]
     after = np.where(has_after, after, ends)
     rest_end = np.zeros(n, bool)
-    rest_end[after[track.t[after] - track.t[before] >= float(f["rest_min_s"])]] = True
-    rest_end |= ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
+    long_enough = track.t[after] - track.t[before] >= float(f["rest_min_s"])
+    rest_end[after[long_enough]] = True
+    parked = ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
+    rest_end |= parked
+    track.rests = sorted([(int(b), int(a)) for b, a in zip(before[long_enough], after[long_enough])]
+                         + [(int(i) - 1, int(i)) for i in np.flatnonzero(parked)])
     return driving, rest_end
 
 

@@ -65,6 +65,13 @@ def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, 
     return out
 
 
+def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """The qualifying rests the fatigue rules see: (vehicle, from, to)."""
+    track = clean(conform(points), rules)
+    detectors.driving_and_rests(track, rules)
+    return [(track.vehicles[track.vid[a]], utc(track.t[a]), utc(track.t[b])) for a, b in track.rests]
+
+
 def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
          assignments: pl.DataFrame | None = None, window: tuple[dt.datetime, dt.datetime] | None = None,
          zones: Zones | None = None, expected_vehicles: list[str] | None = None) -> ScanResult:

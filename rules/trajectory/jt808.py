@@ -133,9 +133,9 @@ def _extras(data: bytes) -> dict:
 
 def split_frames(data: bytes) -> list[tuple[int, bytes]]:
     """(byte offset, frame) for each 0x7e ... 0x7e in a stream; hex text is accepted too."""
-    text = data.strip()
-    if text and re.fullmatch(rb"[0-9A-Fa-f\s]+", text):
-        data = bytes.fromhex(re.sub(rb"\s+", b"", text).decode())
+    text = re.sub(rb"\s+", b"", data)
+    if text and len(text) % 2 == 0 and re.fullmatch(rb"[0-9A-Fa-f]+", text) and text[:2].lower() == b"7e":
+        data = bytes.fromhex(text.decode())  # hex text, as captures are often shared
     frames, i = [], 0
     while True:
         start = data.find(b"\x7e", i)
@@ -169,3 +169,30 @@ def read_jt808(data: bytes, on_error: str = "skip"):
         raise ValidationError("err.positions_malformed", n=len(errors), first=f"byte {errors[0]['byte_offset']}: {errors[0]['reason']}")
     frame = conform(pl.DataFrame(rows)) if rows else empty()
     return ReadResult(frame, errors)
+
+
+def escape(data: bytes) -> bytes:
+    return data.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02")
+
+
+def encode_position(phone: str, serial: int, when: dt.datetime, lat: float, lon: float, speed_kmh: float,
+                    direction: int = 0, altitude_m: int = 0, alarm: int = 0, status: int = 0x3,
+                    version: int | None = None, mileage_km: float | None = None) -> bytes:
+    """A complete 0x0200 frame (2013 header, or 2019 with `version`): for tests and simulators."""
+    ilat, ilon = round(abs(lat) * 1e6), round(abs(lon) * 1e6)
+    status = (status & ~0xC) | (0x4 if lat < 0 and ilat else 0) | (0x8 if lon < 0 and ilon else 0)
+    local = when.astimezone(BEIJING)
+    body = struct.pack(">IIIIHHH", alarm, status, ilat, ilon, altitude_m,
+                       round(speed_kmh * 10), direction) + bytes.fromhex(local.strftime("%y%m%d%H%M%S"))
+    if mileage_km is not None:
+        body += b"\x01\x04" + struct.pack(">I", round(mileage_km * 10))
+    attrs = len(body) | (0x4000 if version is not None else 0)
+    if version is None:
+        header = struct.pack(">HH", 0x0200, attrs) + bytes.fromhex(phone.rjust(12, "0")) + struct.pack(">H", serial)
+    else:
+        header = struct.pack(">HHB", 0x0200, attrs, version) + bytes.fromhex(phone.rjust(20, "0")) + struct.pack(">H", serial)
+    payload = header + body
+    check = 0
+    for b in payload:
+        check ^= b
+    return b"\x7e" + escape(payload + bytes([check])) + b"\x7e"

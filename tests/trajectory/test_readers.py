@@ -1,0 +1,97 @@
+"""Readers: JT/T 808 against published vectors, round trips and malformed frames; CSV and JSON."""
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from listing.errors import ValidationError
+from rules.trajectory import read, read_platform_json
+from rules.trajectory.jt808 import FrameError, decode_frame, encode_position, read_jt808, split_frames
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.mark.parametrize("vector", json.loads((DATA / "jt808_vectors.json").read_text()), ids=lambda v: v["name"][:30])
+def test_published_vectors_decode_exactly(vector):
+    p = decode_frame(bytes.fromhex(vector["frame_hex"]))
+    got = {"message_id": p.message_id, "body_length": p.body_length, "terminal_phone": p.terminal_phone,
+           "message_number": p.message_number, "alarm": p.alarm, "status": p.status, "lat": p.lat, "lon": p.lon,
+           "altitude_m": p.altitude_m, "speed_kmh": p.speed_kmh, "direction": p.direction,
+           "time_local": p.time_local.isoformat(), **p.extras}
+    assert {k: got.get(k) for k in vector["expect"]} == vector["expect"]
+
+
+@settings(max_examples=300)
+@given(lat=st.floats(-89.9, 89.9), lon=st.floats(-179.9, 179.9), speed=st.floats(0, 300), serial=st.integers(0, 65535),
+       version=st.sampled_from([None, 1]), seconds=st.integers(0, 30 * 365 * 86400), alarm=st.integers(0, 2**32 - 1))
+def test_encode_decode_round_trip_both_headers(lat, lon, speed, serial, version, seconds, alarm):
+    when = dt.datetime(2001, 1, 1, tzinfo=BEIJING) + dt.timedelta(seconds=seconds)
+    frame = encode_position("13800138000", serial, when, lat, lon, speed, alarm=alarm, version=version, mileage_km=12.3)
+    p = decode_frame(frame)
+    assert (p.message_number, p.alarm, p.time_local, p.version) == (serial, alarm, when, version)
+    assert abs(p.lat - lat) <= 5e-7 and abs(p.lon - lon) <= 5e-7 and abs(p.speed_kmh - speed) <= 0.05
+    assert p.terminal_phone.lstrip("0") == "13800138000" and p.extras["mileage_km"] == 12.3
+    assert (p.status & 0x4 != 0) == (round(abs(lat) * 1e6) > 0 and lat < 0)
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=120))
+def test_random_bytes_never_crash_the_decoder(data):
+    result = read_jt808(data)  # only clear errors with their offsets
+    assert all("byte_offset" in e and e["reason"] for e in result.errors)
+
+
+def test_malformed_frames_are_reported_with_offsets_and_skipped_or_rejected():
+    good = encode_position("1", 1, dt.datetime(2026, 11, 23, 10, tzinfo=BEIJING), 30.1, 120.2, 55.5)
+    bad_check = bytearray(good)
+    bad_check[-2] ^= 0xFF
+    stream = good + bytes(bad_check) + good
+    result = read_jt808(stream)
+    assert result.points.height == 2
+    assert result.errors == [{"byte_offset": len(good), "reason": result.errors[0]["reason"]}]
+    assert "check code" in result.errors[0]["reason"]
+    with pytest.raises(ValidationError):
+        read_jt808(stream, on_error="reject")
+    with pytest.raises(FrameError):
+        decode_frame(b"\x7e\x02\x00\x7e")
+
+
+def test_hex_text_and_back_to_back_frames():
+    a = encode_position("1", 1, dt.datetime(2026, 11, 23, 10, tzinfo=BEIJING), 30.1, 120.2, 55.5)
+    b = encode_position("1", 2, dt.datetime(2026, 11, 23, 10, 0, 30, tzinfo=BEIJING), 30.1, 120.2, 56.5)
+    assert len(split_frames((a + b).hex().encode())) == 2
+    points = read_jt808((a + b).hex().upper().encode()).points
+    assert points["speed_kmh"].to_list() == [55.5, 56.5]
+    assert points["time"][0] == dt.datetime(2026, 11, 23, 2, tzinfo=dt.timezone.utc)
+
+
+def test_csv_with_bad_rows_reports_line_numbers(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("plate,gps_time,latitude,longitude,speed\n"
+                    "浙A1,2026-11-23 10:00:00,30.1,120.1,50\n"
+                    "浙A1,not a time,30.1,120.1,50\n"
+                    "浙A1,2026-11-23 10:01:00,,120.1,50\n"
+                    "浙A1,2026-11-23 10:01:30,30.1,120.1,52\n", encoding="utf-8")
+    r = read(path)
+    assert r.points.height == 2 and [e["line"] for e in r.errors] == [3, 4]
+    assert r.points["time"][0] == dt.datetime(2026, 11, 23, 2, tzinfo=dt.timezone.utc)  # naive = Beijing time
+    with pytest.raises(ValidationError):
+        read(path, on_error="reject")
+    (tmp_path / "q.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(ValidationError) as err:
+        read(tmp_path / "q.csv")
+    assert err.value.key == "err.positions_columns"
+
+
+def test_platform_json_pages_and_parquet(tmp_path):
+    page = {"vehicle": "浙A12345", "positions": [
+        {"time": "2026-11-23T08:00:00+08:00", "lat": 30.27, "lon": 120.15, "speed_kmh": 42.5, "heading": 90, "status": 3, "alarm": 0},
+        {"time": "2026-11-23T08:00:30+08:00", "lat": 30.271, "lon": 120.15, "speed_kmh": 43.0, "heading": 90, "status": 3, "alarm": 4}],
+        "next_page_token": None}
+    r = read_platform_json([page, {**page, "positions": page["positions"][:1]}])
+    assert r.points.height == 3 and r.points["alarm"].to_list() == [0, 4, 0] and r.points["vehicle"][0] == "浙A12345"
+    r.points.write_parquet(tmp_path / "p.parquet")
+    assert read(tmp_path / "p.parquet").points.equals(r.points)
