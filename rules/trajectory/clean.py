@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.geo import haversine_m
+from rules.trajectory.geo import step_m
 
 
 @dataclass
@@ -39,6 +39,8 @@ class Track:
     seg_s: np.ndarray  # seconds from the previous point (0 at a vehicle's first point)
     first: np.ndarray  # True at each vehicle's first point
     report: CleaningReport
+    local_s: np.ndarray = None  # seconds after local midnight (UTC+8), computed once
+    t_us: np.ndarray = None  # epoch microseconds (int64), exact
     rests: list[tuple[int, int]] = field(default_factory=list)  # (from, to) point indices, set by the fatigue rules
 
     def __len__(self) -> int:
@@ -52,11 +54,17 @@ def _neighbours(vid, t, lat, lon):
     seg_m = np.zeros(n)
     seg_s = np.zeros(n)
     if n > 1:
-        seg_m[1:] = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+        seg_m[1:] = step_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
         seg_s[1:] = t[1:] - t[:-1]
     seg_m[first] = 0.0
     seg_s[first] = 0.0
     return first, seg_m, seg_s
+
+
+def _local_seconds(t: np.ndarray) -> np.ndarray:
+    """Seconds after local midnight (UTC+8, no DST); floor arithmetic, much faster than float %."""
+    x = t + 8 * 3600.0
+    return x - np.floor(x / 86400.0) * 86400.0
 
 
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
@@ -71,42 +79,48 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
              & (status.is_null() | ((status & 2) != 0)))  # JT/T 808 status bit 1: positioned
     frame = points.filter(valid.fill_null(False))
     dropped["invalid_fix"] = points.height - frame.height
-    frame = frame.sort("vehicle", "time", "lat", "lon", maintain_order=True)
-    before = frame.height
-    frame = frame.unique(["vehicle", "time", "lat", "lon"], keep="first", maintain_order=True)
-    dropped["duplicate"] = before - frame.height
-    before = frame.height
-    frame = frame.unique(["vehicle", "time"], keep="first", maintain_order=True)
-    dropped["same_time"] = before - frame.height
-
-    names = frame["vehicle"].unique(maintain_order=True).to_list()
-    vid = frame["vehicle"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int32) if names else np.zeros(0, np.int32)
-    t = frame["time"].dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+    # one sort; duplicates and equal timestamps are then neighbours (numpy, no hashing)
+    already = frame.height < 2 or bool(frame.select(
+        ((pl.col("vehicle") > pl.col("vehicle").shift(1)) | ((pl.col("vehicle") == pl.col("vehicle").shift(1))
+         & (pl.col("time") > pl.col("time").shift(1)))).slice(1).all()).item())
+    if not already:
+        frame = frame.sort("vehicle", "time", "lat", "lon", maintain_order=True)
+    vehicle = frame["vehicle"]
+    vid = vehicle.rle_id().to_numpy().astype(np.int32)  # sorted: one run per vehicle
+    firsts = np.flatnonzero(np.r_[True, vid[1:] != vid[:-1]]) if len(vid) else np.zeros(0, np.int64)
+    names = vehicle.gather(firsts).to_list()
+    t = frame["time"].dt.epoch("us").to_numpy()
     lat = frame["lat"].to_numpy().astype(np.float64)
     lon = frame["lon"].to_numpy().astype(np.float64)
     reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64)
+    same_time = np.zeros(len(t), bool)
+    same_time[1:] = (vid[1:] == vid[:-1]) & (t[1:] == t[:-1])
+    exact = np.zeros(len(t), bool)
+    exact[1:] = same_time[1:] & (lat[1:] == lat[:-1]) & (lon[1:] == lon[:-1])
+    dropped["duplicate"] = int(exact.sum())
+    dropped["same_time"] = int(same_time.sum() - exact.sum())
+    if same_time.any():
+        keep = ~same_time
+        vid, t, lat, lon, reported = vid[keep], t[keep], lat[keep], lon[keep], reported[keep]
+    t_us = t
+    t = t_us / 1e6
 
     # GPS jumps: a point reached and left at an impossible speed is a spike, not a drive.
     bound = float(cfg["max_speed_kmh"]) / 3.6
     jumps = 0
+    first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
     for _ in range(3):
-        first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
         v_in = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9), 0.0)
-        v_out = np.empty_like(v_in)
-        v_out[:-1] = v_in[1:]
-        v_out[-1:] = 0.0
-        last = np.empty_like(first)
-        last[:-1] = first[1:]
-        last[-1:] = True
-        v_out[last] = 0.0
+        v_out = np.zeros_like(v_in)
+        v_out[:-1] = np.where(first[1:], 0.0, v_in[1:])
         spike = (v_in > bound) & (v_out > bound)
         if not spike.any():
             break
         keep = ~spike
         jumps += int(spike.sum())
-        vid, t, lat, lon, reported = vid[keep], t[keep], lat[keep], lon[keep], reported[keep]
+        vid, t, t_us, lat, lon, reported = vid[keep], t[keep], t_us[keep], lat[keep], lon[keep], reported[keep]
+        first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
     dropped["jump"] = jumps
-    first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
 
     # derived speed at a point: the mean of the segment speeds into and out of it
     seg_v = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9) * 3.6, 0.0)
@@ -128,4 +142,4 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
                            else source if has_reported.all() else f"{source}+derived")
     report.points_out = len(t)
     return Track(vehicles=names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
-                 first=first, report=report)
+                 first=first, report=report, local_s=_local_seconds(t), t_us=t_us)

@@ -10,6 +10,7 @@ import numpy as np
 from rules.trajectory.clean import Track
 from rules.trajectory.config import LOCAL_OFFSET_S, TrajectoryRules
 from rules.trajectory.episodes import runs, segment_sums
+from rules.trajectory.geo import step_m
 
 DAY = 86400.0
 
@@ -22,22 +23,13 @@ def in_window(seconds: np.ndarray, start: int, end: int) -> np.ndarray:
     return (seconds >= start) & (seconds < end) if start < end else (seconds >= start) | (seconds < end)
 
 
-def vehicle_breaks(track: Track) -> np.ndarray:
-    return track.first.copy()
-
-
-def _reduce(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, fn) -> np.ndarray:
-    # runs are disjoint and increasing, so reduceat over starts gives [s, next start); mask the tail
-    if starts.size == 0:
-        return np.zeros(0)
-    out = np.empty(len(starts))
-    idx = np.arange(len(values))
-    run_id = np.full(len(values), -1)
-    run_id[starts] = np.arange(len(starts))
-    run_id = np.maximum.accumulate(run_id)
-    inside = (run_id >= 0) & (idx <= ends[np.maximum(run_id, 0)])
-    vals = np.where(inside, values, -np.inf if fn is np.maximum else 0.0)
-    return fn.reduceat(vals, starts) if fn is np.maximum else np.add.reduceat(vals, starts)
+def per_vehicle_span(track: Track) -> np.ndarray:
+    """Seconds from each vehicle's first to last fix, indexed by vehicle code (points are sorted)."""
+    firsts = np.flatnonzero(track.first)
+    lasts = np.r_[firsts[1:] - 1, len(track) - 1]
+    span = np.zeros(len(track.vehicles))
+    span[track.vid[firsts]] = track.t[lasts] - track.t[firsts]
+    return span
 
 
 def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_limit: np.ndarray | None) -> list[dict]:
@@ -48,7 +40,7 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     class_limit = np.array([rules.limit_kmh(c) for c in classes])[track.vid] if len(track) else np.zeros(0)
     day_limit = class_limit if zone_limit is None else np.minimum(class_limit, zone_limit)
     passenger = np.array([rules.is_passenger(c) for c in classes])[track.vid] if len(track) else np.zeros(0, bool)
-    is_night = passenger & in_window(local_clock(track.t), *rules.window("night"))
+    is_night = passenger & in_window(track.local_s, *rules.window("night"))
     night_limit = class_limit * float(night["speed_factor"])
     night_binding = is_night & (night_limit < day_limit)
     limit = np.where(night_binding, night_limit, day_limit)
@@ -61,20 +53,20 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     starts, ends, duration = starts[keep], ends[keep], duration[keep]
     if not len(starts):
         return []
-    vmax = _reduce(track.speed, starts, ends, np.maximum)
-    vsum = _reduce(track.speed, starts, ends, np.add)
     dist = segment_sums(track.seg_m, starts, ends)
     out = []
     lo, hi = (float(b) for b in cfg["bands"])
-    for s, e, d, m, total, km in zip(starts, ends, duration, vmax, vsum, dist):
-        lim = float(np.min(limit[s:e + 1]))
+    for s, e, d, km in zip(starts, ends, duration, dist):  # few episodes: a loop over them, not over points
+        v = track.speed[s:e + 1]
+        m = float(v.max())
+        lim = float(limit[s:e + 1].min())
         excess = (m - lim) / lim
         band = f"<{lo:.0%}" if excess < lo else (f"{lo:.0%}-{hi:.0%}" if excess < hi else f">={hi:.0%}")
         night_ep = bool(night_binding[s])
         out.append({"rule": "night_overspeed" if night_ep else "overspeed",
                     "regulation": night["regulation"] if night_ep else cfg["regulation"],
-                    "s": int(s), "e": int(e), "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": float(m),
-                    "mean_speed_kmh": float(total / (e - s + 1)), "limit_kmh": lim, "band": band,
+                    "s": int(s), "e": int(e), "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": m,
+                    "mean_speed_kmh": float(v.mean()), "limit_kmh": lim, "band": band,
                     "details": {"excess": round(float(excess), 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s])}})
     return out
 
@@ -98,16 +90,15 @@ def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray,
     driving = np.where(joined & moving & prev_moving, track.seg_s, 0.0)
     starts, ends = runs(~moving, ~joined)
     # the stop must stay within the rest radius of where it began
-    from rules.trajectory.geo import haversine_m
 
     anchor = np.full(n, -1)
     anchor[starts] = starts
     anchor = np.maximum.accumulate(anchor)
-    still_pts = ~moving & (anchor >= 0)
+    still_idx = np.flatnonzero(~moving & (anchor >= 0))
     drift = np.zeros(n)
-    if still_pts.any():
-        a = np.maximum(anchor, 0)
-        drift = np.where(still_pts, haversine_m(track.lat[a], track.lon[a], track.lat, track.lon), 0.0)
+    if still_idx.size:  # only standing points need their distance from where the stop began
+        a = anchor[still_idx]
+        drift[still_idx] = step_m(track.lat[a], track.lon[a], track.lat[still_idx], track.lon[still_idx])
     starts, ends = runs(~moving & (drift <= float(f["rest_radius_m"])), ~joined)
     before = np.where(joined[starts], starts - 1, starts)  # the last moving point before the stop
     after = np.minimum(ends + 1, n - 1)
@@ -132,19 +123,27 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
         return []
     stretch_start = track.first | rest_end
     stretch = np.cumsum(stretch_start) - 1
-    night = in_window(local_clock(track.t), *rules.window("night"))
-    passenger = np.array([rules.is_passenger(c) for c in classes])[track.vid]
-    total = np.bincount(stretch, weights=np.where(rest_end, 0.0, driving))
-    night_total = np.bincount(stretch, weights=np.where(rest_end | ~(night & passenger), 0.0, driving))
+    night = in_window(track.local_s, *rules.window("night"))
+    passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool)[track.vid]
+    counted = np.where(rest_end, 0.0, driving)
+    total = np.bincount(stretch, weights=counted)
+    night_total = np.bincount(stretch, weights=np.where(night & passenger, counted, 0.0))
     out = []
     day_max, night_max = float(f["continuous_max_s"]), float(f["night_continuous_max_s"])
-    for k in np.flatnonzero((total > day_max) | (night_total > night_max)):
-        idx = np.flatnonzero((stretch == k) & (driving > 0) & ~rest_end)
-        s, e = int(idx[0]) - 1, int(idx[-1])
+    flagged = np.flatnonzero((total > day_max) | (night_total > night_max))
+    if not flagged.size:
+        return out
+    drive_idx = np.flatnonzero(counted > 0)  # intervals that count, in point order
+    bounds = np.r_[np.flatnonzero(stretch_start), n]
+    first_drive = np.searchsorted(drive_idx, bounds[flagged], side="left")
+    last_drive = np.searchsorted(drive_idx, bounds[flagged + 1], side="left") - 1
+    csum = np.r_[0.0, np.cumsum(track.seg_m)]
+    for k, a, b in zip(flagged, first_drive, last_drive):
+        s, e = int(drive_idx[a]) - 1, int(drive_idx[b])
         is_night = night_total[k] > night_max
         out.append({"rule": "fatigue_continuous", "regulation": f["regulation"], "s": s, "e": e,
                     "duration_s": float(night_total[k] if is_night else total[k]),
-                    "distance_m": float(track.seg_m[idx].sum()), "limit_s": night_max if is_night else day_max,
+                    "distance_m": float(csum[e + 1] - csum[s + 1]), "limit_s": night_max if is_night else day_max,
                     "details": {"driving_s": float(total[k]), "night_driving_s": float(night_total[k]), "night": bool(is_night)}})
     return out
 
@@ -153,22 +152,23 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days."""
     f = rules.section("fatigue")
     out = []
-    idx = np.flatnonzero(driving > 0)
+    # only vehicles whose whole record holds more driving than a limit can break it
+    total = np.bincount(track.vid, weights=driving, minlength=len(track.vehicles))
+    candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
+    idx = np.flatnonzero((driving > 0) & candidates[track.vid])
     if not idx.size:
         return out
     vid, t, d = track.vid[idx], track.t[idx], driving[idx]
-    base = track.t.min()
-    key = (vid.astype(np.int64) << 41) + np.round((t - base) * 1000).astype(np.int64)  # exact integer ms
+    span = per_vehicle_span(track)
+    key = (vid.astype(np.int64) << 41) + (track.t_us[idx] - track.t_us.min()) // 1000  # exact integer ms
     csum = np.concatenate([[0.0], np.cumsum(d)])
-    vstart = {v: track.t[track.vid == v].min() for v in np.unique(vid)}
-    vend = {v: track.t[track.vid == v].max() for v in np.unique(vid)}
     for rule, window, limit in (("fatigue_daily", DAY, float(f["daily_max_s"])), ("fatigue_weekly", 7 * DAY, float(f["weekly_max_s"]))):
         # interval j covers (t_j - d_j, t_j]; the window ending at t_j starts after t_j - window
-        lo = np.searchsorted(key, key - int(window * 1000) + np.round(d * 1000).astype(np.int64), side="left")
+        lo = np.searchsorted(key, key - int(window * 1000) + (d * 1000).astype(np.int64), side="left")
         rolling = csum[np.arange(len(idx)) + 1] - csum[lo]
         over = rolling > limit
         if rule == "fatigue_weekly":
-            over &= np.array([vend[v] - vstart[v] >= 7 * DAY - 3600 for v in vid])
+            over &= span[vid] >= 7 * DAY - 3600  # only where the data spans the 7 days
         brk = np.ones(len(idx), bool)
         brk[1:] = vid[1:] != vid[:-1]
         starts, ends = runs(over, brk)
@@ -188,7 +188,7 @@ def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: T
     if not len(track) or not applies.any():
         return []
     moving = (track.speed > float(f["moving_kmh"])) & applies[track.vid]
-    mask = moving & in_window(local_clock(track.t), *rules.window("early_morning"))
+    mask = moving & in_window(track.local_s, *rules.window("early_morning"))
     starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
     out = []
     for s, e in zip(starts, ends):

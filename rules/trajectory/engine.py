@@ -48,20 +48,47 @@ class ScanResult:
 
 
 def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, vehicles: list[str]) -> dict[str, Coverage]:
+    """Vectorised over points: per vehicle code, the points in the window, their longest gap
+    (window edges included) and the share of the window covered by gaps no longer than max_gap."""
+    t, vid = track.t, track.vid
+    if window is not None:
+        inside = (t >= window[0]) & (t < window[1])
+        if not inside.all():
+            t, vid = t[inside], vid[inside]
+    nv = len(track.vehicles)
+    counts = np.bincount(vid, minlength=nv)
+    first_t = np.full(nv, np.nan)
+    last_t = np.full(nv, np.nan)
+    covered = np.zeros(nv)
+    longest = np.zeros(nv)
+    if len(t):
+        new_vehicle = np.empty(len(t), bool)
+        new_vehicle[0] = True
+        np.not_equal(vid[1:], vid[:-1], out=new_vehicle[1:])
+        starts = np.flatnonzero(new_vehicle)
+        ends = np.r_[starts[1:] - 1, len(t) - 1]
+        first_t[vid[starts]] = t[starts]
+        last_t[vid[ends]] = t[ends]
+        gaps = np.empty(len(t))
+        gaps[0] = 0.0
+        np.subtract(t[1:], t[:-1], out=gaps[1:])
+        gaps[new_vehicle] = 0.0
+        codes_ = vid[starts]
+        longest[codes_] = np.maximum.reduceat(gaps, starts)
+        covered[codes_] = np.add.reduceat(np.where(gaps <= max_gap, gaps, 0.0), starts)
     out = {}
+    codes = {name: i for i, name in enumerate(track.vehicles)}
     for name in vehicles:
-        code = track.vehicles.index(name) if name in track.vehicles else -1
-        t = track.t[track.vid == code] if code >= 0 else np.zeros(0)
-        if window is not None:
-            t = t[(t >= window[0]) & (t < window[1])]
-        if not len(t):
+        code = codes.get(name, -1)
+        if code < 0 or counts[code] == 0:
             out[name] = Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
             continue
-        edges = np.concatenate([[window[0]], t, [window[1]]]) if window else t
-        gaps = np.diff(edges)
-        span = (window[1] - window[0]) if window else max(t[-1] - t[0], 1.0)
-        covered = float(np.where(gaps <= max_gap, gaps, 0.0).sum() / span) if len(gaps) else 0.0
-        out[name] = Coverage(name, int(len(t)), utc(t[0]), utc(t[-1]), float(gaps.max()) if len(gaps) else 0.0, min(covered, 1.0))
+        lo, hi = (window if window else (first_t[code], last_t[code]))
+        edge_first, edge_last = first_t[code] - lo, hi - last_t[code]
+        span = max(hi - lo, 1.0)
+        cov = covered[code] + (edge_first if edge_first <= max_gap else 0) + (edge_last if edge_last <= max_gap else 0)
+        out[name] = Coverage(name, int(counts[code]), utc(first_t[code]), utc(last_t[code]),
+                             float(max(longest[code], edge_first, edge_last)), float(min(cov / span, 1.0)))
     return out
 
 

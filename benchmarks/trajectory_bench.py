@@ -1,0 +1,217 @@
+"""Trajectory benchmark: points per second for the full rule set on SIMULATED vehicle-days
+(30 s reports, trips with rests, night driving, planted violations, GPS noise, gaps), next to
+plain numpy overspeed episodes, a DuckDB SQL version of overspeed-episode detection, and the
+peers MovingPandas (speed + stop detection) and trackintel (staypoints) on a subset, with
+ratios and peak memory. One process, same data, measured side by side.
+
+    .venv/bin/python benchmarks/trajectory_bench.py [--vehicles 3000] [--subset 20] [--big]
+
+--big also streams a 100-million-point day (35,000 vehicles) from Parquet (slow to generate).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rules.trajectory import load_rules, scan, simulated_vehicle_day  # noqa: E402
+from rules.trajectory.synthetic import PLANTS  # noqa: E402
+
+RULES = load_rules()
+DAY = dt.date(2026, 11, 23)
+CLASSES = ["truck", "coach", "bus", "taxi", "tanker"]
+
+
+def fleet(n: int, seed: int = 1) -> tuple[pl.DataFrame, dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    frames, classes = [], {}
+    for i in range(n):
+        cls = CLASSES[i % len(CLASSES)]
+        plant = [p for p in PLANTS if rng.random() < 0.05]
+        if cls not in ("coach", "bus", "taxi", "tourist_coach"):
+            plant = [p for p in plant if p not in ("night_overspeed", "early_morning")]
+        if cls != "coach":
+            plant = [p for p in plant if p != "early_morning"]
+        frame, _ = simulated_vehicle_day(seed, f"V{i:06d}", DAY, cls, plant)
+        frames.append(frame)
+        classes[f"V{i:06d}"] = cls
+    return pl.concat(frames), classes
+
+
+def best(fn, repeat=3):
+    times = []
+    result = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), result
+
+
+def numpy_overspeed(points: pl.DataFrame, limit: float = 100.0, min_s: float = 60.0) -> int:
+    """Plain numpy overspeed episodes (sorted input, one limit): the floor to compare against."""
+    t = points["time"].dt.epoch("us").to_numpy() / 1e6
+    v = points["speed_kmh"].to_numpy()
+    vid = points["vehicle"].cast(pl.Categorical).to_physical().to_numpy()
+    over = v > limit
+    brk = np.r_[True, vid[1:] != vid[:-1]]
+    cont = np.r_[False, over[1:] & over[:-1] & ~brk[1:]]
+    starts = np.flatnonzero(over & ~cont)
+    ends = np.flatnonzero(over & ~np.r_[cont[1:], False])
+    return int(((t[ends] - t[starts]) >= min_s).sum())
+
+
+def duckdb_overspeed(points: pl.DataFrame, limit: float = 100.0, min_s: float = 60.0) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("p", points.select("vehicle", "time", "speed_kmh").to_arrow())
+    sql = f"""
+    WITH flagged AS (
+      SELECT vehicle, time, speed_kmh > {limit} AS over,
+             row_number() OVER (PARTITION BY vehicle ORDER BY time) AS rn
+      FROM p),
+    grouped AS (
+      SELECT vehicle, time, rn - row_number() OVER (PARTITION BY vehicle ORDER BY time) AS grp
+      FROM flagged WHERE over)
+    SELECT count(*) FROM (
+      SELECT vehicle, grp, max(time) - min(time) AS d FROM grouped GROUP BY vehicle, grp)
+    WHERE epoch(d) >= {min_s}"""
+    return con.execute(sql).fetchone()[0]
+
+
+def movingpandas_rate(points: pl.DataFrame) -> float:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import geopandas as gpd
+    import movingpandas as mpd
+
+    frame = points.select("vehicle", "time", "lat", "lon").to_pandas()
+    frame["time"] = frame["time"].dt.tz_localize(None)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+    t = time.perf_counter()
+    tc = mpd.TrajectoryCollection(gdf, "vehicle", t="time")
+    tc.add_speed(units=("km", "h"), overwrite=True)
+    mpd.TrajectoryStopDetector(tc).get_stop_points(min_duration=dt.timedelta(minutes=20), max_diameter=100)
+    return len(frame) / (time.perf_counter() - t)
+
+
+def trackintel_rate(points: pl.DataFrame) -> float:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import geopandas as gpd
+    import pandas as pd
+    import trackintel as ti
+
+    frame = points.select("vehicle", "time", "lat", "lon").to_pandas()
+    gdf = gpd.GeoDataFrame({"user_id": frame["vehicle"], "tracked_at": pd.to_datetime(frame["time"], utc=True)},
+                           geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+    t = time.perf_counter()
+    ti.Positionfixes(gdf).generate_staypoints(method="sliding", dist_threshold=100, time_threshold=20)
+    return len(frame) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vehicles", type=int, default=3000)
+    ap.add_argument("--subset", type=int, default=20)
+    ap.add_argument("--big", action="store_true")
+    args = ap.parse_args()
+    t = time.perf_counter()
+    points, classes = fleet(args.vehicles)
+    points = points.sort("vehicle", "time")
+    n = points.height
+    print(f"{n:,} points, {args.vehicles:,} SIMULATED vehicle-days, generated in {time.perf_counter() - t:.1f} s", flush=True)
+
+    secs, result = best(lambda: scan(points, vehicle_class=classes, rules=RULES))
+    tracemalloc.start()  # a separate, traced run for memory (tracing slows allocation down)
+    scan(points, vehicle_class=classes, rules=RULES)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    ours = n / secs
+    rows = [("guapai full rule set (scan)", ours, f"{len(result.findings):,} findings")]
+    def ours_overspeed():
+        from rules.trajectory import detectors
+        from rules.trajectory.clean import clean
+
+        track = clean(points, RULES)
+        cls = np.array([classes[v] for v in track.vehicles])
+        return detectors.overspeed(track, cls, RULES, None)
+
+    secs_os, _ = best(ours_overspeed)
+    rows.append(("guapai cleaning + overspeed only (like-for-like)", n / secs_os, ""))
+    secs_np, episodes = best(lambda: numpy_overspeed(points))
+    rows.append(("plain numpy overspeed episodes only", n / secs_np, f"{episodes:,} episodes"))
+    try:
+        secs_db, db_episodes = best(lambda: duckdb_overspeed(points))
+        rows.append(("DuckDB SQL overspeed episodes only", n / secs_db, f"{db_episodes:,} episodes"))
+    except ImportError:
+        pass
+    subset = points.filter(pl.col("vehicle").is_in(list(classes)[: args.subset]))
+    for name, fn in (("MovingPandas speed + stop detection", movingpandas_rate), ("trackintel staypoints (sliding)", trackintel_rate)):
+        try:
+            rows.append((f"{name} ({subset.height:,} pts)", fn(subset), ""))
+        except ImportError:
+            rows.append((f"{name}: not installed", float("nan"), ""))
+    print(f"\n{'engine':<48}{'points/s':>14}{'guapai is':>12}  note")
+    for name, rate, note in rows:
+        ratio = ours / rate if rate == rate else float("nan")
+        print(f"{name:<48}{rate:>14,.0f}{ratio:>11.1f}x  {note}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak traced memory during scan: {peak / 2**20:.0f} MiB (numpy); process peak RSS: {rss:.0f} MiB")
+    print("targets: >= 20 M points/s full rule set; >= 1000x MovingPandas; faster than DuckDB")
+    if args.big:
+        big(ROOT / "benchmarks" / "data")
+
+
+def big(folder: Path, vehicles: int = 35_000, per_vehicle: int = 2_880) -> None:
+    """A 100-million-point day in Parquet, streamed in vehicle batches with bounded memory."""
+    from rules.trajectory.stream import scan_parquet
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "day_100m.parquet"
+    if not path.exists():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rng = np.random.default_rng(5)
+        writer = None
+        batch = 1000
+        t0 = np.datetime64("2026-11-22T16:00:00", "us").astype(np.int64)
+        for first in range(0, vehicles, batch):
+            k = min(batch, vehicles - first)
+            vid = np.repeat(np.arange(first, first + k), per_vehicle)
+            steps = np.tile(np.arange(per_vehicle), k)
+            speed = np.clip(rng.normal(55, 20, k * per_vehicle), 0, 140)
+            heading = rng.uniform(0, 2 * np.pi, k * per_vehicle)
+            step_m = speed / 3.6 * 30
+            lat = 30.0 + np.cumsum(step_m * np.cos(heading)) / 111_000 % 1.0
+            lon = 120.0 + np.cumsum(step_m * np.sin(heading)) / 96_000 % 1.0
+            table = pa.table({"vehicle": pa.array([f"V{v:06d}" for v in vid]),
+                              "time": pa.array(t0 + steps * 30_000_000, type=pa.timestamp("us", tz="UTC")),
+                              "lat": lat, "lon": lon, "speed_kmh": speed})
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=per_vehicle * 250)
+        writer.close()
+    t = time.perf_counter()
+    total, findings = scan_parquet(path, vehicle_class="truck", rules=RULES)
+    secs = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n100M-point day streamed from Parquet: {total:,} points in {secs:.1f} s ({total / secs:,.0f} points/s), "
+          f"{findings:,} findings, process peak RSS {rss:.0f} MiB (target: under 30 s, bounded memory)")
+
+
+if __name__ == "__main__":
+    main()
