@@ -11,14 +11,17 @@ from cli import audit as audit_cli
 from cli import board as board_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
+from cli import findings as findings_cli
 from cli import imports as import_cli
 from cli import inspect as inspect_cli
 from cli import jobs as jobs_cli
 from cli import listing as listing_cli
+from cli import platform as platform_cli
 from cli import problems as problems_cli
 from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
+from cli import sample as sample_cli
 from cli import trajectory as trajectory_cli
 from cli import users as users_cli
 
@@ -43,6 +46,9 @@ app.add_typer(problems_cli.app, name="problems")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(report_cli.app, name="report")
 app.add_typer(trajectory_cli.app, name="trajectory")
+app.add_typer(sample_cli.app, name="sample")
+app.add_typer(findings_cli.app, name="findings")
+app.add_typer(platform_cli.app, name="platform")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 

@@ -34,8 +34,30 @@ def default_lang() -> str:
     return "zh" if loc.lower().startswith("zh") else "en"
 
 
+def load_all() -> None:
+    """Import every module that registers messages (a key may live beside code not yet loaded)."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for package in ("listing", "rules", "jobs"):
+        for info in pkgutil.walk_packages([str(root / package)], prefix=f"{package}."):
+            path = root / Path(*info.name.split("."))
+            source = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+            if source.exists() and "register(" in source.read_text(encoding="utf-8"):
+                importlib.import_module(info.name)
+    _state["loaded"] = True
+
+
+_state = {"loaded": False}
+
+
 def t(key: str, lang: str = "en", **params: object) -> str:
     entry = CATALOG.get(key)
+    if entry is None and not _state["loaded"]:
+        load_all()
+        entry = CATALOG.get(key)
     if entry is None:
         # An unknown key is a bug, but the officer still deserves the facts.
         return key + (" " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")

@@ -1,0 +1,110 @@
+"""Police review of sampled findings: confirm (a violation record of the driver and company,
+source trajectory, and a problem for the company to rectify) or dismiss (with a reason)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from listing.domain.identifiers import mask_ric
+from listing.domain.policy import Actor, authorize, can
+from listing.errors import Conflict, NotFound, ValidationError
+from listing.i18n import register, t
+from listing.services import audit
+from listing.store.tables import Company, Driver, Finding, Problem, Vehicle, Violation
+
+register(
+    {
+        "err.finding_not_found": ("线索 {id} 不存在", "finding {id} not found"),
+        "err.finding_state": ("线索 {id} 已是「{state}」", "finding {id} is already {state}"),
+        "err.reason_required": ("驳回须说明理由(--reason)", "a dismissal needs a reason (--reason)"),
+        "msg.finding_changed": ("线索 {id}:{state}", "finding {id}: {state}"),
+        "problem.from_finding": ("抽查发现:{rule}({plate},{when})", "found by sampling: {rule} ({plate}, {when})"),
+    }
+)
+
+PROBLEM_DAYS = 15  # days a company has to rectify what sampling found
+
+
+def _load(session: Session, actor: Actor, finding_id: int, action: str) -> tuple[Finding, Company]:
+    row = session.get(Finding, finding_id)
+    if row is None:
+        raise NotFound("err.finding_not_found", id=finding_id)
+    company = session.get(Company, row.company_id)
+    authorize(actor, f"finding.{action}", company.jurisdiction)
+    if row.state != "suspected":
+        raise Conflict("err.finding_state", id=finding_id, state=row.state)
+    return row, company
+
+
+def _claim(session: Session, row: Finding, values: dict) -> None:
+    res = session.execute(update(Finding).where(Finding.id == row.id, Finding.version == row.version)
+                          .values(version=row.version + 1, **values).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise Conflict("err.finding_state", id=row.id, state="changed")
+
+
+def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime, lang: str = "zh") -> Finding:
+    row, company = _load(session, actor, finding_id, "confirm")
+    vehicle = session.get(Vehicle, row.vehicle_id)
+    violation_id = None
+    if row.rule not in ("no_data", "partial_data"):
+        violation = Violation(occurred_at=row.start, vehicle_id=row.vehicle_id, company_id=row.company_id,
+                              driver_id=row.driver_id, code=f"TRJ-{row.rule}", points=0, source="trajectory",
+                              record_no=f"finding-{row.id}")
+        session.add(violation)
+        session.flush()
+        violation_id = violation.id
+    when = row.start.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    problem = Problem(company_id=row.company_id, listing_id=None, source="finding", source_id=row.id,
+                      description=t("problem.from_finding", lang, rule=t(f"rule.{row.rule}", lang), plate=vehicle.plate, when=when),
+                      owner=company.name, due=(now + dt.timedelta(days=PROBLEM_DAYS)).date(), created_at=now)
+    from listing.services.inspections import open_listing
+
+    listing = open_listing(session, company.id)
+    problem.listing_id = listing.id if listing else None
+    session.add(problem)
+    session.flush()
+    _claim(session, row, {"state": "confirmed", "decided_by": actor.name, "decided_at": now,
+                          "violation_id": violation_id, "problem_id": problem.id})
+    session.refresh(row)
+    audit.record(session, actor, "finding.confirm", "finding", row.id, at=now,
+                 after={"violation_id": violation_id, "problem_id": problem.id, "rule": row.rule})
+    return row
+
+
+def dismiss(session: Session, actor: Actor, finding_id: int, *, reason: str, now: dt.datetime) -> Finding:
+    if not reason or not reason.strip():
+        raise ValidationError("err.reason_required")
+    row, _ = _load(session, actor, finding_id, "dismiss")
+    _claim(session, row, {"state": "dismissed", "decided_by": actor.name, "decided_at": now, "reason": reason})
+    session.refresh(row)
+    audit.record(session, actor, "finding.dismiss", "finding", row.id, at=now, after={"reason": reason, "rule": row.rule})
+    return row
+
+
+def list_findings(session: Session, actor: Actor, *, day: dt.date | None = None, state: str | None = "suspected",
+                  company: str | None = None, limit: int = 200) -> list[dict]:
+    authorize(actor, "data.read")
+    query = (select(Finding, Vehicle.plate, Company.name, Company.uscc, Driver.id_number, Driver.name)
+             .join(Vehicle, Vehicle.id == Finding.vehicle_id).join(Company, Company.id == Finding.company_id)
+             .join(Driver, Driver.id == Finding.driver_id, isouter=True).order_by(Finding.day.desc(), Finding.id))
+    if day:
+        query = query.where(Finding.day == day)
+    if state:
+        query = query.where(Finding.state == state)
+    if company:
+        query = query.where(Company.uscc == company)
+    if not actor.city_level:
+        query = query.where(Company.jurisdiction == actor.jurisdiction)
+    personal = can(actor, "driver.read_personal")
+    out = []
+    for f, plate, name, uscc, id_number, driver_name in session.exec(query.limit(limit)).all():
+        ev = f.evidence or {}
+        out.append({"id": f.id, "day": f.day, "company": name, "uscc": uscc, "plate": plate, "rule": f.rule,
+                    "start": f.start, "end": f.end, "duration_s": ev.get("duration_s"), "max_speed_kmh": ev.get("max_speed_kmh"),
+                    "limit_kmh": ev.get("limit_kmh"), "band": ev.get("band"), "state": f.state,
+                    "driver": driver_name, "driver_id_number": id_number if personal else mask_ric(id_number),
+                    "regulation": f.regulation})
+    return out
