@@ -18,6 +18,7 @@ class JobContext:
     now: dt.datetime
     progress: Callable[[int, int], None] | None = None
     platform_transport: object = None  # an httpx transport for tests/demo (None: real HTTP)
+    heartbeat: Callable[[], bool] = lambda: True  # long work calls it; False: another worker took over
 
 
 @dataclass(frozen=True)

@@ -29,18 +29,21 @@ class Outcome:
 
 def run_period(store: Store, settings: Settings, channel, job: Job, period: str, *, clock: Clock = system_clock,
                owner: str | None = None, progress=None, platform_transport=None) -> Outcome:
-    claim = job_runs.claim(store, job.name, period, now=clock(), owner=owner)
+    # Claims live on the real clock: staleness is about workers alive now, whatever business
+    # time (a simulated clock, a catch-up of past days) the work itself is done for.
+    claim = job_runs.claim(store, job.name, period, now=system_clock(), owner=owner)
     if claim is None:
         return Outcome(job.name, period, "skipped")
     ctx = JobContext(store=store, settings=settings, channel=channel, now=clock(), progress=progress,
-                     platform_transport=platform_transport)
+                     platform_transport=platform_transport,
+                     heartbeat=lambda: job_runs.heartbeat(store, claim, system_clock()))
     try:
         result = job.work(ctx, period)
     except Exception as exc:  # a failed run is recorded and retried by the next tick
         log.error("job %s %s failed: %s", job.name, period, exc)
-        job_runs.finish(store, claim, clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
+        job_runs.finish(store, claim, system_clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
         return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
-    job_runs.finish(store, claim, clock(), result=result)
+    job_runs.finish(store, claim, system_clock(), result=result)
     return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)
 
 

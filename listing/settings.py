@@ -24,6 +24,7 @@ class Settings:
     platform_token: str | None = field(default=None, repr=False)
     sampling_secret: str | None = field(default=None, repr=False)
     sampling_fraction: float = 0.10
+    sampling_batch: int = 200  # vehicles fetched and scanned together (each batch commits)
     remind_from_day: int = 20
     catch_up_days: int = 7
     dingtalk_webhook: str | None = field(default=None, repr=False)

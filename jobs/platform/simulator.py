@@ -152,7 +152,7 @@ def _handler(platform: SimulatedPlatform):
                 offset = int(query.get("page_token") or 0)
             except (KeyError, ValueError):
                 return self._json(400, {"error": "start and end are ISO-8601 times; page_size and page_token integers"})
-            day = start.astimezone(LOCAL).date()
+            day = (start + (end - start) / 2).astimezone(LOCAL).date()  # the day a request is about
             if plate not in platform.vehicles or platform.fault("missing", plate, day):
                 return self._json(404, {"error": "unknown vehicle"})
             if platform.fault("slow", plate, day):

@@ -26,7 +26,6 @@ from rules.sampling import draw_key, select_sample
 
 register({"err.sampling_secret": ("未配置抽样密钥(GUAPAI_SAMPLING_SECRET)", "no sampling secret configured (GUAPAI_SAMPLING_SECRET)")})
 
-BATCH = 200  # vehicles fetched and scanned together
 MARGIN = dt.timedelta(hours=4)  # context before the day, for fatigue and episodes over midnight
 DATA_RULES = ("no_data", "partial_data")
 
@@ -109,8 +108,9 @@ def run_day(ctx, day: dt.date) -> dict:
     client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
     done = 0
     try:
-        for first in range(0, len(todo), BATCH):
-            batch = todo[first:first + BATCH]
+        size = max(1, settings.sampling_batch)
+        for first in range(0, len(todo), size):
+            batch = todo[first:first + size]
             plates = [v.plate for _, v in batch]
             fetched = client.fetch_many(plates, start - MARGIN, end + MARGIN)
             pages = [{"vehicle": p, "positions": r.positions} for p, r in fetched.items() if r.positions]
@@ -128,6 +128,9 @@ def run_day(ctx, day: dt.date) -> dict:
                 counts[outcome] += 1
                 counts["findings"] += len(by_vehicle[vehicle.plate])
             done += len(batch)
+            if not ctx.heartbeat():
+                counts["lost_claim"] += 1  # another worker took the run over: stop, it will finish
+                break
             if ctx.progress:
                 ctx.progress(done, len(todo))
     finally:
