@@ -36,3 +36,18 @@ def effect(
     output.show(rows, [("metric", "col.metric"), ("listings", "col.listings"), ("raw", "col.raw_change"),
                        ("did", "col.did"), ("ci", "col.ci95")], as_json=False, title_key="title.effect")
     output.message(output.tr("msg.effect_note"))
+
+
+@app.command("monthly")
+def monthly(
+    month: str = typer.Option(..., "--month", help="YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="FILE.xlsx (native Excel charts) or FILE.html"),
+) -> None:
+    """The monthly report: listed companies, inspections, sampling, problems, decisions, charts."""
+    from listing.reports import monthly as report
+    from listing.reports.render import write
+
+    with context.session(readonly=True) as session:
+        data = report.gather(session, context.actor(session), month)
+    write(data, out, output.lang())
+    output.message(output.tr("msg.report_written", path=str(out), n=len(data["companies"])))
