@@ -19,6 +19,10 @@ def board(
     if as_json:
         output.print_json(rows)
         return
+    print_board(rows)
+
+
+def print_board(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -36,6 +40,6 @@ def board(
             f"{'运' if r['inspections_transport'] else '·'}{'警' if r['inspections_police'] else '·'}",
             f"{r['sampling_coverage']:.0%}", r["trend"],
             f"{r['open_problems']}/{r['overdue_problems']}", tr("yes") if r["ready_for_acceptance"] else "")
-    Console(width=max(80, Console().width)).print(table)
+    Console(width=max(80, min(Console().width, 100))).print(table)
     output.message(tr("msg.board", n=len(rows), red=sum(r["colour"] == "red" for r in rows),
                       yellow=sum(r["colour"] == "yellow" for r in rows), green=sum(r["colour"] == "green" for r in rows)))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
@@ -58,13 +59,15 @@ class SimulatedPlatform:
     token: str = "sim-token"
     faults: Faults = Faults()
     plant_rate: float = 0.15
+    plant_rate_for: object = None  # optional (plate, day) -> share of vehicle-days with a violation
     _attempts: dict = field(default_factory=dict)
     _days: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def plants(self, plate: str, day: dt.date) -> list[str]:
         """Which violations this vehicle-day carries (deterministic)."""
-        if _chance(self.seed, plate, day, "plant") >= self.plant_rate:
+        rate = self.plant_rate_for(plate, day) if self.plant_rate_for else self.plant_rate
+        if _chance(self.seed, plate, day, "plant") >= rate:
             return []
         cls = self.vehicles.get(plate, "other")
         allowed = [p for p in PLANTS if (p != "night_overspeed" or cls in PASSENGER) and (p != "early_morning" or cls == "coach")]
@@ -74,29 +77,39 @@ class SimulatedPlatform:
         return _chance(self.seed, plate, day, name) < getattr(self.faults, name)
 
     def _day(self, plate: str, day: dt.date):
+        """(positions as a polars frame with local ISO times, planted), generated once per vehicle-day."""
+        import polars as pl
+
         key = (plate, day)
         cached = self._days.get(key)
         if cached is not None:
             return cached
         frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], self.plants(plate, day))
-        rows = [{"time": t.astimezone(LOCAL).isoformat(), "lat": round(la, 6), "lon": round(lo, 6), "speed_kmh": sp,
-                 "heading": round(h, 1), "status": int(st), "alarm": int(al)}
-                for t, la, lo, sp, h, st, al in frame.select("time", "lat", "lon", "speed_kmh", "heading", "status", "alarm").iter_rows()]
+        rows = frame.select(
+            pl.col("time").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S+08:00").alias("time"),
+            pl.col("lat").round(6), pl.col("lon").round(6), "speed_kmh", pl.col("heading").round(1),
+            pl.col("status").cast(pl.Int64), pl.col("alarm").cast(pl.Int64),
+            pl.col("time").alias("_t"))
         with self._lock:
             if len(self._days) > 20_000:  # bounded: the demo runs ~100 days of a few hundred vehicles
                 self._days.clear()
             self._days[key] = (rows, planted)
         return rows, planted
 
-    def positions(self, plate: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
-        out = []
+    def positions(self, plate: str, start: dt.datetime, end: dt.datetime):
+        """A polars frame of the positions in [start, end) (the wire columns only)."""
+        import polars as pl
+
+        frames = []
         day = start.astimezone(LOCAL).date()
         while dt.datetime.combine(day, dt.time(), tzinfo=LOCAL) < end:
             if not self.fault("offline", plate, day):
                 rows, _ = self._day(plate, day)
-                out.extend(r for r in rows if start <= dt.datetime.fromisoformat(r["time"]) < end)
+                frames.append(rows.filter((pl.col("_t") >= start) & (pl.col("_t") < end)))
             day += dt.timedelta(days=1)
-        return out
+        if not frames:
+            return pl.DataFrame(schema={"time": pl.Utf8})
+        return pl.concat(frames).drop("_t")
 
     def planted(self, plate: str, day: dt.date) -> list[dict]:
         if plate not in self.vehicles or self.fault("offline", plate, day):
@@ -164,9 +177,11 @@ def _handler(platform: SimulatedPlatform):
             rows = platform.positions(plate, start, end)
             if offset > 0 and platform.fault("truncated", plate, day):
                 return self._json(404, {"error": "page token expired"})
-            page = rows[offset:offset + size]
-            nxt = str(offset + size) if offset + size < len(rows) else None
-            return self._json(200, {"vehicle": plate, "positions": page, "next_page_token": nxt})
+            page = rows.slice(offset, size)
+            nxt = str(offset + size) if offset + size < rows.height else None
+            body = (json.dumps({"vehicle": plate, "next_page_token": nxt}, ensure_ascii=False)[:-1]
+                    + ', "positions": ' + (page.write_json() if page.height else "[]") + "}")
+            return self._send(200, body.encode())
 
     return Handler
 
@@ -191,11 +206,80 @@ class SimulatorHandle:
 
 
 def start_simulator(vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token", faults: Faults = Faults(),
-                    plant_rate: float = 0.15, host: str = "127.0.0.1", port: int = 0) -> SimulatorHandle:
+                    plant_rate: float = 0.15, plant_rate_for=None, host: str = "127.0.0.1", port: int = 0) -> SimulatorHandle:
     """Serve a SIMULATED platform in a background thread; port 0 picks a free port."""
-    platform = SimulatedPlatform(vehicles, seed, token, faults, plant_rate)
+    platform = SimulatedPlatform(vehicles, seed, token, faults, plant_rate, plant_rate_for)
     server = ThreadingHTTPServer((host, port), _handler(platform))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="simulated-platform", daemon=True)
     thread.start()
     return SimulatorHandle(f"http://{host}:{server.server_address[1]}", platform, server, thread)
+
+
+@dataclass
+class PlantRates:
+    """Share of a vehicle's days with a planted violation by its company's profile: diligent
+    companies improve fast, late ones slowly, negligent ones not at all (the demo's drill)."""
+
+    profile_of_plate: dict
+    start: dt.date
+
+    def __call__(self, plate: str, day: dt.date) -> float:
+        kind = self.profile_of_plate.get(plate)
+        if kind is None:
+            return 0.1
+        weeks = (day - self.start).days / 7
+        return {"diligent": max(0.01, 0.15 - 0.03 * weeks), "late": max(0.05, 0.2 - 0.015 * weeks), "negligent": 0.25}[kind]
+
+
+class SimulatorProcess:
+    """The SIMULATED platform in its own process (as a real platform is), so the client's work and
+    the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG`."""
+
+    def __init__(self, vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token",
+                 plant_rates: PlantRates | None = None):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        config = {"vehicles": vehicles, "seed": seed, "token": token,
+                  "plant_rates": None if plant_rates is None else {"profile_of_plate": plant_rates.profile_of_plate,
+                                                                   "start": plant_rates.start.isoformat()}}
+        fd, self._config = tempfile.mkstemp(prefix="guapai-sim-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(config, fh, ensure_ascii=False)
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.process = subprocess.Popen([sys.executable, "-m", "jobs.platform.simulator", self._config], cwd=root, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            self.stop()
+            raise RuntimeError("the simulated platform did not start")
+        self.platform = SimulatedPlatform(vehicles, seed, token, Faults(), 0.15, plant_rates)  # same model, for checks
+
+    def stop(self) -> None:
+        import os
+
+        self.process.kill()
+        self.process.wait(timeout=10)
+        if os.path.exists(self._config):
+            os.remove(self._config)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    cfg = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    rates = cfg.get("plant_rates")
+    handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"],
+                             plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None)
+    print(handle.url, flush=True)
+    handle.thread.join()

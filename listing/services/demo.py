@@ -20,6 +20,14 @@ register(
         "demo.step.city": ("生成模拟城市", "generating the simulated city"),
         "demo.step.import": ("导入 {kind}", "importing {kind}"),
         "demo.step.verify": ("校验审计链", "verifying the audit chain"),
+        "demo.step.day": ("模拟第 {day}/{days} 天", "simulated day {day}/{days}"),
+        "demo.done": ("guapai 演示:模拟城市挂牌整治 {start} 至 {end}", "guapai demo: listed rectification in a simulated city, {start} to {end}"),
+        "demo.outcomes": ("任务运行 {runs} 次;检查 {inspections} 次;线索确认 {confirmed}、驳回 {dismissed};问题验证 {verified};导入违法/事故 {imported} 条",
+                          "{runs} job runs; {inspections} inspections; findings {confirmed} confirmed, {dismissed} dismissed; {verified} problems verified; {imported} violations/accidents imported"),
+        "demo.decisions": ("验收:摘牌 {delisted},继续挂牌 {continued},升级 {escalated}", "acceptance: {delisted} delisted, {continued} continued, {escalated} escalated"),
+        "demo.effect": ("挂牌效果(车均违法,双重差分):{did}(95%区间 {lo} 至 {hi});简单前后对比 {raw};{n} 个案件",
+                        "effect of listing on violations per vehicle (DiD): {did} (95% interval {lo} to {hi}); raw before/after {raw}; {n} listings"),
+        "demo.report": ("报告:{path}", "report: {path}"),
         "err.demo_not_empty": ("数据库 {url} 已有数据;演示需要空库(或不带 --db 使用默认演示库)", "database {url} is not empty; the demo needs an empty one (or omit --db to use the demo database)"),
     }
 )
@@ -43,7 +51,7 @@ def is_empty(store: Store) -> bool:
 
 
 def build_city(store: Store, *, seed: int, as_of: dt.date, now: dt.datetime,
-               step: Callable[[str], None] = lambda _: None) -> dict:
+               step: Callable[[str], None] = lambda _: None, plan=None) -> dict:
     """Load a SIMULATED city into an empty store through the real services; return a summary."""
     from listing.simulation.city import synthetic_city
 
@@ -52,7 +60,9 @@ def build_city(store: Store, *, seed: int, as_of: dt.date, now: dt.datetime,
         for name, role, department, jurisdiction in DEMO_USERS:
             users.add_user(session, "admin", name, role, department, jurisdiction, now=now)
     step("demo.step.city")
-    city = synthetic_city(seed, as_of)
+    from listing.simulation.city import CityPlan
+
+    city = synthetic_city(seed, as_of, plan or CityPlan())
     results = {}
     with tempfile.TemporaryDirectory(prefix="guapai-demo-") as folder:
         for kind, who in IMPORT_ORDER:
@@ -100,7 +110,8 @@ register(
                         "{companies} companies, {vehicles} vehicles, {drivers} drivers; last 12 months: {accidents} accidents ({deaths} deaths), {violations} violations"),
         "demo.types": ("业务类型:", "business types: "),
         "demo.worst": ("车均违法最多的企业(挂牌规则见 guapai rules)", "Most violations per vehicle (the listing rules come in `guapai rules`)"),
-        "demo.next": ("继续查看:guapai --db {db} --as admin audit log", "explore: guapai --db {db} --as admin audit log"),
+        "demo.next": ("继续查看:guapai --db {db} --as reviewer.zhao board(或 findings list、review show、report effect)",
+                      "explore: guapai --db {db} --as reviewer.zhao board (or findings list, review show, report effect)"),
         "col.per_vehicle": ("车均", "per vehicle"),
     }
 )

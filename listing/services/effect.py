@@ -25,8 +25,12 @@ def _counts(session: Session, model, first: dt.date, name: str) -> pl.DataFrame:
     dialect = session.get_bind().dialect.name
     month = _local_month(dialect, model.occurred_at)
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    rows = session.exec(select(model.company_id, month, func.count()).where(model.occurred_at >= start)
-                        .group_by(model.company_id, month)).all()
+    query = select(model.company_id, month, func.count()).where(model.occurred_at >= start)
+    if model is Violation:
+        # trajectory-sampled violations exist only for listed companies: counting them would
+        # compare sampled with unsampled companies, not listed with unlisted ones
+        query = query.where(Violation.source != "trajectory")
+    rows = session.exec(query.group_by(model.company_id, month)).all()
     frame = pl.DataFrame(rows, schema={"company_id": pl.Int64, "ym": pl.Utf8, name: pl.Int64}, orient="row")
     return frame.with_columns((pl.col("ym").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("ym").str.slice(5, 2).cast(pl.Int64) - 1)
                               .alias("month")).drop("ym")

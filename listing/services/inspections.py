@@ -96,14 +96,15 @@ def _done(session: Session, company_id: int, department: str, first: dt.date, la
 
 
 def _month_required(session: Session, listing: Listing, month_first: dt.date, remind_from_day: int) -> bool:
-    """A month counts from the confirmation month on; the confirmation month itself only if the
-    listing was confirmed before reminders start (so there was time to inspect)."""
+    """The same rule as the acceptance checklist: a month is owed when the listing covered at
+    least MONTH_MIN_DAYS of it (counted from the first confirmation)."""
+    from listing.services.review import required_months
+
     confirmed = session.exec(select(Cycle.start).where(Cycle.listing_id == listing.id, Cycle.number == 1)).first()
     if confirmed is None:
         return False
-    if (confirmed.year, confirmed.month) == (month_first.year, month_first.month):
-        return confirmed.day < remind_from_day
-    return confirmed < month_first
+    month_last = (month_first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return f"{month_first:%Y-%m}" in required_months(max(confirmed, month_first), month_last)
 
 
 def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime, remind_from_day: int = 20,

@@ -9,6 +9,8 @@ from sqlmodel import Session, func, select
 from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Problem, Sample, Vehicle
 
 MIN_COVERAGE = 0.9  # share of cycle days with a sampling run for the company
+TARGET_RATE = 0.10  # sampled findings per vehicle-day the last month must be under
+MONTH_MIN_DAYS = 15  # a calendar month needs inspections when the cycle covers this many of its days
 
 
 def _months(start: dt.date, end: dt.date) -> list[str]:
@@ -17,6 +19,18 @@ def _months(start: dt.date, end: dt.date) -> list[str]:
         months.append(f"{day:%Y-%m}")
         day = (day + dt.timedelta(days=32)).replace(day=1)
     return months
+
+
+def required_months(start: dt.date, end: dt.date) -> list[str]:
+    """Calendar months in which both departments must inspect: those the period covers for at
+    least MONTH_MIN_DAYS days (a cycle starting on the 25th does not owe that month's visit)."""
+    out = []
+    for month in _months(start, end):
+        first = dt.date.fromisoformat(month + "-01")
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        if (min(end, last) - max(start, first)).days + 1 >= MONTH_MIN_DAYS:
+            out.append(month)
+    return out
 
 
 def checklist(session: Session, listing: Listing) -> dict:
@@ -29,11 +43,16 @@ def checklist(session: Session, listing: Listing) -> dict:
     by_month = {m: {"transport": 0, "police": 0} for m in _months(start, end)}
     for dept, day in done:
         by_month.setdefault(f"{day:%Y-%m}", {"transport": 0, "police": 0})[dept] += 1
-    missing = [f"{m}/{d}" for m, c in by_month.items() for d, n in c.items() if n == 0]
-    items.append({"item": "inspections", "pass": not missing, "evidence": {"by_month": by_month, "missing": missing}})
-    # 2. problems closed
+    required = required_months(start, end)
+    missing = [f"{m}/{d}" for m, c in by_month.items() if m in required for d, n in c.items() if n == 0]
+    items.append({"item": "inspections", "pass": not missing,
+                  "evidence": {"by_month": by_month, "required": required, "missing": missing}})
+    # 2. problems found in the cycle all rectified and verified
+    lo_t = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    hi_t = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
     open_problems = session.exec(select(func.count()).select_from(Problem).where(
-        Problem.company_id == listing.company_id, Problem.state != "verified")).one()
+        Problem.company_id == listing.company_id, Problem.state != "verified",
+        Problem.created_at >= lo_t, Problem.created_at < hi_t)).one()
     items.append({"item": "problems_closed", "pass": open_problems == 0, "evidence": {"open": open_problems}})
     # 3. sampling coverage
     sampled_days = session.exec(select(func.count(func.distinct(Sample.day))).where(
@@ -46,7 +65,8 @@ def checklist(session: Session, listing: Listing) -> dict:
     rate = _sampled_rate_by_month(session, listing.company_id, start, end)
     values = [r["rate"] for r in rate if r["vehicle_days"]]
     falling = len(values) >= 2 and values[-1] <= values[0]
-    items.append({"item": "sampled_violation_rate", "pass": bool(values) and falling, "evidence": {"by_month": rate}})
+    items.append({"item": "sampled_violation_rate", "pass": bool(values) and falling and values[-1] <= TARGET_RATE,
+                  "evidence": {"by_month": rate, "target": TARGET_RATE}})
     # 5. no fatal at-fault accident in the cycle
     lo = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -54,13 +74,21 @@ def checklist(session: Session, listing: Listing) -> dict:
         Accident.company_id == listing.company_id, Accident.fatalities > 0,
         Accident.responsibility.in_(["full", "main", "equal"]), Accident.occurred_at >= lo, Accident.occurred_at < hi)).one()
     items.append({"item": "no_fatal_at_fault_accident", "pass": fatal == 0, "evidence": {"fatal_at_fault": fatal}})
-    # 6. company metrics under the listing thresholds (rules in force at cycle end)
+    # 6. company metrics over the cycle under the listing thresholds (rules in force at cycle end;
+    #    per-vehicle thresholds scaled to the cycle's length, so the bad year before listing does
+    #    not count against the cycle that is being judged)
+    from dataclasses import replace
+
     from listing.services import rules
 
     ruleset = rules.active_rules(session, end)
-    row = rules.metrics(session, ruleset, end, [listing.company_id]).row(0, named=True)
+    months = max(1, round(((end - start).days + 1) / 30.4))
+    scale = months / ruleset.window_months
+    scaled = {g: {c: (v * scale if c != "fatal_accidents" else v) for c, v in vals.items()} for g, vals in ruleset.thresholds.items()}
+    cycle_rules = replace(ruleset, window_months=months, thresholds=scaled)
+    row = rules.metrics(session, cycle_rules, end, [listing.company_id]).row(0, named=True)
     items.append({"item": "metrics_under_thresholds", "pass": not row["flagged"], "evidence": {
-        "rules_version": ruleset.version, "fatal_accidents": row["fatal_accidents"],
+        "rules_version": ruleset.version, "months": months, "fatal_accidents": row["fatal_accidents"],
         "at_fault_per_vehicle": row["at_fault_per_vehicle"], "violations_per_vehicle": row["violations_per_vehicle"],
         "thresholds": {c: row[f"t_{c}"] for c in ("fatal_accidents", "at_fault_per_vehicle", "violations_per_vehicle")}}})
     return {"listing_id": listing.id, "cycle": listing.cycle, "from": start.isoformat(), "to": end.isoformat(),

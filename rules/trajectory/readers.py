@@ -131,8 +131,11 @@ def read_platform_json(data) -> ReadResult:
         rows = data
     if not rows:
         return ReadResult(empty())
-    raw = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows],
-                       schema={k: pl.Utf8 for k in dict.fromkeys(k for r in rows for k in r)})
+    try:
+        raw = pl.from_dicts(rows, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, TypeError, ValueError):  # mixed types: read every field as text
+        raw = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows],
+                           schema={k: pl.Utf8 for k in dict.fromkeys(k for r in rows for k in r)})
     return from_frame(raw, position_name="record", first_position=0)
 
 
