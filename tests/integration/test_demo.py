@@ -1,6 +1,7 @@
 """`guapai demo` builds its SIMULATED city through the real services."""
 import datetime as dt
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -31,8 +32,10 @@ def test_demo_city_matches_its_generator_and_audits_cleanly(tmp_path):
 def test_demo_command_refuses_a_non_empty_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'd.sqlite'}"
     runner = CliRunner()
-    r = runner.invoke(main.app, ["--db", url, "--lang", "en", "demo", "--json"])
+    r = runner.invoke(main.app, ["--db", url, "--lang", "en", "demo", "--days", "3", "--out", str(tmp_path), "--json"])
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["audit_ok"] is True
-    r = runner.invoke(main.app, ["--db", url, "--lang", "en", "demo"])
+    summary = json.loads(r.stdout)
+    assert summary["audit_ok"] is True and summary["outcomes"]["job_runs"] >= 9
+    assert all(Path(p).exists() for p in summary["reports"])
+    r = runner.invoke(main.app, ["--db", url, "--lang", "en", "demo", "--days", "3"])
     assert r.exit_code == 1 and "not empty" in r.stderr
