@@ -1,6 +1,8 @@
 """guapai db — schema migrations."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cli import context, output
@@ -31,3 +33,25 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
             "revision": current_revision(store.engine), "head": head_revision()}
     output.show([data], [("url", "col.db_url"), ("revision", "col.revision"), ("head", "col.head")], as_json=as_json,
                 json_data=data)
+
+
+@app.command("backup")
+def backup(file: Path = typer.Argument(..., help="Backup file to write.")) -> None:
+    """Back up the database (SQLite online backup; PostgreSQL via pg_dump)."""
+    from listing.services import backup as svc
+
+    path = svc.backup(context.open_store(), file)
+    output.message(output.tr("msg.backup_done", path=str(path), size=path.stat().st_size // 1024))
+
+
+@app.command("restore")
+def restore(
+    file: Path = typer.Argument(..., help="A backup made by `guapai db backup`."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a database that already holds data."),
+) -> None:
+    """Restore a backup (refuses a non-empty database unless --force)."""
+    from listing.services import backup as svc
+    from listing.store.db import open_store
+
+    svc.restore(open_store(context.settings().db_url), file, force=force)
+    output.message(output.tr("msg.restore_done", path=str(file)))
