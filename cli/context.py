@@ -56,8 +56,15 @@ class ErrorHandlingGroup(TyperGroup):
     def invoke(self, ctx):
         from listing.errors import GuapaiError
 
+        from listing.errors import PermissionDenied
+
         try:
             return super().invoke(ctx)
+        except PermissionDenied as exc:
+            _record_denial(exc)
+            output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+            sys.stderr.flush()
+            raise typer.Exit(exc.exit_code) from None
         except GuapaiError as exc:
             output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
             sys.stderr.flush()
@@ -79,3 +86,17 @@ def actor(session_):
     from listing.services.users import resolve_actor
 
     return resolve_actor(session_, _settings.user)
+
+
+def _record_denial(exc) -> None:
+    """A refused action is itself audited, in its own transaction (the refused one rolled back)."""
+    if exc.key not in ("err.role_denied", "err.jurisdiction_denied") or not _settings.user:
+        return
+    try:
+        from listing.services import audit
+
+        with open_store().session() as session:
+            audit.record(session, _settings.user, f"denied.{exc.params.get('action', exc.key)}", "denial", None,
+                         after={k: str(v) for k, v in exc.params.items()}, at=now())
+    except Exception:  # the denial message matters more than its record; never mask it
+        pass

@@ -15,7 +15,7 @@ register(
         "err.no_user": ("请用 --as 或 GUAPAI_USER 指定操作用户", "say who is acting: --as USER or GUAPAI_USER"),
         "err.unknown_user": ("用户 {name} 不存在或已停用", "user {name} does not exist or is inactive"),
         "err.role_denied": ("用户 {user}(角色 {role})无权执行 {action}", "user {user} (role {role}) may not {action}"),
-        "err.jurisdiction_denied": ("用户 {user} 的辖区 {own} 不含 {target}", "user {user} ({own}) may not act in jurisdiction {target}"),
+        "err.jurisdiction_denied": ("用户 {user} 的辖区 {own} 不含 {target}({action})", "user {user} ({own}) may not {action} in jurisdiction {target}"),
         "role.police": ("交警", "police"),
         "role.transport": ("运管", "transport"),
         "role.reviewer": ("审核领导", "reviewer"),
@@ -102,5 +102,5 @@ def authorize(actor: Actor, action: str, jurisdictions: set[str] | str | None = 
     outside = sorted(j for j in targets if not actor.covers(j))
     if outside:
         raise PermissionDenied(
-            "err.jurisdiction_denied", user=actor.name, own=actor.jurisdiction, target=", ".join(outside[:5])
+            "err.jurisdiction_denied", user=actor.name, own=actor.jurisdiction, target=", ".join(outside[:5]), action=action
         )

@@ -108,3 +108,16 @@ def test_unknown_user_and_bad_database_url_are_clear_errors(cli):
 def test_python_main_py_works(tmp_path):
     out = subprocess.run([sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "guapai" in out.stdout and "import" in out.stdout
+
+
+def test_a_refused_action_is_itself_audited_and_changes_nothing_else(cli):
+    cli("users", "add", "admin", "--role", "admin", "--department", "x", "--jurisdiction", "*")
+    cli("users", "add", "wang", "--role", "police", "--department", "x", "--jurisdiction", "西湖区", user="admin")
+    before = json.loads(cli("audit", "log", "--json", user="admin").stdout)
+    r = cli("users", "add", "li", "--role", "police", "--department", "x", "--jurisdiction", "x", user="wang")
+    assert r.exit_code == 3
+    after = json.loads(cli("audit", "log", "--json", user="admin").stdout)
+    assert len(after) == len(before) + 1
+    assert (after[0]["actor"], after[0]["action"]) == ("wang", "denied.users.add")
+    assert [u["name"] for u in json.loads(cli("users", "list", "--json", user="admin").stdout)] == ["admin", "wang"]
+    assert cli("audit", "verify", user="admin").exit_code == 0
