@@ -11,6 +11,7 @@ from cli import audit as audit_cli
 from cli import board as board_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
+from cli import drivers as drivers_cli
 from cli import findings as findings_cli
 from cli import imports as import_cli
 from cli import inspect as inspect_cli
@@ -49,6 +50,7 @@ app.add_typer(trajectory_cli.app, name="trajectory")
 app.add_typer(sample_cli.app, name="sample")
 app.add_typer(findings_cli.app, name="findings")
 app.add_typer(platform_cli.app, name="platform")
+app.add_typer(drivers_cli.app, name="drivers")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 

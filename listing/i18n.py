@@ -94,6 +94,8 @@ register(
         "col.cycle_due": ("周期截止", "cycle due"),
         "col.at": ("时间", "time"),
         "col.actor": ("操作人", "actor"),
+        "col.id_number": ("身份证号", "ID number"),
+        "col.phone": ("电话", "phone"),
         "err.file_missing": ("找不到文件 {path}", "file not found: {path}"),
         "err.bad_date": ("日期格式错误:{value}(应为 YYYY-MM-DD)", "bad date: {value} (expected YYYY-MM-DD)"),
     }

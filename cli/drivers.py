@@ -1,0 +1,23 @@
+"""guapai drivers — drivers of the companies in your jurisdiction (personal data masked)."""
+from __future__ import annotations
+
+import typer
+
+from cli import context, output
+
+app = typer.Typer(help="Drivers (驾驶员); ID numbers and phones masked unless your role needs them.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    company: str = typer.Option(None, "--company", help="Credit code."),
+    limit: int = typer.Option(500, "--limit"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List drivers."""
+    from listing.services import registry
+
+    with context.session(readonly=True) as session:
+        rows = registry.drivers(session, context.actor(session), company, limit)
+    output.show(rows, [("name", "col.name"), ("id_number", "col.id_number"), ("phone", "col.phone"),
+                       ("company", "col.company")], as_json=as_json)
