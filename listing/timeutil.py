@@ -30,10 +30,5 @@ def to_local(value: dt.datetime) -> dt.datetime:
     return value.astimezone(LOCAL_TZ)
 
 
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """For storage: UTC without tzinfo (same on SQLite and PostgreSQL `timestamp`)."""
-    return to_utc(value).replace(tzinfo=None)
-
-
 def local_today(clock: Clock = system_clock) -> dt.date:
     return to_local(clock()).date()

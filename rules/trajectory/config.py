@@ -76,11 +76,3 @@ def load(path: Path | None = None) -> TrajectoryRules:
     if not path.is_file():
         raise ValidationError("err.file_missing", path=str(path))
     return parse(path.read_text(encoding="utf-8"), base)
-
-
-def local_seconds(times_utc_s: "Any") -> "Any":
-    """Seconds after local (UTC+8, no DST in China) midnight, vectorised over epoch seconds."""
-    return (times_utc_s + 8 * 3600) % 86400
-
-
-LOCAL_OFFSET_S = 8 * 3600

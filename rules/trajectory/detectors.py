@@ -8,15 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from rules.trajectory.clean import Track
-from rules.trajectory.config import LOCAL_OFFSET_S, TrajectoryRules
+from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.episodes import runs, segment_sums
 from rules.trajectory.geo import step_m
 
 DAY = 86400.0
-
-
-def local_clock(t: np.ndarray) -> np.ndarray:
-    return (t + LOCAL_OFFSET_S) % DAY
 
 
 def in_window(seconds: np.ndarray, start: int, end: int) -> np.ndarray:
