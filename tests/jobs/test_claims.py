@@ -37,34 +37,27 @@ def test_failed_run_is_retried(store):
     assert again and again.attempt == 2
 
 
+def race(store, now, prefix, workers=8) -> list[int]:
+    """`workers` threads claim the same period at once; the ones that got it."""
+    wins, barrier = [], threading.Barrier(workers)
+
+    def worker(i):
+        barrier.wait()
+        if job_runs.claim(store, "sampling", "2026-11-23", now=now, owner=f"{prefix}{i}"):
+            wins.append(i)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    return wins
+
+
 @pytest.mark.postgres
 def test_many_workers_race_for_one_period_on_postgres(pg_url):
     from listing.store.db import open_store
 
     store = open_store(pg_url)
-    wins, barrier = [], threading.Barrier(8)
-
-    def worker(i):
-        barrier.wait()
-        if job_runs.claim(store, "sampling", "2026-11-23", now=NOW, owner=f"w{i}"):
-            wins.append(i)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert len(wins) == 1
+    assert len(race(store, NOW, "w")) == 1
     # and the takeover of a stale run is won by exactly one as well
-    later = NOW + job_runs.STALE_AFTER * 2
-    wins.clear()
-    barrier = threading.Barrier(8)
-
-    def taker(i):
-        barrier.wait()
-        if job_runs.claim(store, "sampling", "2026-11-23", now=later, owner=f"t{i}"):
-            wins.append(i)
-
-    threads = [threading.Thread(target=taker, args=(i,)) for i in range(8)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert len(wins) == 1
+    assert len(race(store, NOW + job_runs.STALE_AFTER * 2, "t")) == 1
     store.engine.dispose()
