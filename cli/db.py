@@ -55,3 +55,45 @@ def restore(
 
     svc.restore(open_store(context.settings().db_url), file, force=force)
     output.message(output.tr("msg.restore_done", path=str(file)))
+
+
+@app.command("grant")
+def grant(
+    user: str = typer.Argument(..., help="The guapai user (用户名) who will connect with a role of their own."),
+    db_role: str = typer.Option(None, "--db-role", help="PostgreSQL login role (default: the user's name)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the role's password from stdin."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """PostgreSQL: give USER a login role of their own, in their role's group (admin, on the
+    owner's connection). Re-run after an upgrade to refresh the groups' grants."""
+    import sys
+
+    from listing.services import db_roles
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with context.session() as session:
+        row = db_roles.grant(session, context.actor(session), user, db_role=db_role, password=password, now=context.now())
+    output.message(output.tr("msg.db_granted", user=row["user"], role=row["db_role"], group=row["group"]))
+    if as_json:
+        output.print_json(row)
+
+
+@app.command("revoke")
+def revoke(user: str = typer.Argument(..., help="The guapai user whose database role loses its grants.")) -> None:
+    """PostgreSQL: take USER's group membership away and unmap their role."""
+    from listing.services import db_roles
+
+    with context.session() as session:
+        row = db_roles.revoke(session, context.actor(session), user, now=context.now())
+    output.message(output.tr("msg.db_revoked", user=row["user"], role=row["db_role"]))
+
+
+@app.command("roles")
+def roles(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Users mapped to PostgreSQL roles, with their group and jurisdiction."""
+    from listing.services import db_roles
+
+    with context.session(readonly=True) as session:
+        rows = db_roles.mapped_roles(session, context.actor(session))
+    output.show(rows, [("user", "col.user"), ("db_role", "col.db_role"), ("group", "col.group"),
+                       ("jurisdiction", "col.jurisdiction"), ("active", "col.active")], as_json=as_json)

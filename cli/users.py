@@ -31,4 +31,5 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     with context.session(readonly=True) as session:
         rows = list_users(session, context.actor(session))
     output.show(rows, [("name", "col.name"), ("role", "col.role"), ("department", "col.department"),
-                       ("jurisdiction", "col.jurisdiction"), ("active", "col.active")], as_json=as_json)
+                       ("jurisdiction", "col.jurisdiction"), ("active", "col.active"), ("db_role", "col.db_role")],
+                as_json=as_json)

@@ -14,6 +14,8 @@ register(
     {
         "err.no_user": ("请用 --as 或 GUAPAI_USER 指定操作用户", "say who is acting: --as USER or GUAPAI_USER"),
         "err.unknown_user": ("用户 {name} 不存在或已停用", "user {name} does not exist or is inactive"),
+        "err.as_mismatch": ("本连接的数据库角色 {db_role} 属于用户 {user},不能以 {claimed} 身份操作",
+                            "this connection's database role {db_role} is user {user}; it cannot act as {claimed}"),
         "err.role_denied": ("用户 {user}(角色 {role})无权执行 {action}", "user {user} (role {role}) may not {action}"),
         "err.jurisdiction_denied": ("用户 {user} 的辖区 {own} 不含 {target}({action})", "user {user} ({own}) may not {action} in jurisdiction {target}"),
         "role.police": ("交警", "police"),
@@ -42,6 +44,7 @@ _OFFICERS = frozenset({Role.POLICE, Role.TRANSPORT, Role.REVIEWER})
 POLICY: dict[str, frozenset[Role]] = {
     "users.add": frozenset({Role.ADMIN}),
     "users.list": frozenset({Role.ADMIN, Role.REVIEWER}),
+    "db.grant": frozenset({Role.ADMIN}),  # map a user to their own PostgreSQL login role
     "import.companies": frozenset({Role.ADMIN, Role.TRANSPORT}),
     "import.vehicles": frozenset({Role.ADMIN, Role.TRANSPORT}),
     "import.drivers": frozenset({Role.ADMIN, Role.TRANSPORT}),

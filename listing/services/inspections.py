@@ -36,7 +36,7 @@ DEPARTMENTS = ("transport", "police")
 
 def _company(session: Session, ref: str) -> Company:
     company = session.exec(select(Company).where(Company.uscc == ref)).first()
-    if company is None and ref.isdigit():
+    if company is None and ref.isdigit() and len(ref) < 18:  # an id; an all-digit USCC is not one
         company = session.get(Company, int(ref))
     if company is None:
         raise NotFound("err.company_unknown", company=ref)

@@ -28,8 +28,24 @@ def actor_of(user: User) -> Actor:
     return Actor(name=user.name, role=Role(user.role), department=user.department, jurisdiction=user.jurisdiction)
 
 
+def connected_user(session: Session) -> User | None:
+    """On PostgreSQL, the user whose own database role this connection logged in as (None on
+    SQLite and on the owner's or scheduler's connection, which map to no user)."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    return session.exec(select(User).where(User.db_role == func.current_user())).first()
+
+
 def resolve_actor(session: Session, name: str | None) -> Actor:
-    """The acting user named by --as / GUAPAI_USER."""
+    """The acting user: on an officer's own PostgreSQL role, the database says who it is and
+    --as may only repeat it; otherwise the user named by --as / GUAPAI_USER."""
+    connected = connected_user(session)
+    if connected is not None:
+        if name and name != connected.name:
+            raise PermissionDenied("err.as_mismatch", db_role=connected.db_role, user=connected.name, claimed=name)
+        if not connected.active:
+            raise PermissionDenied("err.unknown_user", name=connected.name)
+        return actor_of(connected)
     if not name:
         raise PermissionDenied("err.no_user")
     user = session.exec(select(User).where(User.name == name, User.active == True)).first()  # noqa: E712
@@ -67,6 +83,7 @@ def add_user(session: Session, actor_name: str | None, name: str, role: str, dep
 def list_users(session: Session, actor: Actor) -> list[dict]:
     authorize(actor, "users.list")
     return [
-        {"name": u.name, "role": u.role, "department": u.department, "jurisdiction": u.jurisdiction, "active": u.active}
+        {"name": u.name, "role": u.role, "department": u.department, "jurisdiction": u.jurisdiction, "active": u.active,
+         "db_role": u.db_role}
         for u in session.exec(select(User).order_by(User.name)).all()
     ]

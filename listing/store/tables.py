@@ -100,6 +100,9 @@ class User(SQLModel, table=True):
     jurisdiction: str  # a county/district, or "*" for city level
     active: bool = True
     created_at: dt.datetime
+    # PostgreSQL login role this user connects as (multi-user deployment, `guapai db grant`):
+    # on such a connection the database, not --as, says who is acting.
+    db_role: Optional[str] = Field(default=None, unique=True)
 
 
 class Listing(SQLModel, table=True):

@@ -78,6 +78,7 @@ def world(store, tmp_path):
 CASES = {
     "users.add": (False, lambda s, a, w, f: users.add_user(s, a.name, "newbie", "police", "x", HOME, now=NOW)),
     "users.list": (False, lambda s, a, w, f: users.list_users(s, a)),
+    "db.grant": (False, lambda s, a, w, f: _grant(s, a)),
     "import.companies": (True, lambda s, a, w, f: import_file(s, a, "companies", f["companies"], now=NOW)),
     "import.vehicles": (True, lambda s, a, w, f: _import(s, a, "vehicles", f)),
     "import.drivers": (True, lambda s, a, w, f: _import(s, a, "drivers", f)),
@@ -106,6 +107,18 @@ def _import(s, a, kind, f):
     result = import_file(s, a, kind, f[kind], now=NOW)
     assert result.ok, result.errors  # allowed: the file is valid and goes in
     return result
+
+
+def _grant(s, a):
+    """A real login role on PostgreSQL (rolled back with the cell: CREATE ROLE is transactional);
+    on SQLite the role check passes and the store then says it has no roles."""
+    from listing.errors import ValidationError
+    from listing.services import db_roles
+
+    try:
+        return db_roles.grant(s, a, "police", db_role="gp_matrix_never_committed", now=NOW)
+    except ValidationError as exc:
+        assert exc.key == "err.db_roles_pg_only" and s.connection().dialect.name == "sqlite"
 
 
 def _other(s):
