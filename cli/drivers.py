@@ -18,6 +18,7 @@ def list_(
     from listing.services import registry
 
     with context.session(readonly=True) as session:
-        rows = registry.drivers(session, context.actor(session), company, limit)
+        who = context.actor(session)
+        rows = registry.drivers(session, who, company, limit)
     output.show(rows, [("name", "col.name"), ("id_number", "col.id_number"), ("phone", "col.phone"),
-                       ("company", "col.company")], as_json=as_json)
+                       ("company", "col.company")], as_json=as_json, reveal_for=who)

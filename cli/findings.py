@@ -22,12 +22,14 @@ def list_(
     from listing.services import findings
 
     with context.session(readonly=True) as session:
-        rows = findings.list_findings(session, context.actor(session), day=dt.date.fromisoformat(day) if day else None,
+        who = context.actor(session)
+        rows = findings.list_findings(session, who, day=dt.date.fromisoformat(day) if day else None,
                                       state=None if state == "all" else state, company=company, limit=limit)
     for r in rows:
         r["what"] = output.tr(f"rule.{r['rule']}")
     output.show(rows, [("id", "col.id"), ("plate", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"),
-                       ("max_speed_kmh", "col.max_speed"), ("driver", "col.driver"), ("state", "col.state")], as_json=as_json)
+                       ("max_speed_kmh", "col.max_speed"), ("driver", "col.driver"), ("state", "col.state")], as_json=as_json,
+                reveal_for=who)
 
 
 @app.command("confirm")

@@ -11,9 +11,15 @@ import json
 import sys
 from typing import Any, Iterable, Sequence
 
+from listing import redact
 from listing.i18n import t
 
+# Personal data (driver ID numbers, phones) is masked in everything printed unless the command
+# passes the acting user as `reveal_for` and their role may see it (policy
+# `driver.read_personal`); secrets are removed from everything, always. Log records and
+# uncaught tracebacks are redacted too (listing/redact.py).
 _state = {"lang": "en"}
+redact.install()
 
 
 def set_lang(lang: str) -> None:
@@ -22,6 +28,15 @@ def set_lang(lang: str) -> None:
 
 def lang() -> str:
     return _state["lang"]
+
+
+def scrub(data: Any, reveal_for: Any = None) -> Any:
+    """What may be printed of `data`: secrets removed; ID numbers and phones masked unless
+    `reveal_for` (the acting user) has a role that needs them."""
+    from listing.domain.policy import can
+
+    personal = reveal_for is not None and can(reveal_for, "driver.read_personal")
+    return redact.scrub(data, personal=not personal)
 
 
 def tr(key: str, **params: object) -> str:
@@ -51,8 +66,8 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, default=_default, indent=2)
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(dumps(data) + "\n")
+def print_json(data: Any, *, reveal_for: Any = None) -> None:
+    sys.stdout.write(dumps(scrub(data, reveal_for)) + "\n")
 
 
 def message(text: str, style: str | None = None) -> None:
@@ -60,7 +75,7 @@ def message(text: str, style: str | None = None) -> None:
     from rich.console import Console
 
     sys.stdout.flush()  # keep data and messages in order when both go to one terminal
-    Console(stderr=True, highlight=False).print(text, style=style)
+    Console(stderr=True, highlight=False).print(scrub(text), style=style)
 
 
 def show(
@@ -70,11 +85,14 @@ def show(
     as_json: bool,
     title_key: str | None = None,
     json_data: Any = None,
+    reveal_for: Any = None,
 ) -> None:
-    """Print `rows` as JSON (all keys) or as a table of `columns` = [(key, header i18n key)]."""
+    """Print `rows` as JSON (all keys) or as a table of `columns` = [(key, header i18n key)].
+    Personal data is masked unless `reveal_for` (the acting user) may see it."""
     if as_json:
-        print_json(json_data if json_data is not None else list(rows))
+        print_json(json_data if json_data is not None else list(rows), reveal_for=reveal_for)
         return
+    rows = scrub([dict(row) for row in rows], reveal_for)
     from rich.console import Console
     from rich.table import Table
 
