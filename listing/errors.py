@@ -39,3 +39,8 @@ class Conflict(GuapaiError):
     """Illegal state transition, or a concurrent change won first."""
 
     exit_code = 5
+
+
+class StoreBusy(Conflict):
+    """Another writer held the store's lock longer than the busy timeout: nothing was changed,
+    retrying later succeeds (exit code 5, like any concurrent change that won first)."""

@@ -21,6 +21,7 @@ from listing.store.db import Store
 from listing.store.tables import JobRun
 
 STALE_AFTER = dt.timedelta(minutes=10)  # no heartbeat for this long: the worker is gone
+FINISH_ATTEMPTS = 6  # recording a run's end survives ~6 s of database restart (0.2 s .. 3.2 s apart)
 
 
 def worker_id() -> str:
@@ -78,9 +79,18 @@ def heartbeat(store: Store, claim_: Claim, now: dt.datetime) -> bool:
 
 
 def finish(store: Store, claim_: Claim, now: dt.datetime, *, result: Any = None, error: str | None = None) -> None:
-    with store.session() as s:
-        s.execute(update(JobRun).where(JobRun.id == claim_.run_id, JobRun.owner == claim_.owner).values(
-            state="failed" if error else "done", finished_at=now, heartbeat_at=now, result=result, error=error))
+    """Record the run's end. Retried while the database connection is lost (a restart): an
+    unrecorded end would leave the run `running` with a fresh heartbeat, and every rerun would
+    skip it until it went stale. The update is idempotent, so a retry after a lost ack is safe."""
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    from listing.store.db import connection_lost
+
+    for attempt in Retrying(stop=stop_after_attempt(FINISH_ATTEMPTS), wait=wait_exponential(multiplier=0.2, max=5),
+                            retry=retry_if_exception(connection_lost), reraise=True):
+        with attempt, store.session() as s:
+            s.execute(update(JobRun).where(JobRun.id == claim_.run_id, JobRun.owner == claim_.owner).values(
+                state="failed" if error else "done", finished_at=now, heartbeat_at=now, result=result, error=error))
 
 
 def done_periods(session: Session, job: str) -> set[str]:

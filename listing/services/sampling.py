@@ -183,8 +183,8 @@ def verify(session: Session, actor: Actor, day: dt.date, company_ref: str, secre
         raise NotFound("err.company_unknown", company=company_ref)
     authorize(actor, "data.read", company.jurisdiction)
     expected = [v.plate for v in selection(session, company, day, secret, fraction)]
-    stored = [p for p, in session.exec(select(Vehicle.plate).join(Sample, Sample.vehicle_id == Vehicle.id).where(
-        Sample.day == day, Sample.company_id == company.id).order_by(Sample.rank)).all()]
+    stored = list(session.exec(select(Vehicle.plate).join(Sample, Sample.vehicle_id == Vehicle.id).where(
+        Sample.day == day, Sample.company_id == company.id).order_by(Sample.rank)).all())  # scalars: one column
     keys = {p: draw_key(secret, day, company.uscc, p)[:16] for p in expected}
     return {"day": day, "company": company.uscc, "expected": expected, "stored": stored, "match": expected == stored,
             "keys": keys}

@@ -11,19 +11,33 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from listing.errors import GuapaiError
+from listing.errors import GuapaiError, StoreBusy
 from listing.i18n import register
 
 register(
     {
         "err.db_url": ("数据库地址无法识别:{url}(支持 sqlite:/// 与 postgresql+psycopg://)", "unsupported database URL: {url} (use sqlite:/// or postgresql+psycopg://)"),
         "err.db_unreachable": ("无法连接数据库 {url}:{reason}", "cannot reach the database {url}: {reason}"),
+        "err.db_connection_lost": ("与数据库 {url} 的连接中断({reason}):本次操作未完成的修改已撤销,请待数据库恢复后重试",
+                                   "lost the connection to the database {url} ({reason}): unfinished changes were rolled back; try again when it is back"),
+        "err.db_busy": ("数据库正忙:另一个程序正在写入 {url}(已等待 {seconds} 秒),本次未做任何修改,请稍后重试",
+                        "the database {url} is busy: another program is writing to it (waited {seconds} s); nothing was changed, try again later"),
         "msg.db_upgraded": ("数据库已升级到 {rev}", "database upgraded to {rev}"),
         "msg.db_current": ("数据库结构已是最新({rev})", "database schema is current ({rev})"),
     }
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another writer's lock (GUAPAI_SQLITE_BUSY_TIMEOUT)
+
+
+def busy_timeout() -> float:
+    """How long (seconds) a SQLite writer queues behind another writer before giving up."""
+    value = os.environ.get("GUAPAI_SQLITE_BUSY_TIMEOUT", "").strip()
+    try:
+        return max(0.0, float(value)) if value else BUSY_TIMEOUT
+    except ValueError:
+        return BUSY_TIMEOUT
 
 
 def default_url() -> str:
@@ -50,7 +64,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         _sqlite_pragmas(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -122,7 +136,7 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    with engine.execution_options(guapai_readonly=True).connect() as conn:  # a read: no write lock
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -140,11 +154,70 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     if migrate:
         try:
             current = current_revision(engine)
-        except Exception as exc:  # connection refused, bad credentials, ...
-            raise GuapaiError("err.db_unreachable", url=engine.url.render_as_string(hide_password=True), reason=str(exc).splitlines()[0]) from None
+        except Exception as exc:  # connection refused, bad credentials, a writer holding the lock ...
+            mapped = store_error(exc, url)
+            if isinstance(mapped, StoreBusy):
+                raise mapped from None
+            raise GuapaiError("err.db_unreachable", url=_shown(url), reason=_reason(exc, url)) from None
         if current != head_revision():
             upgrade(engine)
     return Store(engine=engine, url=url)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """SQLite's write lock was held by another connection for longer than the busy timeout."""
+    from sqlalchemy.exc import OperationalError
+
+    orig = getattr(exc, "orig", None)
+    if not isinstance(exc, OperationalError) or type(orig).__module__ != "sqlite3":
+        return False
+    return getattr(orig, "sqlite_errorcode", None) in (5, 6) or "locked" in str(orig)  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database server went away under us (restarted, crashed, network) or refuses new
+    connections while it starts or stops. Not: a constraint, a serialization failure, a lock."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)  # None: a client-side failure (socket closed, refused)
+        return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+    return False
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by its scheme only
+        return url.split("://", 1)[0] + "://***"
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's own first line (not SQLAlchemy's, which carries SQL and parameters), with
+    any password of the URL blanked out."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = text[0] if text else type(exc).__name__
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        password = None
+    return reason.replace(password, "***") if password else reason
+
+
+def store_error(exc: BaseException, url: str | None) -> GuapaiError | None:
+    """The one clear error for a store failure an officer can act on (a busy SQLite file, a
+    lost PostgreSQL connection), or None when `exc` is something else."""
+    url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
+    if database_busy(exc):
+        return StoreBusy("err.db_busy", url=_shown(url), seconds=f"{busy_timeout():g}")
+    if connection_lost(exc):
+        return GuapaiError("err.db_connection_lost", url=_shown(url), reason=_reason(exc, url))
+    return None
 
 
 register({"col.db_url": ("数据库", "database"), "col.revision": ("当前版本", "revision"), "col.head": ("最新版本", "head")})
