@@ -8,6 +8,20 @@ from cli import context, output
 app = typer.Typer(help="Scheduled jobs (sampling, inspections, deadlines, rules). 定时任务。", no_args_is_help=True)
 
 
+def _service_store():
+    """The store for running jobs: never an officer's own PostgreSQL role, which sees only its
+    jurisdiction and would yet mark the whole city's period done (the database refuses it too)."""
+    from listing.errors import PermissionDenied
+    from listing.services.users import connected_user
+
+    store = context.open_store()
+    with store.session(readonly=True) as session:
+        who = connected_user(session)
+    if who is not None:
+        raise PermissionDenied("err.jobs_service_role", user=who.name, db_role=who.db_role)
+    return store
+
+
 def _channel():
     from listing.settings import load
 
@@ -59,7 +73,7 @@ def run(
     settings = load()
     now = context.now()
     period = date or (job.periods_due(settings, now, 40)[-1:] or [f"{now.astimezone(LOCAL_TZ):%Y-%m}"])[0]
-    store = context.open_store()
+    store = _service_store()
     with store.session() as session:
         context.actor(session)
     p, task = output.progress(None, name)
@@ -86,7 +100,7 @@ def serve() -> None:
     def report(o) -> None:
         output.message(output.tr(f"msg.job_{o.status}", job=o.job, period=o.period, result=o.result or o.error or ""))
 
-    run_forever(context.open_store(), load(), _channel(), on_outcome=report)
+    run_forever(_service_store(), load(), _channel(), on_outcome=report)
 
 
 @app.command("simulate")
@@ -105,7 +119,7 @@ def simulate(
 
     settings = load()
     clock, advance = simulated_clock(dt.datetime.combine(dt.date.fromisoformat(start), dt.time(), tzinfo=LOCAL_TZ))
-    store = context.open_store()
+    store = _service_store()
     outcomes = []
     steps = int(days * 24 / step_hours)
     for _ in output.iter_progress(range(steps), steps, "simulate"):

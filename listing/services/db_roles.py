@@ -117,7 +117,11 @@ def revoke(session: Session, actor: Actor, user_name: str, *, now: dt.datetime) 
     return {"user": user.name, "db_role": role}
 
 
-register({"err.db_role_none": ("用户 {user} 没有数据库角色", "user {user} has no database role")})
+register({
+    "err.db_role_none": ("用户 {user} 没有数据库角色", "user {user} has no database role"),
+    "err.jobs_service_role": ("定时任务须用服务连接运行,不能用 {user} 的数据库角色 {db_role}(它只能看到本辖区)",
+                              "jobs run on the service connection, not on {user}'s database role {db_role} (it sees one jurisdiction only)"),
+})
 
 
 def mapped_roles(session: Session, actor: Actor) -> list[dict]:

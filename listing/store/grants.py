@@ -22,12 +22,14 @@ _IMPORT_POLICE = ("accident", "violation")
 
 # guapai role -> tables it may INSERT into and UPDATE (beyond the audit log, which all append to).
 WRITES: dict[str, tuple[str, ...]] = {
-    # sampling by hand (jobs run sampling), findings -> violations and problems, inspections
-    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "job_run", "sent_notification"),
+    # findings -> violations and problems, inspections. Not job_run: a scheduled job's period
+    # is claimed only on the service connection, which sees every jurisdiction (an officer's
+    # role would cover only theirs and yet mark the whole city's period done).
+    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "sent_notification"),
     # imports of the register, inspections, problems
     "transport": _IMPORT_TRANSPORT + ("inspection", "problem", "sent_notification"),
     # listings and their cycles and deadlines, rule versions, verification of problems
-    "reviewer": ("listing", "cycle", "deadline", "rule_version", "problem", "job_run", "sent_notification"),
+    "reviewer": ("listing", "cycle", "deadline", "rule_version", "problem", "sent_notification"),
     # users, and every import (the register is the administrator's too)
     "admin": ("user",) + _IMPORT_TRANSPORT + _IMPORT_POLICE,
 }

@@ -261,3 +261,16 @@ def test_grant_refuses_a_role_already_mapped_and_needs_postgres(city, sqlite_url
     with pytest.raises(GuapaiError, match="db_roles_pg_only"):
         with store.session() as s:
             db_roles.grant(s, admin, "admin", now=NOW)
+
+
+def test_jobs_run_only_on_the_service_connection(city):
+    """An officer's role sees one jurisdiction: a sampling run on it would mark the whole
+    city's day done. The CLI refuses it, and so does PostgreSQL (no grant on job_run)."""
+    out = CliRunner().invoke(main.app, ["--db", city["urls"]["wang"], "--lang", "en", "jobs", "run", "sampling",
+                                        "--date", "2026-11-20"])
+    assert out.exit_code == 3 and "service connection" in " ".join(out.output.split())
+    with pytest.raises(DBAPIError, match="permission denied"):
+        sql(city["stores"]["wang"], "INSERT INTO job_run (job, period, state, owner, attempts, started_at, heartbeat_at) "
+                                    "VALUES ('sampling', '2026-11-20', 'running', 'x', 1, now(), now())")
+    with city["owner"].session(readonly=True) as s:
+        assert s.exec(select(tables.JobRun)).all() == []
