@@ -28,7 +28,9 @@ PROBLEM_DAYS = 15  # days a company has to rectify what sampling found
 
 
 def _load(session: Session, actor: Actor, finding_id: int, action: str) -> tuple[Finding, Company]:
-    row = session.get(Finding, finding_id)
+    # Lock the finding before deciding: two officers confirming it at once would otherwise both
+    # insert its violation, and the second would fail on uq_violation instead of a Conflict.
+    row = session.get(Finding, finding_id, with_for_update=True)
     if row is None:
         raise NotFound("err.finding_not_found", id=finding_id)
     company = session.get(Company, row.company_id)

@@ -1,0 +1,786 @@
+"""Officer load on PostgreSQL (issue 7): N officer PROCESSES and the scheduler working one
+database for a bounded time, then a check that nothing was lost, duplicated or left undone.
+
+Seeds listed companies (vehicles, drivers, suspected findings, open and rectified problems) in
+three districts plus officers of both departments, some city-level. Then each officer process
+loops through the real services, each call its own unit of work: record an inspection (a unique
+tag in its notes), confirm or dismiss a suspected finding, rectify / verify / reopen a problem
+(four eyes). Officers pick among the first few open items of their list, so several go for the
+same one: a `Conflict` (someone else was first) is not a failure, it is counted and the officer
+picks again; a deadlock (SQLSTATE 40P01) or serialization failure (40001) is retried. The
+scheduler process runs the real jobs (deadlines, inspection tracking, daily sampling over HTTP
+against the SIMULATED platform, monthly rules) on an accelerated clock, one simulated day per
+tick. Every process writes what it believes it did to its own JSON-lines file; `verify` holds
+those beliefs against the database and the audit chain.
+
+    python -m listing.simulation.load --workers 20 --duration 60 [--db postgresql+psycopg://.../emptydb]
+
+Without --db a scratch database is created on GUAPAI_TEST_PG's server (default
+postgres@127.0.0.1:5432) and dropped afterwards.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import time
+import traceback
+import uuid
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+JURISDICTIONS = ("西湖区", "上城区", "拱墅区")
+RETRYABLE = {"40P01": "deadlock", "40001": "serialization"}
+MAX_RETRIES = 8
+STATEMENT_TIMEOUT_MS = 30_000  # a statement stuck longer than this is a hang, not load
+FINDING_RULES = ("overspeed", "fatigue_continuous", "signal_gap", "no_data")
+PROBLEM_ACTIONS = {"rectify": ("open", "reopened"), "verify": ("rectified",), "reopen": ("verified",)}
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    workers: int = 20
+    duration: float = 20.0  # seconds of load, after every process is ready
+    companies_per_jurisdiction: int = 4
+    vehicles: int = 20  # per company
+    findings: int | None = None  # suspected findings seeded (None: enough for the duration)
+    problems: int | None = None
+    hot: int = 6  # officers choose among the first `hot` items of their list: contention by design
+    scheduler: bool = True
+    step_hours: float = 24.0  # simulated time per scheduler tick
+    seed: int = 7
+    start_timeout: float = 240.0  # every process imported and connected by then
+    grace: float = 60.0  # after the end of the load, a process still running is hung
+
+    def n_findings(self) -> int:
+        return self.findings if self.findings is not None else max(400, int(self.duration * 25))
+
+    def n_problems(self) -> int:
+        return self.problems if self.problems is not None else max(200, int(self.duration * 8))
+
+
+@dataclass(frozen=True)
+class Officer:
+    name: str
+    role: str  # police / transport
+    jurisdiction: str  # a district or "*"
+
+
+def officers(n: int) -> list[Officer]:
+    """Pairs of police and transport officers per district in turn; the last two city-level."""
+    out = []
+    for i in range(n):
+        role = "police" if i % 2 == 0 else "transport"
+        city = i >= max(2, n - 2) and n > 2
+        out.append(Officer(f"officer{i:02d}", role, "*" if city else JURISDICTIONS[(i // 2) % len(JURISDICTIONS)]))
+    return out
+
+
+def with_timeouts(url: str) -> str:
+    """The URL with a statement timeout, so a hang surfaces as an error (SQLSTATE 57014)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-c%20statement_timeout%3D{STATEMENT_TIMEOUT_MS}"
+
+
+# ---------------------------------------------------------------- seeding
+
+def seed(store, plan: LoadPlan, now: dt.datetime) -> dict:
+    """Users, listed companies with fleets and drivers, suspected findings, problems. Returns
+    the manifest `verify` starts from (problem states before the load, audit length)."""
+    from sqlmodel import select
+
+    from listing.domain.identifiers import uscc_check_char
+    from listing.domain.states import Event
+    from listing.services import listings
+    from listing.services.users import add_user, resolve_actor
+    from listing.store import tables
+    from listing.timeutil import LOCAL_TZ
+
+    cast = officers(plan.workers)
+    with store.session() as s:
+        add_user(s, None, "admin", "admin", "信息中心", "*", now=now)
+        add_user(s, "admin", "reviewer", "reviewer", "交安委", "*", now=now)
+        for o in cast:
+            add_user(s, "admin", o.name, o.role, "交警大队" if o.role == "police" else "运管所", o.jurisdiction, now=now)
+    rng = random.Random(plan.seed)
+    companies = []  # (company_id, jurisdiction, [(vehicle_id, driver_id)])
+    with store.session() as s:
+        k = 0
+        for jurisdiction in JURISDICTIONS:
+            for _ in range(plan.companies_per_jurisdiction):
+                k += 1
+                code = f"91330106{k:09d}"
+                c = tables.Company(uscc=code + uscc_check_char(code), name=f"负载测试运输公司{k}",
+                                   business_type="freight", jurisdiction=jurisdiction)
+                s.add(c)
+                s.flush()
+                fleet = []
+                for i in range(plan.vehicles):
+                    v = tables.Vehicle(plate=f"浙A{k:02d}{i:03d}", company_id=c.id, vehicle_class="coach" if i % 5 == 0 else "truck",
+                                       active_from=dt.date(2020, 1, 1))
+                    d = tables.Driver(id_number=f"330106199001{k:02d}{i:04d}", name=f"司机{k}-{i}", company_id=c.id)
+                    s.add_all([v, d])
+                    s.flush()
+                    s.add(tables.Assignment(driver_id=d.id, vehicle_id=v.id, start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+                    fleet.append((v.id, d.id))
+                companies.append((c.id, jurisdiction, fleet))
+    confirmed = dt.datetime.combine(now.astimezone(LOCAL_TZ).date() - dt.timedelta(days=40), dt.time(10), tzinfo=LOCAL_TZ)
+    listing_of = {}
+    with store.session() as s:
+        reviewer = resolve_actor(s, "reviewer")
+        for cid, _, _ in companies:
+            lid = listings.propose(s, reviewer, cid, rules_version="load", explanation={}, now=confirmed).id
+            listings.apply(s, reviewer, lid, Event.CONFIRM, now=confirmed)
+            listing_of[cid] = lid
+    today = now.astimezone(LOCAL_TZ).date()
+    with store.session() as s:
+        samples: dict = {}
+        for j in range(plan.n_findings()):
+            cid, _, fleet = companies[j % len(companies)]
+            slot = j // len(companies)
+            vid, did = fleet[slot % len(fleet)]
+            day = today - dt.timedelta(days=3 + slot // len(fleet))  # before any day the scheduler samples
+            if (day, vid) not in samples:
+                sample = tables.Sample(day=day, company_id=cid, listing_id=listing_of[cid], vehicle_id=vid, rank=0,
+                                       status="scanned", points=2880, scanned_at=now)
+                s.add(sample)
+                s.flush()
+                samples[(day, vid)] = sample.id
+            start = dt.datetime.combine(day, dt.time(8), tzinfo=LOCAL_TZ) + dt.timedelta(minutes=j % 600)
+            rule = FINDING_RULES[j % len(FINDING_RULES)]
+            s.add(tables.Finding(sample_id=samples[(day, vid)], day=day, company_id=cid, vehicle_id=vid, driver_id=did,
+                                 rule=rule, start=start, end=start + dt.timedelta(minutes=3), evidence={"seeded": True}))
+        s.flush()
+        by_district = defaultdict(list)
+        for o in cast:
+            by_district[o.jurisdiction].append(o.name)
+        for j in range(plan.n_problems()):
+            cid, jurisdiction, _ = companies[j % len(companies)]
+            rectified = j % 3 == 2
+            s.add(tables.Problem(company_id=cid, listing_id=listing_of[cid], source="inspection", source_id=None,
+                                 description=f"台账不全(种子 {j})", owner=f"负载测试运输公司{cid}", due=today + dt.timedelta(days=15),
+                                 state="rectified" if rectified else "open", created_at=now,
+                                 rectified_by=rng.choice(by_district[jurisdiction] or by_district["*"]) if rectified else None,
+                                 rectified_at=now if rectified else None))
+        s.flush()
+        problems = {p.id: [p.state, p.rectified_by] for p in s.exec(select(tables.Problem)).all()}
+        head = s.exec(select(tables.AuditHead)).one()
+        vehicles = dict(s.exec(select(tables.Vehicle.plate, tables.Vehicle.vehicle_class)).all())
+    return {"officers": [asdict(o) for o in cast], "problems": problems, "audit_seq": head.seq,
+            "vehicles": vehicles, "findings": plan.n_findings(), "companies": len(companies)}
+
+
+# ---------------------------------------------------------------- the officer process
+
+class _Recorder:
+    """One process's JSON-lines result file, line-buffered so a crash leaves what was done."""
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "w", encoding="utf-8", buffering=1)
+
+    def __call__(self, **rec) -> None:
+        self.fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", None)
+
+
+class _OfficerAtWork:
+    def __init__(self, store, officer: Officer, rng: random.Random, record: _Recorder, hot: int, run_id: str):
+        from listing.services.users import resolve_actor
+
+        self.store, self.me, self.rng, self.record, self.hot, self.run_id = store, officer, rng, record, hot, run_id
+        with store.session(readonly=True) as s:  # as the CLI does: the acting user from the users table
+            self.actor = resolve_actor(s, officer.name)
+        self.n = 0
+        self.audit_s = 0.0
+        self.audit_end = 0.0
+        self._time_audit()
+
+    def _time_audit(self) -> None:
+        """Measure how long each write spends in audit.record (waiting for the audit_head row
+        lock, then appending) and after it until commit (the lock is held till then)."""
+        from listing.services import audit
+
+        original = audit.record
+
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.audit_end = time.perf_counter()
+                self.audit_s += self.audit_end - t
+
+        audit.record = timed
+
+    # -- the unit-of-work wrapper: retries deadlocks and serialization failures, times the call
+    def _write(self, kind: str, target, fn):
+        from sqlalchemy.exc import DBAPIError
+
+        from listing.errors import Conflict, PermissionDenied
+
+        started = time.perf_counter()
+        for attempt in range(1, MAX_RETRIES + 1):
+            self.audit_s = 0.0
+            try:
+                with self.store.session() as s:
+                    out = fn(s)
+                done = time.perf_counter()
+                self.record(t="ok", kind=kind, target=target, ms=(done - started) * 1000, attempts=attempt,
+                            audit_ms=self.audit_s * 1000, commit_ms=(done - self.audit_end) * 1000, **out)
+                return True
+            except DBAPIError as exc:
+                state = _sqlstate(exc)
+                if state in RETRYABLE:
+                    self.record(t="retry", kind=kind, target=target, sqlstate=state, attempt=attempt)
+                    time.sleep(self.rng.uniform(0.005, 0.05) * attempt)
+                    continue
+                self.record(t="error", kind=kind, target=target, sqlstate=state, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+                return False
+            except Conflict as exc:
+                self.record(t="conflict", kind=kind, target=target, key=exc.key, ms=(time.perf_counter() - started) * 1000)
+                return False
+            except PermissionDenied as exc:
+                # four eyes refusing a verification is the check working (the list we read was stale)
+                self.record(t="refused" if exc.key == "err.four_eyes" else "error", kind=kind, target=target, key=exc.key,
+                            error=str(exc))
+                return False
+            except Exception as exc:  # noqa: BLE001 - anything else is a finding of the load test
+                self.record(t="error", kind=kind, target=target, error="".join(traceback.format_exception_only(exc)).strip()[:800],
+                            trace="".join(traceback.format_exc()).splitlines()[-8:])
+                return False
+        self.record(t="error", kind=kind, target=target, error=f"still failing after {MAX_RETRIES} retries")
+        return False
+
+    def _ids(self, query) -> list[int]:
+        from listing.store.tables import Company
+
+        if not self.actor.city_level:
+            query = query.where(Company.jurisdiction == self.actor.jurisdiction)
+        with self.store.session(readonly=True) as s:
+            return list(s.exec(query.limit(self.hot)).all())
+
+    def inspection(self) -> bool:
+        from sqlmodel import select
+
+        from listing.services import inspections
+        from listing.store.tables import Company
+        from listing.timeutil import LOCAL_TZ, system_clock
+
+        query = select(Company.uscc).order_by(Company.id)
+        if not self.actor.city_level:
+            query = query.where(Company.jurisdiction == self.actor.jurisdiction)
+        with self.store.session(readonly=True) as s:
+            company = self.rng.choice(s.exec(query).all())
+        self.n += 1
+        tag = f"load:{self.run_id}:{self.me.name}:{self.n}"
+        now = system_clock()
+        found = [("消防器材过期", now.astimezone(LOCAL_TZ).date() + dt.timedelta(days=10))] if self.rng.random() < 0.3 else []
+
+        def work(s):
+            row = inspections.record(s, self.actor, company, self.me.role, now.astimezone(LOCAL_TZ).date(), now=now,
+                                     notes=tag, findings=[p[0] for p in found], problems=found)
+            return {"id": row.id, "tag": tag, "problems": len(found)}
+
+        return self._write("inspection", company, work)
+
+    def finding(self) -> bool | None:
+        from sqlmodel import select
+
+        from listing.services import findings
+        from listing.store.tables import Company, Finding
+        from listing.timeutil import system_clock
+
+        ids = self._ids(select(Finding.id).join(Company, Company.id == Finding.company_id)
+                        .where(Finding.state == "suspected").order_by(Finding.id))
+        if not ids:
+            return None
+        fid = self.rng.choice(ids)
+        if self.rng.random() < 0.75:
+            def work(s):
+                row = findings.confirm(s, self.actor, fid, now=system_clock(), lang="en")
+                return {"id": fid, "problem_id": row.problem_id, "violation_id": row.violation_id}
+
+            return self._write("finding.confirm", fid, work)
+
+        def dismiss(s):
+            findings.dismiss(s, self.actor, fid, reason="轨迹复核无违法(负载测试)", now=system_clock())
+            return {"id": fid}
+
+        return self._write("finding.dismiss", fid, dismiss)
+
+    def problem(self) -> bool | None:
+        from sqlmodel import select
+
+        from listing.services import problems
+        from listing.store.tables import Company, Problem
+        from listing.timeutil import system_clock
+
+        actions = ["rectify", "verify", "reopen"]
+        first = self.rng.choices(actions, weights=(45, 45, 10))[0]
+        for action in [first] + [a for a in actions if a != first]:
+            query = (select(Problem.id).join(Company, Company.id == Problem.company_id)
+                     .where(Problem.state.in_(PROBLEM_ACTIONS[action])).order_by(Problem.id))
+            if action == "verify":
+                query = query.where(Problem.rectified_by != self.me.name)
+            ids = self._ids(query)
+            if ids:
+                pid = self.rng.choice(ids)
+
+                def work(s, pid=pid, action=action):
+                    problems.change(s, self.actor, pid, action, now=system_clock(), note="负载测试")
+                    return {"id": pid}
+
+                return self._write(f"problem.{action}", pid, work)
+        return None
+
+    def loop(self, end_at: float) -> None:
+        weights = (30, 40, 30) if self.me.role == "police" else (40, 0, 60)
+        while time.time() < end_at:
+            kind = self.rng.choices(("inspection", "finding", "problem"), weights=weights)[0]
+            if kind == "inspection":
+                self.inspection()
+            elif (self.finding() if kind == "finding" else self.problem()) is None:
+                self.inspection()  # nothing left on that list: go and inspect
+
+
+def _officer_main(url: str, officer: dict, plan: dict, out: str, run_id: str, ready, go, end_at) -> None:
+    record = _Recorder(Path(out))
+    try:
+        from listing.store.db import open_store
+
+        store = open_store(with_timeouts(url), migrate=False)
+        me = Officer(**officer)
+        work = _OfficerAtWork(store, me, random.Random(f"{plan['seed']}:{me.name}"), record, plan["hot"], run_id)
+        ready.put(me.name)
+        if not go.wait(plan["start_timeout"]):
+            record(t="crash", error="never told to start")
+            raise SystemExit(2)
+        record(t="start", at=time.time())
+        work.loop(end_at.value)
+        record(t="done", at=time.time())
+        store.engine.dispose()
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - recorded for the report, then the process fails
+        record(t="crash", error="".join(traceback.format_exception(exc))[-3000:])
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- the scheduler process
+
+def _scheduler_main(url: str, plan: dict, vehicles: dict, out: str, ready, go, end_at) -> None:
+    record = _Recorder(Path(out))
+    try:
+        from jobs.platform.simulator import start_simulator
+        from jobs.scheduler import simulated_clock, tick
+        from listing.services.notifications import LogChannel
+        from listing.settings import Settings
+        from listing.store.db import open_store
+        from listing.timeutil import LOCAL_TZ, system_clock
+
+        store = open_store(with_timeouts(url), migrate=False)
+        today = system_clock().astimezone(LOCAL_TZ).date()
+        clock, advance = simulated_clock(dt.datetime.combine(today, dt.time(12), tzinfo=LOCAL_TZ))
+        channel = LogChannel(sink=lambda message: None)
+        with start_simulator(vehicles, seed=plan["seed"], plant_rate=0.3) as sim:
+            settings = Settings(platform_url=sim.url, platform_token="sim-token", sampling_secret="load-secret",
+                                catch_up_days=1, notify_lang="en")
+            ready.put("scheduler")
+            if not go.wait(plan["start_timeout"]):
+                record(t="crash", error="never told to start")
+                raise SystemExit(2)
+            record(t="start", at=time.time())
+
+            def one_tick(final: bool) -> None:
+                started = time.perf_counter()
+                for o in tick(store, settings, channel, clock=clock, owner=f"load-scheduler:{os.getpid()}"):
+                    record(t="job", job=o.job, period=o.period, status=o.status, error=o.error, resumed=o.resumed,
+                           final=final, sim_day=str(clock().date()))
+                record(t="tick", ms=(time.perf_counter() - started) * 1000, sim_day=str(clock().date()))
+
+            while time.time() < end_at.value:
+                one_tick(False)
+                advance(dt.timedelta(hours=plan["step_hours"]))
+            one_tick(True)  # a run that failed (say, on a deadlock) is retried by the next tick: this one
+        record(t="done", at=time.time())
+        store.engine.dispose()
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        record(t="crash", error="".join(traceback.format_exception(exc))[-3000:])
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- running
+
+def _pg_counters(store) -> dict:
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT deadlocks, xact_commit, xact_rollback FROM pg_stat_database "
+                                   "WHERE datname = current_database()").one()
+    return {"deadlocks": row[0], "commits": row[1], "rollbacks": row[2]}
+
+
+def run(url: str, plan: LoadPlan, workdir: Path, progress=lambda message: None) -> dict:
+    """Seed the (empty) PostgreSQL database at `url`, run the load, verify. Returns the report;
+    report["violations"] lists every broken guarantee (empty: all held)."""
+    from listing.store.db import open_store
+    from listing.timeutil import system_clock
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    store = open_store(url)
+    if store.dialect != "postgresql":
+        raise ValueError("the load runs on PostgreSQL (several processes writing at once)")
+    t = time.perf_counter()
+    manifest = seed(store, plan, system_clock())
+    seed_s = time.perf_counter() - t
+    progress(f"seeded {manifest['companies']} listed companies, {manifest['findings']} findings, "
+             f"{len(manifest['problems'])} problems in {seed_s:.1f} s")
+    run_id = uuid.uuid4().hex[:8]
+    ctx = mp.get_context("spawn")
+    ready, go, end_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
+    plan_d = asdict(plan)
+    procs = []
+    for o in manifest["officers"]:
+        procs.append(ctx.Process(target=_officer_main, name=o["name"], daemon=True,
+                                 args=(url, o, plan_d, str(workdir / f"{o['name']}.jsonl"), run_id, ready, go, end_at)))
+    if plan.scheduler:
+        procs.append(ctx.Process(target=_scheduler_main, name="scheduler", daemon=True,
+                                 args=(url, plan_d, manifest["vehicles"], str(workdir / "scheduler.jsonl"), ready, go, end_at)))
+    t = time.perf_counter()
+    for p in procs:
+        p.start()
+    waiting = {p.name for p in procs}
+    deadline = time.time() + plan.start_timeout
+    import queue as _queue
+
+    while waiting and time.time() < deadline:
+        try:
+            waiting.discard(ready.get(timeout=1.0))
+        except _queue.Empty:
+            if not any(p.is_alive() for p in procs if p.name in waiting):
+                break
+    startup_s = time.perf_counter() - t
+    before = _pg_counters(store)
+    end_at.value = time.time() + plan.duration
+    started = time.time()
+    go.set()
+    progress(f"{len(procs)} processes ready in {startup_s:.1f} s ({', '.join(sorted(waiting)) + ' missing' if waiting else 'all ready'}); load for {plan.duration:g} s")
+    hung = []
+    for p in procs:
+        p.join(timeout=max(1.0, end_at.value + plan.grace - time.time()))
+        if p.is_alive():
+            hung.append(p.name)
+            p.terminate()
+            p.join(10)
+    finished = time.time()
+    time.sleep(0.6)  # PostgreSQL's statistics are flushed about every half second
+    after = _pg_counters(store)
+    results = {p.name: _read(workdir / f"{p.name}.jsonl") for p in procs}
+    exits = {p.name: p.exitcode for p in procs}
+    report = verify(store, manifest, results)
+    report.update(figures(results, started, plan))
+    report["processes"] = {"officers": plan.workers, "scheduler": int(plan.scheduler), "not_ready": sorted(waiting),
+                           "hung": hung, "failed": {n: c for n, c in exits.items() if c != 0}}
+    for name in hung:
+        report["violations"].append(f"process {name} hung (still running {plan.grace:g} s after the end)")
+    for name, code in report["processes"]["failed"].items():
+        report["violations"].append(f"process {name} exited with {code}")
+    for name in waiting:
+        report["violations"].append(f"process {name} never got ready")
+    report["pg"] = {k: after[k] - before[k] for k in after}
+    report["run"] = {"duration_s": plan.duration, "seed_s": round(seed_s, 1), "startup_s": round(startup_s, 1),
+                     "wall_s": round(finished - started, 1), "run_id": run_id, "workdir": str(workdir)}
+    store.engine.dispose()
+    return report
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            out.append({"t": "crash", "error": f"unreadable line {line[:100]!r}"})
+    return out
+
+
+# ---------------------------------------------------------------- verification
+
+def verify(store, manifest: dict, results: dict[str, list[dict]]) -> dict:
+    """Hold what every process believes it did against the database and the audit chain."""
+    from sqlmodel import select
+
+    from listing.domain.policy import SYSTEM_ACTOR
+    from listing.services import audit
+    from listing.store import tables
+
+    bad: list[str] = []
+    officer_names = {o["name"] for o in manifest["officers"]}
+    oks = [(who, r) for who, recs in results.items() for r in recs if r["t"] == "ok"]
+    for who, recs in results.items():
+        if not any(r["t"] == "done" for r in recs):
+            bad.append(f"{who} did not finish its loop (no 'done' record)")
+        for r in recs:
+            if r["t"] in ("error", "crash"):
+                bad.append(f"{who}: {r['t']} in {r.get('kind', '-')} {r.get('target', '')}: {r.get('error')}")
+
+    with store.session(readonly=True) as s:
+        events = s.exec(select(tables.AuditEvent).where(tables.AuditEvent.seq > manifest["audit_seq"])
+                        .order_by(tables.AuditEvent.seq)).all()
+        inspections = s.exec(select(tables.Inspection)).all()
+        findings = s.exec(select(tables.Finding)).all()
+        problems = s.exec(select(tables.Problem)).all()
+        violations = s.exec(select(tables.Violation)).all()
+        runs = s.exec(select(tables.JobRun)).all()
+        verdict = audit.verify(s, SYSTEM_ACTOR)
+    if not verdict.ok:
+        bad.append(f"audit chain broken: {verdict}")
+    by_action = defaultdict(Counter)  # action -> Counter((entity_id, actor))
+    finding_events = defaultdict(list)  # finding id -> [(decision, actor)]
+    for e in events:
+        by_action[e.action][(e.entity_id, e.actor)] += 1
+        if e.action in ("finding.confirm", "finding.dismiss"):
+            finding_events[e.entity_id].append((e.action.split(".")[1], e.actor))
+    officer_events = [e for e in events if e.actor in officer_names]
+    known = {"inspection.record", "finding.confirm", "finding.dismiss", "problem.rectify", "problem.verify", "problem.reopen"}
+    for e in officer_events:
+        if e.action not in known:
+            bad.append(f"audit event {e.seq} {e.action} by {e.actor}: no officer did that")
+
+    # inspections: each acknowledged one is in the database exactly once, and nothing else is
+    seen = [r for _, r in oks if r["kind"] == "inspection"]
+    ack_ids = Counter(r["id"] for r in seen)
+    rows = {i.id: i for i in inspections}
+    tags = Counter(i.notes for i in inspections)
+    lost = [r for r in seen if r["id"] not in rows or rows[r["id"]].notes != r["tag"]]
+    duplicated = [t for t, n in tags.items() if n > 1] + [i for i, n in ack_ids.items() if n > 1]
+    unacknowledged = [i.id for i in inspections if i.id not in ack_ids]
+    insp_events = Counter(eid for (eid, _), n in by_action["inspection.record"].items() for _ in range(n))
+    bad += [f"inspection {r['id']} ({r['tag']}) acknowledged but not in the database" for r in lost]
+    bad += [f"inspection written twice: {d}" for d in duplicated]
+    bad += [f"inspection {i} in the database but no officer saw it succeed" for i in unacknowledged]
+    bad += [f"inspection {i} has {insp_events[str(i)]} audit events" for i in rows if insp_events[str(i)] != 1]
+    from_inspection = Counter(p.source_id for p in problems if p.source == "inspection" and p.source_id is not None)
+    bad += [f"inspection {r['id']}: {from_inspection[r['id']]} problems, officer recorded {r['problems']}"
+            for r in seen if from_inspection[r["id"]] != r["problems"]]
+
+    # findings: decided at most once, by the one officer who saw success, with one audit event
+    decided_ok = defaultdict(list)
+    for who, r in oks:
+        if r["kind"].startswith("finding."):
+            decided_ok[r["id"]].append((r["kind"].split(".")[1], who))
+    state_of = {"confirm": "confirmed", "dismiss": "dismissed"}
+    from_finding = Counter(p.source_id for p in problems if p.source == "finding")
+    violation_of = Counter(v.record_no for v in violations if v.record_no and v.record_no.startswith("finding-"))
+    decided = 0
+    for f in findings:
+        acks = decided_ok.get(f.id, [])
+        ev = finding_events.get(str(f.id), [])
+        if f.state == "suspected":
+            if acks or ev:
+                bad.append(f"finding {f.id} still suspected, yet acknowledged {acks} / audited {ev}")
+            continue
+        decided += 1
+        if len(acks) != 1 or state_of[acks[0][0]] != f.state or acks[0][1] != f.decided_by:
+            bad.append(f"finding {f.id} {f.state} by {f.decided_by}: officers acknowledged {acks}")
+        if len(ev) != 1 or state_of[ev[0][0]] != f.state or ev[0][1] != f.decided_by:
+            bad.append(f"finding {f.id} {f.state} by {f.decided_by}: audit events {ev}")
+        want_problem = 1 if f.state == "confirmed" else 0
+        want_violation = 1 if f.state == "confirmed" and f.rule not in ("no_data", "partial_data") else 0
+        if from_finding[f.id] != want_problem or violation_of[f"finding-{f.id}"] != want_violation:
+            bad.append(f"finding {f.id} {f.state}: {from_finding[f.id]} problems, {violation_of[f'finding-{f.id}']} violations")
+    for fid in set(decided_ok) - {f.id for f in findings}:
+        bad.append(f"finding {fid} acknowledged but does not exist")
+
+    # problems: replay the audit trail from the seeded state; four eyes on every verification
+    acks = Counter((str(r["id"]), r["kind"], who) for who, r in oks if r["kind"].startswith("problem."))
+    audited = Counter((eid, a, actor) for a in ("problem.rectify", "problem.verify", "problem.reopen")
+                      for (eid, actor), n in by_action[a].items() for _ in range(n))
+    for key in (acks - audited) + (audited - acks):
+        bad.append(f"problem {key[0]} {key[1]} by {key[2]}: acknowledged {acks[key]} times, audited {audited[key]}")
+    trail = defaultdict(list)
+    for e in events:
+        if e.action.startswith("problem."):
+            trail[e.entity_id].append(e)
+    four_eyes = 0
+    for p in problems:
+        state, rectifier = manifest["problems"].get(str(p.id), manifest["problems"].get(p.id, ["open", None]))
+        for e in trail.get(str(p.id), []):
+            action = e.action.split(".")[1]
+            if state not in PROBLEM_ACTIONS[action]:
+                bad.append(f"problem {p.id}: {action} (event {e.seq}) from state {state}")
+            if action == "verify":
+                four_eyes += 1
+                if e.actor == rectifier:
+                    bad.append(f"problem {p.id} verified by {e.actor}, who rectified it (event {e.seq})")
+            if action == "rectify":
+                rectifier = e.actor
+            state = {"rectify": "rectified", "verify": "verified", "reopen": "reopened"}[action]
+        if (state, rectifier) != (p.state, p.rectified_by):
+            bad.append(f"problem {p.id} is {p.state} (rectified by {p.rectified_by}); its audit trail says {state} ({rectifier})")
+        if p.state == "verified" and p.verified_by == p.rectified_by:
+            bad.append(f"problem {p.id} verified and rectified by {p.verified_by}")
+
+    # the scheduler: each (job, period) once, all done, matching what the scheduler reported
+    keys = Counter((r.job, r.period) for r in runs)
+    bad += [f"job run {k} exists {n} times" for k, n in keys.items() if n > 1]
+    not_done = [(r.job, r.period, r.state, r.error) for r in runs if r.state != "done"]
+    bad += [f"job run {j} {p} left {st}: {err}" for j, p, st, err in not_done]
+    reported = Counter((r["job"], r["period"]) for recs in results.values() for r in recs if r["t"] == "job" and r["status"] == "done")
+    bad += [f"job {k} reported done {n} times" for k, n in reported.items() if n > 1]
+    bad += [f"job {k} reported done but not in job_run" for k in reported if k not in keys]
+    bad += [f"job {k} done in the database but never reported" for k in keys if k not in reported and results.get("scheduler")]
+    job_failures = [r for recs in results.values() for r in recs if r["t"] == "job" and r["status"] == "failed"]
+
+    inserted = sum(1 for _, r in oks if r["kind"] == "inspection")
+    return {
+        "violations": bad,
+        "checked": {"inspections": len(inspections), "inspections_acknowledged": inserted, "findings_decided": decided,
+                    "findings_suspected_left": sum(f.state == "suspected" for f in findings),
+                    "problem_transitions": sum(acks.values()), "verifications_four_eyes_checked": four_eyes,
+                    "audit_events": len(events), "audit_chain_ok": verdict.ok, "job_runs": len(runs),
+                    "job_runs_by_job": dict(Counter(r.job for r in runs)),
+                    "job_attempts_over_1": sum(r.attempts > 1 for r in runs),
+                    "job_failures_retried": [(r["job"], r["period"], (r["error"] or "")[:200]) for r in job_failures],
+                    "lost": len(lost), "duplicated": len(duplicated), "unacknowledged": len(unacknowledged)},
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]  # nearest rank
+
+
+def figures(results: dict[str, list[dict]], started: float, plan: LoadPlan) -> dict:
+    """Throughput and latency from the officers' own records."""
+    officer_recs = {w: r for w, r in results.items() if w != "scheduler"}
+    ends = [r["at"] for recs in officer_recs.values() for r in recs if r["t"] == "done"]
+    window = max(ends) - started if ends else plan.duration
+    ok = defaultdict(list)
+    audit_ms, commit_ms, total_ms = [], [], []
+    counts = defaultdict(Counter)
+    for recs in officer_recs.values():
+        for r in recs:
+            counts[r["t"]][r.get("kind", "-")] += 1
+            if r["t"] == "ok":
+                ok[r["kind"]].append(r["ms"])
+                audit_ms.append(r["audit_ms"])
+                commit_ms.append(r["commit_ms"])
+                total_ms.append(r["ms"])
+    retries = Counter(r["sqlstate"] for recs in results.values() for r in recs if r["t"] == "retry")
+    all_ms = [m for ms in ok.values() for m in ms]
+    sched = results.get("scheduler", [])
+    ticks = [r for r in sched if r["t"] == "tick"]
+    return {
+        "window_s": round(window, 2),
+        "ops": {k: len(v) for k, v in sorted(ok.items())} | {"total": len(all_ms)},
+        "throughput_ops_s": {k: round(len(v) / window, 1) for k, v in sorted(ok.items())} | {"total": round(len(all_ms) / window, 1)},
+        "latency_ms": {k: {"p50": round(_pct(v, 50), 1), "p95": round(_pct(v, 95), 1), "p99": round(_pct(v, 99), 1),
+                           "max": round(max(v), 1)} for k, v in [*sorted(ok.items()), ("all", all_ms)] if v},
+        "conflicts": dict(counts["conflict"]) | {"total": sum(counts["conflict"].values())},
+        "four_eyes_refused": sum(counts["refused"].values()),
+        "errors": sum(counts["error"].values()) + sum(counts["crash"].values()),
+        "deadlocks_retried": retries.get("40P01", 0),
+        "serialization_failures_retried": retries.get("40001", 0),
+        "audit_head": {
+            "share_of_write_time_in_audit_record": round(sum(audit_ms) / sum(total_ms), 3) if total_ms else None,
+            "audit_record_ms_p50": round(_pct(audit_ms, 50), 1) if audit_ms else None,
+            "audit_record_ms_p95": round(_pct(audit_ms, 95), 1) if audit_ms else None,
+            "held_after_append_ms_p50": round(_pct(commit_ms, 50), 1) if commit_ms else None,
+        },
+        "scheduler": {"ticks": len(ticks), "simulated_days": len(ticks),
+                      "tick_ms_p50": round(_pct([t["ms"] for t in ticks], 50), 1) if ticks else None,
+                      "jobs_done": sum(1 for r in sched if r["t"] == "job" and r["status"] == "done"),
+                      "jobs_failed_then_retried": sum(1 for r in sched if r["t"] == "job" and r["status"] == "failed")},
+    }
+
+
+def summary(report: dict) -> str:
+    """The figures as lines for a human."""
+    p, run_ = report["processes"], report["run"]
+    lines = [f"officer load: {p['officers']} officer processes + {p['scheduler']} scheduler on PostgreSQL, "
+             f"{run_['duration_s']:g} s of load (window {report['window_s']} s; seeding {run_['seed_s']} s, start-up {run_['startup_s']} s)"]
+    lines.append(f"  {'operation':<18}{'ok':>7}{'ops/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'conflicts':>11}")
+    for kind, lat in report["latency_ms"].items():
+        n = report["ops"].get(kind if kind != "all" else "total", 0)
+        rate = report["throughput_ops_s"].get(kind if kind != "all" else "total", 0)
+        conflicts = report["conflicts"].get(kind if kind != "all" else "total", 0)
+        lines.append(f"  {kind:<18}{n:>7}{rate:>8}{lat['p50']:>9}{lat['p95']:>9}{lat['p99']:>9}{lat['max']:>9}{conflicts:>11}")
+    c, a = report["checked"], report["audit_head"]
+    lines.append(f"  deadlocks retried {report['deadlocks_retried']} (PostgreSQL counted {report['pg']['deadlocks']}), "
+                 f"serialization failures {report['serialization_failures_retried']}, four-eyes refusals {report['four_eyes_refused']}, "
+                 f"errors {report['errors']}")
+    lines.append(f"  lost {c['lost']}, duplicated {c['duplicated']}, unacknowledged {c['unacknowledged']}; "
+                 f"{c['inspections']} inspections, {c['findings_decided']} findings decided ({c['findings_suspected_left']} left), "
+                 f"{c['problem_transitions']} problem transitions ({c['verifications_four_eyes_checked']} verifications four-eyes checked)")
+    lines.append(f"  audit: {c['audit_events']} events, chain {'intact' if c['audit_chain_ok'] else 'BROKEN'}; "
+                 f"{a['share_of_write_time_in_audit_record']:.0%} of write time inside audit.record (audit_head lock wait + append), "
+                 f"p50 {a['audit_record_ms_p50']} ms, p95 {a['audit_record_ms_p95']} ms; held after append p50 {a['held_after_append_ms_p50']} ms")
+    s = report["scheduler"]
+    lines.append(f"  scheduler: {s['ticks']} ticks (simulated days), {c['job_runs']} job runs {c['job_runs_by_job']}, "
+                 f"each once; failed then retried {s['jobs_failed_then_retried']}")
+    lines.append(f"  guarantees: {'all held' if not report['violations'] else str(len(report['violations'])) + ' BROKEN'}")
+    lines += [f"    - {v}" for v in report["violations"][:30]]
+    return "\n".join(lines)
+
+
+@contextmanager
+def scratch_database(admin_url: str | None = None) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one run, dropped afterwards."""
+    import psycopg
+
+    admin_url = admin_url or os.environ.get("GUAPAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"guapai_load_{uuid.uuid4().hex[:10]}"
+    admin = admin_url.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+    import tempfile
+
+    ap = argparse.ArgumentParser(prog="python -m listing.simulation.load", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", help="an EMPTY PostgreSQL database (default: a scratch database, dropped afterwards)")
+    ap.add_argument("--workers", type=int, default=20)
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--no-scheduler", action="store_true")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", metavar="FILE", help="also write the report as JSON here")
+    args = ap.parse_args(argv)
+    plan = LoadPlan(workers=args.workers, duration=args.duration, scheduler=not args.no_scheduler, seed=args.seed)
+    workdir = Path(tempfile.mkdtemp(prefix="guapai-load-"))
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    if args.db:
+        report = run(args.db, plan, workdir, progress=say)
+    else:
+        with scratch_database() as url:
+            report = run(url, plan, workdir, progress=say)
+    print(summary(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return 0 if not report["violations"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
