@@ -68,7 +68,33 @@ def permissions() -> str:
              "|---|" + "---|" * len(roles)]
     for action, allowed in POLICY.items():
         lines.append(f"| `{action}` | " + " | ".join("yes" if r in allowed else "" for r in roles) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + [""] + database_permissions()) + "\n"
+
+
+def database_permissions() -> list[str]:
+    """What PostgreSQL itself enforces on officers' own roles (docs/multi-user.md)."""
+    import importlib.util
+
+    from listing.store.grants import WRITES, group_of
+
+    path = ROOT / "listing" / "store" / "migrations" / "versions" / "0005_db_roles_rls.py"
+    spec = importlib.util.spec_from_file_location("rls_0005", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    tables = sorted({t for ts in WRITES.values() for t in ts})
+    out = ["## Enforced by PostgreSQL", "",
+           "On PostgreSQL each officer may connect with a login role of their own (`guapai db grant`,",
+           "[multi-user.md](multi-user.md)); the database then refuses, even to a modified client, what the",
+           "role's group was not granted (from `listing/store/grants.py`) and every row outside the user's",
+           "jurisdiction (row-level security, migration 0005). All groups read every table (rows filtered),",
+           "append to `audit_event` (as their own user only) and move `audit_head`.", "",
+           "INSERT and UPDATE granted, by group:", "",
+           "| table | " + " | ".join(f"`{group_of(r)}`" for r in WRITES) + " |", "|---|" + "---|" * len(WRITES)]
+    for table in tables:
+        out.append(f"| `{table}` | " + " | ".join("yes" if table in WRITES[r] else "" for r in WRITES) + " |")
+    out += ["", "Row-level security (a row is visible and writable only when):", "", "| table | condition |", "|---|---|"]
+    out += [f"| `{t}` | `{c}` |" for t, c in migration.POLICIES.items()]
+    return out
 
 
 def render() -> dict[Path, str]:

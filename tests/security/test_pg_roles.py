@@ -20,7 +20,7 @@ import main
 from listing.domain.policy import Actor, Role
 from listing.domain.states import Event
 from listing.errors import GuapaiError, NotFound, PermissionDenied
-from listing.services import audit, db_roles, findings, inspections, listings, problems, users
+from listing.services import audit, db_roles, findings, inspections, listings, problems, review, users
 from listing.store import tables
 from listing.store.db import open_store
 from tests.conftest import NOW, PG_ADMIN_URL
@@ -59,7 +59,7 @@ def city(login_roles, pg_url):
         users.add_user(s, "admin", "zhou", "police", "上城交警大队", SHANGCHENG, now=NOW)
     home = listed_company(owner, local(2026, 9, 1), vehicles=3, jurisdiction=XIHU)
     away = listed_company(owner, local(2026, 9, 1), vehicles=3, jurisdiction=SHANGCHENG)
-    roles = {"wang": f"gp_{tag}_wang", "li": f"gp_{tag}_li"}
+    roles = {"wang": f"gp_{tag}_wang", "li": f"gp_{tag}_li", "reviewer": f"gp_{tag}_zhao"}
     login_roles.extend(roles.values())
     admin = Actor("admin", Role.ADMIN, "信息中心", "*")
     with owner.session() as s:
@@ -207,12 +207,18 @@ def test_officers_do_their_daily_work_on_their_own_roles(city, tmp_path):
                         encoding="utf-8")
     done = CliRunner().invoke(main.app, ["--db", city["urls"]["li"], "--lang", "en", "import", "vehicles", str(vehicles)])
     assert done.exit_code == 0, done.output
+    with city["stores"]["reviewer"].session() as s:  # the leader ends a cycle and keeps the company listed
+        me = users.resolve_actor(s, None)
+        listings.apply(s, me, city["home"][1], Event.END_CYCLE, now=NOW)
+        review.decide(s, me, city["home"][1], False, reason="整改未到位", now=NOW)
     with city["owner"].session(readonly=True) as s:
         by_actor = {}
-        for e in s.exec(select(tables.AuditEvent).where(tables.AuditEvent.actor.in_(["wang", "li"]))).all():
+        for e in s.exec(select(tables.AuditEvent).where(tables.AuditEvent.actor.in_(["wang", "li", "reviewer"]))).all():
             by_actor.setdefault(e.actor, []).append(e.action)
         assert sorted(by_actor["wang"]) == ["finding.confirm", "inspection.record"]
         assert sorted(by_actor["li"]) == ["import.vehicles", "inspection.record", "problem.rectify"]
+        assert s.get(tables.Listing, city["home"][1]).cycle == 2
+        assert len(s.exec(select(tables.Cycle).where(tables.Cycle.listing_id == city["home"][1])).all()) == 2
         assert s.get(tables.Finding, finding_id).state == "confirmed"
         assert s.get(tables.Problem, problem_id).state == "rectified"
         assert s.exec(select(tables.Vehicle).where(tables.Vehicle.plate == "浙A9Z001")).one().company_id == away_cid
@@ -246,7 +252,7 @@ def test_revoked_role_loses_its_rights_and_grant_is_audited(city):
             sql(city["stores"]["wang"], statement)
     with city["owner"].session(readonly=True) as s:
         actions = [e.action for e in s.exec(select(tables.AuditEvent).order_by(tables.AuditEvent.seq)).all()]
-        assert actions.count("db.grant") == 2 and actions[-1] == "db.revoke"
+        assert actions.count("db.grant") == 3 and actions[-1] == "db.revoke"
         assert all("password" not in str(e.after) for e in s.exec(select(tables.AuditEvent)).all())
 
 
