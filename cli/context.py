@@ -62,13 +62,38 @@ class ErrorHandlingGroup(TyperGroup):
             return super().invoke(ctx)
         except PermissionDenied as exc:
             _record_denial(exc)
-            output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+            _error_line(exc)
             sys.stderr.flush()
             raise typer.Exit(exc.exit_code) from None
         except GuapaiError as exc:
-            output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+            _error_line(exc)
             sys.stderr.flush()
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:  # a store failure an officer can act on: busy SQLite, lost PostgreSQL
+            mapped = _store_error(exc)
+            if mapped is None:
+                raise
+            _error_line(mapped)
+            sys.stderr.flush()
+            raise typer.Exit(mapped.exit_code) from None
+
+
+def _error_line(exc) -> None:
+    """One line on stderr, whatever its length: never hard-wrapped at 80 columns when stderr is a
+    pipe or a log file (scripts and log readers grep for it)."""
+    from rich.console import Console
+
+    sys.stdout.flush()
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+
+
+def _store_error(exc):
+    if "sqlalchemy" not in sys.modules:  # no store was opened: not a store error
+        return None
+    from listing.store.db import store_error
+
+    return store_error(exc, _settings.db_url)
 
 
 def now():
