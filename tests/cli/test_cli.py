@@ -51,8 +51,8 @@ def test_users_bootstrap_list_json_and_refusal(cli):
     r = cli("users", "list", "--json", user="admin")
     assert r.exit_code == 0
     assert json.loads(r.stdout) == [
-        {"name": "admin", "role": "admin", "department": "信息中心", "jurisdiction": "*", "active": True},
-        {"name": "wang", "role": "police", "department": "交警", "jurisdiction": "西湖区", "active": True}]
+        {"name": "admin", "role": "admin", "department": "信息中心", "jurisdiction": "*", "active": True, "db_role": None},
+        {"name": "wang", "role": "police", "department": "交警", "jurisdiction": "西湖区", "active": True, "db_role": None}]
     r = cli("users", "add", "li", "--role", "police", "--department", "x", "--jurisdiction", "x", user="wang")
     assert r.exit_code == 3
     assert "user wang (role police) may not users.add" in r.stderr
