@@ -6,6 +6,8 @@ companies/vehicles/drivers are resolved in resolve.py.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from listing.domain.identifiers import PHONE_PATTERN, PLATE_PATTERN, ric_reasons, uscc_reasons
@@ -55,7 +57,10 @@ def _parse(col: Col, s: pl.Series) -> tuple[pl.Series, pl.Series]:
         value = (mapped == "1").fill_null(False)
         reason = pl.select(pl.when(present & mapped.is_null()).then(pl.lit("imp.bool"))).to_series()
     elif col.kind == "date":
-        value = pl.select(pl.coalesce([s.str.to_date(f, strict=False) for f in _DATE_FORMATS])).to_series()
+        # a date from Excel arrives as a midnight time stamp (the reader keeps times whole)
+        stamp = s.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+        midnight = pl.when(stamp.dt.time() == dt.time(0)).then(stamp.dt.date())
+        value = pl.select(pl.coalesce([*(s.str.to_date(f, strict=False) for f in _DATE_FORMATS), midnight])).to_series()
         reason = pl.select(pl.when(present & value.is_null()).then(pl.lit("imp.date"))).to_series()
     elif col.kind == "datetime":
         naive = [s.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("Asia/Shanghai", ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC") for f in _NAIVE_FORMATS]
