@@ -27,6 +27,7 @@ def print_board(rows: list[dict]) -> None:
     from rich.table import Table
 
     tr = output.tr
+    rows = output.scrub(rows)
     table = Table(title=tr("title.board"), box=None, pad_edge=False, show_edge=False)
     for key, justify in (("col.company", "left"), ("col.cycle_short", "right"), ("col.days_left", "right"),
                          ("col.inspected", "center"), ("col.coverage", "right"), ("col.trend", "left"),

@@ -53,7 +53,7 @@ def demo(
         p.stop()
     folder = Path(out_dir) if out_dir else data_dir / "demo-reports"
     folder.mkdir(parents=True, exist_ok=True)
-    summary = _finish(store, result, folder, url)
+    summary = _finish(store, result, folder, store.engine.url.render_as_string(hide_password=True))
     if as_json:
         output.print_json(summary)
         return
@@ -90,6 +90,7 @@ def _print(summary: dict) -> None:
 
     c = Console()
     tr = output.tr
+    summary = output.scrub(summary)
     o = summary["outcomes"]
     c.print(f"[bold]{tr('demo.done', start=summary['from'], end=summary['to'])}[/bold]")
     c.print(tr("demo.outcomes", runs=o["job_runs"], inspections=o["inspections"], confirmed=o["findings_confirmed"],

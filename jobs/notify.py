@@ -16,6 +16,7 @@ import urllib.parse
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from listing import redact
 from listing.errors import GuapaiError
 from listing.i18n import register
 
@@ -35,6 +36,8 @@ class _Robot:
     name = "robot"
 
     def __init__(self, webhook: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 5.0):
+        redact.install()  # httpx logs request URLs, which carry the access token
+        redact.remember(webhook)
         self._webhook = webhook
         self._http = httpx.Client(transport=transport, timeout=timeout)
 
@@ -61,8 +64,8 @@ class _Robot:
             raise GuapaiError("err.notify", channel=self.name, reason=f"HTTP {response.status_code} errcode {body.get('errcode')}")
 
     def send(self, key: str, title: str, text: str) -> None:
-        try:
-            self._post(self._payload(title, text))
+        try:  # a group of people reads this: never personal data or a secret, whoever calls
+            self._post(self._payload(redact.redact(title), redact.redact(text)))
         except _Retry as exc:
             raise GuapaiError("err.notify", channel=self.name, reason=str(exc)) from None
 
@@ -72,6 +75,7 @@ class DingTalkRobot(_Robot):
 
     def __init__(self, webhook: str, secret: str | None = None, **kw):
         super().__init__(webhook, **kw)
+        redact.remember(secret)
         self._secret = secret
 
     def _url(self) -> str:

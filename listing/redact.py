@@ -43,6 +43,13 @@ def remember(*values: str | None) -> None:
             _remembered.update(_parts(value))
 
 
+def remember_in_url(url: str | None) -> None:
+    """A URL that is not itself secret (a platform's base URL): remember only the password or
+    token inside it."""
+    with _lock:
+        _remembered.update(p for p in _parts(url) if p != url)
+
+
 def _parts(value: str | None) -> set[str]:
     if not value or len(value) < MIN_SECRET:
         return set()

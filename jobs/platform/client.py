@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from listing import redact
 from listing.errors import GuapaiError
 from listing.i18n import register
 
@@ -62,6 +63,9 @@ class PlatformClient:
             raise GuapaiError("err.platform_config")
         self.base_url = base_url.rstrip("/")
         self._token = token if token is not None else os.environ.get("GUAPAI_PLATFORM_TOKEN", "")
+        redact.install()  # log records (httpx's included) never carry the token
+        redact.remember(self._token)
+        redact.remember_in_url(base_url)
         self.max_retries, self.concurrency, self.page_size = max_retries, concurrency, page_size
         self._wait = wait_exponential(multiplier=0.2, max=5) if backoff is None else (lambda rs: backoff(rs.attempt_number))
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0),
@@ -69,7 +73,7 @@ class PlatformClient:
                                   limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
 
     def __repr__(self) -> str:  # never the token
-        return f"PlatformClient({self.base_url!r}, token={'***' if self._token else '(none)'})"
+        return f"PlatformClient({redact.redact_secrets(self.base_url)!r}, token={'***' if self._token else '(none)'})"
 
     def close(self) -> None:
         self._http.close()

@@ -32,6 +32,11 @@ register({"col.missed": ("缺检", "missed"), "col.sampled": ("抽查车日", "s
 
 
 def write(data: dict, path: Path, lang: str) -> Path:
+    """Reports are read by leaders and passed on: personal data in any text (a reviewer's reason,
+    a note) is always masked, and no secret is ever written."""
+    from listing.redact import scrub
+
+    data = scrub(data)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return _xlsx(data, path, lang)
@@ -78,7 +83,8 @@ def _xlsx(data: dict, path: Path, lang: str) -> Path:
         line.add_series({"name": ["charts", 0, j], "categories": ["charts", 1, 0, len(weeks), 0],
                          "values": ["charts", 1, j, len(weeks), j]})
     line.set_title({"name": t("report.rate_chart", lang)})
-    charts.insert_chart(1, len(series) + 2, line, {"x_scale": 1.6, "y_scale": 1.3})
+    if series:  # a district with nothing listed this month: no chart rather than a crash
+        charts.insert_chart(1, len(series) + 2, line, {"x_scale": 1.6, "y_scale": 1.3})
     acc = data["accidents"]
     base = max(len(weeks), 1) + 30
     charts.write_row(base, 0, ["company", t("report.before", lang), t("report.during", lang), t("report.after", lang)])
@@ -89,7 +95,8 @@ def _xlsx(data: dict, path: Path, lang: str) -> Path:
         bar.add_series({"name": ["charts", base, j], "categories": ["charts", base + 1, 0, base + len(acc), 0],
                         "values": ["charts", base + 1, j, base + len(acc), j]})
     bar.set_title({"name": t("report.accident_chart", lang)})
-    charts.insert_chart(base, 6, bar, {"x_scale": 1.6, "y_scale": 1.3})
+    if acc:
+        charts.insert_chart(base, 6, bar, {"x_scale": 1.6, "y_scale": 1.3})
     book.close()
     return path
 

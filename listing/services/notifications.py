@@ -1,5 +1,7 @@
 """Sending notifications exactly once: the key is recorded in the same transaction as the
-decision to send, and the channel (DingTalk / WeCom robots, or the log) is called after."""
+decision to send, and the channel (DingTalk / WeCom robots, or the log) is called after.
+Notifications go to groups of people: their title and text are always redacted (no driver ID
+numbers or phones, no secrets) before any channel sees them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +11,7 @@ from typing import Callable, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from listing import redact
 from listing.store.tables import SentNotification
 
 log = logging.getLogger("guapai.notify")
@@ -30,6 +33,7 @@ class LogChannel:
         self.sent: list[tuple[str, str, str]] = []
 
     def send(self, key: str, title: str, text: str) -> None:
+        title, text = redact.redact(title), redact.redact(text)
         self.sent.append((key, title, text))
         (self.sink or log.info)(f"[{title}] {text}")
 
@@ -47,5 +51,5 @@ def notify_once(session: Session, channel: Channel, key: str, title: str, text: 
             session.add(SentNotification(key=key, channel=channel.name, sent_at=now))
     except IntegrityError:
         return False  # a concurrent run recorded it first
-    channel.send(key, title, text)
+    channel.send(key, redact.redact(title), redact.redact(text))
     return True
