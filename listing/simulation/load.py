@@ -244,7 +244,8 @@ class _OfficerAtWork:
                     self.record(t="retry", kind=kind, target=target, sqlstate=state, attempt=attempt)
                     time.sleep(self.rng.uniform(0.005, 0.05) * attempt)
                     continue
-                self.record(t="error", kind=kind, target=target, sqlstate=state, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+                first = " / ".join(str(getattr(exc, "orig", None) or exc).splitlines()[:2])  # message and DETAIL, not the SQL
+                self.record(t="error", kind=kind, target=target, sqlstate=state, error=f"{type(exc).__name__}: {first[:500]}")
                 return False
             except Conflict as exc:
                 self.record(t="conflict", kind=kind, target=target, key=exc.key, ms=(time.perf_counter() - started) * 1000)
@@ -445,6 +446,8 @@ def run(url: str, plan: LoadPlan, workdir: Path, progress=lambda message: None) 
     seed_s = time.perf_counter() - t
     progress(f"seeded {manifest['companies']} listed companies, {manifest['findings']} findings, "
              f"{len(manifest['problems'])} problems in {seed_s:.1f} s")
+    (workdir / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "vehicles"}, ensure_ascii=False),
+                                           encoding="utf-8")
     run_id = uuid.uuid4().hex[:8]
     ctx = mp.get_context("spawn")
     ready, go, end_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
@@ -517,6 +520,13 @@ def _read(path: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- verification
+
+def verify_workdir(store, workdir: Path) -> dict:
+    """`verify` again from what a run left in its work directory (the manifest and the result files)."""
+    manifest = json.loads((workdir / "manifest.json").read_text(encoding="utf-8"))
+    results = {path.stem: _read(path) for path in sorted(workdir.glob("*.jsonl"))}
+    return verify(store, manifest, results)
+
 
 def verify(store, manifest: dict, results: dict[str, list[dict]]) -> dict:
     """Hold what every process believes it did against the database and the audit chain."""
