@@ -18,7 +18,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -141,9 +140,17 @@ class FaultPG:
     url: str
     database: str
     cluster: Cluster
+    copies: list[str]
 
     def restart(self, mode: str = "immediate") -> None:
         self.cluster.restart(mode)
+
+    def copy(self) -> str:
+        """A copy of this database as it is now (nobody may be connected to it), dropped with it."""
+        name = f"{self.database}_copy{len(self.copies)}"
+        self.cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"')
+        self.copies.append(name)
+        return self.cluster.url(name)
 
 
 @pytest.fixture
@@ -151,8 +158,8 @@ def fault_pg(pg_cluster) -> FaultPG:
     """A fresh, migrated database in the private cluster, and the cluster's restart(mode)."""
     name = f"fault_{uuid.uuid4().hex[:10]}"
     pg_cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    yield FaultPG(pg_cluster.url(name), name, pg_cluster)
-    pg_cluster.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    handle = FaultPG(pg_cluster.url(name), name, pg_cluster, [])
+    yield handle
+    for database in [*handle.copies, name]:
+        pg_cluster.sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
-
-Restart = Callable[[str], None]

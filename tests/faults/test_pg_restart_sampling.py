@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from jobs.platform.simulator import start_simulator
+from jobs.platform.simulator import Faults, start_simulator
 from jobs.registry import JOBS
 from jobs.scheduler import run_period
 from listing.services import sampling
@@ -175,3 +175,52 @@ def _actor(session, name):
     from listing.services.users import resolve_actor
 
     return resolve_actor(session, name)
+
+
+PLATFORM_FAULTS = Faults(slow=0.2, slow_seconds=0.05, error_500=0.3, truncated=0.4, missing=0.2, garbage=0.2, offline=0.15)
+MIXED_POINTS = [Point("committing vehicle 3, platform failing", "commit", r"^UPDATE sample SET", n=3),
+                Point("between vehicles, platform failing", "platform", n=4, expect="recovered")]
+
+
+@pytest.mark.parametrize("point", MIXED_POINTS, ids=lambda p: p.name)
+def test_a_restart_amid_platform_faults_ends_exactly_like_an_uninterrupted_run(fault_pg, point):
+    """The platform slow, failing and answering garbage, and PostgreSQL restarted on top: the
+    rerun's samples and findings equal those of the same day run once without a restart, on a
+    copy of the same database against a twin of the same platform."""
+    from listing.store.db import open_store
+
+    store = open_store(fault_pg.url)
+    vehicles = _world(store)
+    store.engine.dispose()
+    twin = open_store(fault_pg.copy())
+
+    def run_twice(target, fault_point):
+        with start_simulator(vehicles, seed=9, plant_rate=0.6, faults=PLATFORM_FAULTS) as sim:
+            settings = Settings(platform_url=sim.url, platform_token="sim-token", sampling_secret="test-secret",
+                                sampling_batch=2)
+            if fault_point:
+                _first_run(target, fault_pg, settings, fault_point)
+            run_period(target, settings, LogChannel(), JOBS["sampling"], str(DAY))
+        return _outcome(target)
+
+    reference = run_twice(twin, None)
+    restarted = run_twice(store, point)
+    assert restarted == reference
+    samples, findings, run = restarted
+    assert {status for _, status, _ in samples} & {"no_data", "failed", "partial"}, "the platform faults did not bite"
+    assert run == ("done", 1)
+    with store.session(readonly=True) as s:
+        attempts = s.exec(select(tables.JobRun.attempts)).one()
+    assert attempts == (2 if point.expect == "failed" else 1)
+    store.engine.dispose()
+    twin.engine.dispose()
+
+
+def _outcome(store):
+    with store.session(readonly=True) as s:
+        samples = sorted((p, smp.status, smp.points) for smp, p in s.exec(
+            select(tables.Sample, tables.Vehicle.plate).join(tables.Vehicle)).all())
+        findings = sorted((p, f.rule, f.start.isoformat(), f.end.isoformat(), f.driver_id) for f, p in s.exec(
+            select(tables.Finding, tables.Vehicle.plate).join(tables.Vehicle)).all())
+        run = s.exec(select(tables.JobRun.state, func.count()).group_by(tables.JobRun.state)).one()
+    return samples, findings, tuple(run)
