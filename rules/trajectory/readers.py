@@ -18,6 +18,7 @@ register(
         "err.positions_malformed": ("位置数据有 {n} 条记录无法解析,首条:{first}", "{n} position records could not be read; first: {first}"),
         "err.positions_format": ("无法识别的轨迹格式 {format}(可选 csv、parquet、json、jt808)", "unknown trajectory format {format} (use csv, parquet, json or jt808)"),
         "err.positions_columns": ("轨迹文件缺少列:{columns}", "the trajectory file lacks columns: {columns}"),
+        "err.positions_json": ("平台返回的 JSON 不是位置数据({where} 不是对象或位置列表)", "the platform's JSON is not position data ({where} is not an object or a list of positions)"),
     }
 )
 
@@ -114,26 +115,39 @@ def read_csv(path: Path, **kw) -> ReadResult:
 
 
 def read_parquet(path: Path, **kw) -> ReadResult:
-    return from_frame(pl.read_parquet(path), position_name="row", first_position=0, **kw)
+    try:
+        raw = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:  # not a Parquet file, or a damaged one
+        raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
+    return from_frame(raw, position_name="row", first_position=0, **kw)
 
 
 def read_platform_json(data) -> ReadResult:
-    """The platform's JSON: a page {"vehicle", "positions": [...]}, a list of pages, or a list of positions."""
+    """The platform's JSON: a page {"vehicle", "positions": [...]}, a list of pages, or a list of
+    positions. Anything else (a record that is not an object, positions that are not a list) is
+    refused as a whole: the answer is not what the platform sends."""
     pages = data if isinstance(data, list) and data and isinstance(data[0], dict) and "positions" in data[0] else None
     if pages is None and isinstance(data, dict):
         pages = [data]
     rows = []
     if pages is not None:
-        for page in pages:
-            for p in page.get("positions", []):
-                rows.append({"vehicle": page.get("vehicle"), **p} if "vehicle" not in p else p)
+        for i, page in enumerate(pages):
+            positions = page.get("positions") if isinstance(page, dict) else None
+            if not isinstance(positions, list) or not all(isinstance(p, dict) for p in positions):
+                raise ValidationError("err.positions_json", where=f"page {i}")
+            rows.extend({"vehicle": page.get("vehicle"), **p} if "vehicle" not in p else p for p in positions)
     elif isinstance(data, list):
+        bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
+        if bad is not None:
+            raise ValidationError("err.positions_json", where=f"record {bad}")
         rows = data
+    else:
+        raise ValidationError("err.positions_json", where=type(data).__name__)
     if not rows:
         return ReadResult(empty())
     try:
         raw = pl.from_dicts(rows, infer_schema_length=None)
-    except (pl.exceptions.PolarsError, TypeError, ValueError):  # mixed types: read every field as text
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):  # mixed types: every field as text
         raw = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows],
                            schema={k: pl.Utf8 for k in dict.fromkeys(k for r in rows for k in r)})
     return from_frame(raw, position_name="record", first_position=0)
@@ -150,7 +164,7 @@ def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
     if fmt == "json":
         try:
             return read_platform_json(json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError("err.file_unreadable", reason=str(exc)) from None
     if fmt in ("jt808", "808", "bin", "hex"):
         from rules.trajectory.jt808 import read_jt808
