@@ -48,7 +48,8 @@ def max_bytes() -> int:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:,.1f}"
+    mb = n / 2**20
+    return f"{mb:,.0f}" if mb >= 10 else f"{mb:.3g}"
 
 
 def _decodes(path: Path, encoding: str, sink=None) -> bool:
