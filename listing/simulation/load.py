@@ -73,11 +73,12 @@ class Officer:
 
 
 def officers(n: int) -> list[Officer]:
-    """Pairs of police and transport officers per district in turn; the last two city-level."""
+    """Pairs of police and transport officers per district in turn, the last two city-level; fewer
+    than 8 officers are all city-level (so every company has someone)."""
     out = []
     for i in range(n):
         role = "police" if i % 2 == 0 else "transport"
-        city = i >= max(2, n - 2) and n > 2
+        city = n < 8 or i >= n - 2
         out.append(Officer(f"officer{i:02d}", role, "*" if city else JURISDICTIONS[(i // 2) % len(JURISDICTIONS)]))
     return out
 
@@ -157,16 +158,14 @@ def seed(store, plan: LoadPlan, now: dt.datetime) -> dict:
             s.add(tables.Finding(sample_id=samples[(day, vid)], day=day, company_id=cid, vehicle_id=vid, driver_id=did,
                                  rule=rule, start=start, end=start + dt.timedelta(minutes=3), evidence={"seeded": True}))
         s.flush()
-        by_district = defaultdict(list)
-        for o in cast:
-            by_district[o.jurisdiction].append(o.name)
         for j in range(plan.n_problems()):
             cid, jurisdiction, _ = companies[j % len(companies)]
             rectified = j % 3 == 2
             s.add(tables.Problem(company_id=cid, listing_id=listing_of[cid], source="inspection", source_id=None,
                                  description=f"台账不全(种子 {j})", owner=f"负载测试运输公司{cid}", due=today + dt.timedelta(days=15),
                                  state="rectified" if rectified else "open", created_at=now,
-                                 rectified_by=rng.choice(by_district[jurisdiction] or by_district["*"]) if rectified else None,
+                                 rectified_by=rng.choice([o.name for o in cast if o.jurisdiction in (jurisdiction, "*")] or ["seed-officer"])
+                                 if rectified else None,
                                  rectified_at=now if rectified else None))
         s.flush()
         problems = {p.id: [p.state, p.rectified_by] for p in s.exec(select(tables.Problem)).all()}
