@@ -129,3 +129,30 @@ def test_postgres_restarted_mid_decision_applies_it_all_or_nothing_then_once(fau
 def _col(store, table: str, column: str) -> int:
     with store.engine.connect() as conn:
         return list(conn.execute(text(f"SELECT * FROM {table} LIMIT 0")).keys()).index(column)
+
+
+def test_postgres_down_the_decision_says_so_in_one_line_then_applies_once_when_back(fault_pg, monkeypatch):
+    from listing.store.db import open_store
+
+    monkeypatch.delenv("GUAPAI_USER", raising=False)
+    store = open_store(fault_pg.url)
+    lid = _under_review(store)
+    before = _dump(store)
+    url = fault_pg.cluster.url(fault_pg.database, password=PASSWORD)
+    runner = CliRunner()
+    args = ["--db", url, "--as", "reviewer", "--lang", "zh", "review", "decide", str(lid), "--pass", "--reason", "整改到位"]
+    fault_pg.cluster.stop("fast")
+    try:
+        down = runner.invoke(main.app, args)
+    finally:
+        fault_pg.cluster.start()
+    assert down.exit_code == 1, (down.stderr, down.exception)
+    lines = down.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("错误: 无法连接数据库"), down.stderr
+    assert PASSWORD not in down.stderr and "***" in down.stderr and "Traceback" not in down.stderr
+    assert _dump(store) == before
+    assert runner.invoke(main.app, args).exit_code == 0
+    assert runner.invoke(main.app, args).exit_code == 5
+    with store.session(readonly=True) as s:
+        assert [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.seq > len(before["audit_event"])))] == ["listing.pass"]
+    store.engine.dispose()
