@@ -331,7 +331,7 @@ def test_random_files_of_every_kind_import_whole_or_not_at_all(kind):
         who = actor(store, "wang" if kind in ("accidents", "violations") else "li")
         seen = {"ok": 0, "refused": 0, "raised": 0}
 
-        @settings(max_examples=cases(ci=130, long=4000), deadline=None,
+        @settings(max_examples=cases(ci=300, long=6000), deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
         @given(drawn=import_files(kind))
         def check(drawn):
@@ -453,7 +453,7 @@ def test_random_bytes_truncated_workbooks_and_wrong_extensions_are_refused_clear
         store = _store_with_people(Path(folder))
         who = {"companies": actor(store, "li"), "violations": actor(store, "admin")}
 
-        @settings(max_examples=cases(ci=400, long=20_000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @settings(max_examples=cases(ci=600, long=20_000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(drawn=broken_files())
         def check(drawn):
             kind, content, suffix = drawn
