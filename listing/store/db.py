@@ -212,12 +212,13 @@ def _reason(exc: BaseException, url: str) -> str:
 def store_error(exc: BaseException, url: str | None) -> GuapaiError | None:
     """The one clear error for a store failure an officer can act on (a busy SQLite file, a
     lost PostgreSQL connection), or None when `exc` is something else."""
+    busy, lost = database_busy(exc), connection_lost(exc)
+    if not (busy or lost):
+        return None
     url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
-    if database_busy(exc):
+    if busy:
         return StoreBusy("err.db_busy", url=_shown(url), seconds=f"{busy_timeout():g}")
-    if connection_lost(exc):
-        return GuapaiError("err.db_connection_lost", url=_shown(url), reason=_reason(exc, url))
-    return None
+    return GuapaiError("err.db_connection_lost", url=_shown(url), reason=_reason(exc, url))
 
 
 register({"col.db_url": ("数据库", "database"), "col.revision": ("当前版本", "revision"), "col.head": ("最新版本", "head")})
