@@ -70,12 +70,12 @@ def print_json(data: Any, *, reveal_for: Any = None) -> None:
     sys.stdout.write(dumps(scrub(data, reveal_for)) + "\n")
 
 
-def message(text: str, style: str | None = None) -> None:
-    """A human message: stderr, never mixed with data."""
+def message(text: str, style: str | None = None, soft_wrap: bool = False) -> None:
+    """A human message: stderr, never mixed with data; secrets and personal data removed."""
     from rich.console import Console
 
     sys.stdout.flush()  # keep data and messages in order when both go to one terminal
-    Console(stderr=True, highlight=False).print(scrub(text), style=style)
+    Console(stderr=True, highlight=False, soft_wrap=soft_wrap).print(scrub(text), style=style)
 
 
 def show(

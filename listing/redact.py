@@ -47,16 +47,16 @@ def remember_in_url(url: str | None) -> None:
     """A URL that is not itself secret (a platform's base URL): remember only the password or
     token inside it."""
     with _lock:
-        _remembered.update(p for p in _parts(url) if p != url)
+        _remembered.update(p for p in _parts(url) if p != url)  # no secret inside: nothing to remember
 
 
 def _parts(value: str | None) -> set[str]:
     if not value or len(value) < MIN_SECRET:
         return set()
-    out = {value}
-    out.update(m.group(0)[len(m.group(1)):] for m in _QUERY.finditer(value))
-    out.update(m.group(0)[len(m.group(1)):-1] for m in _USERINFO.finditer(value))
-    return {v for v in out if len(v) >= MIN_SECRET}
+    inside = {m.group(0)[len(m.group(1)):] for m in _QUERY.finditer(value)}
+    inside |= {m.group(0)[len(m.group(1)):-1] for m in _USERINFO.finditer(value)}
+    # a URL whose secret is a token or password in it keeps its host and path readable
+    return {v for v in (inside or {value}) if len(v) >= MIN_SECRET}
 
 
 def secret_values() -> list[str]:
