@@ -72,7 +72,8 @@ def _times(s: pl.Series, naive_tz: str) -> pl.Series:
     if s.dtype == pl.Datetime or isinstance(s.dtype, pl.Datetime):
         return (s.dt.replace_time_zone(naive_tz) if s.dtype.time_zone is None else s).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
     if s.dtype.is_numeric():  # epoch seconds
-        return pl.from_epoch((s.cast(pl.Float64) * 1e6).cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC")
+        micros = (s.cast(pl.Float64) * 1e6).cast(pl.Int64, strict=False)  # out of range or NaN: unreadable
+        return pl.from_epoch(micros, time_unit="us").dt.replace_time_zone("UTC")
     raise ValidationError("err.positions_columns", columns="time")
 
 
@@ -147,6 +148,8 @@ def read_platform_json(data) -> ReadResult:
         return ReadResult(empty())
     try:
         raw = pl.from_dicts(rows, infer_schema_length=None)
+        if any(dtype.is_nested() or dtype == pl.Object for dtype in raw.dtypes):
+            raise TypeError("a field holds a list or an object")
     except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):  # mixed types: every field as text
         raw = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows],
                            schema={k: pl.Utf8 for k in dict.fromkeys(k for r in rows for k in r)})
