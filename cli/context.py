@@ -81,11 +81,7 @@ class ErrorHandlingGroup(TyperGroup):
 def _error_line(exc) -> None:
     """One line on stderr, whatever its length: never hard-wrapped at 80 columns when stderr is a
     pipe or a log file (scripts and log readers grep for it)."""
-    from rich.console import Console
-
-    sys.stdout.flush()
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red")
+    output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red", soft_wrap=True)
 
 
 def _store_error(exc):

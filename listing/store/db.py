@@ -60,7 +60,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception:
-        raise GuapaiError("err.db_url", url=url) from None
+        raise GuapaiError("err.db_url", url=_shown(url)) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
-    raise GuapaiError("err.db_url", url=url)
+    raise GuapaiError("err.db_url", url=_shown(url))
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
