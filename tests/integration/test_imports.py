@@ -152,3 +152,16 @@ def test_bad_files_are_refused_clearly(people, tmp_path, content, key):
     with pytest.raises(ValidationError) as err:
         run(people, "transport", "companies", path)
     assert err.value.key == key
+
+
+def test_a_count_beyond_a_database_integer_is_a_clear_error_not_a_database_crash(people, city, tmp_path):
+    """Found by review of the fuzz: PostgreSQL's integer columns end at 2**31 - 1."""
+    load_all(people, city, tmp_path, upto="accidents")
+    before = counts(people)
+    huge = city["violations"].head(3).with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(2**31)).otherwise(pl.col("points")).alias("points"))
+    path = tmp_path / "violations_huge.csv"
+    huge.write_csv(path)
+    result = run(people, "police", "violations", path)
+    assert [(e["row"], e["column"], e["reason"]) for e in result.errors] == [(3, "points", "imp.too_large")]
+    assert counts(people) == before

@@ -20,6 +20,7 @@ register(
         "imp.required": ("必填项为空", "required value is empty"),
         "imp.int": ("应为整数", "not a whole number"),
         "imp.negative": ("不能为负数", "must not be negative"),
+        "imp.too_large": ("数值过大", "too large"),
         "imp.bool": ("应为 是/否", "expected yes/no"),
         "imp.date": ("日期格式错误(应为 YYYY-MM-DD)", "bad date (expected YYYY-MM-DD)"),
         "imp.datetime": ("时间格式错误(应为 YYYY-MM-DD HH:MM:SS,北京时间)", "bad time (expected YYYY-MM-DD HH:MM:SS, Beijing time)"),
@@ -51,7 +52,8 @@ def _parse(col: Col, s: pl.Series) -> tuple[pl.Series, pl.Series]:
     elif col.kind == "int":
         value = s.str.replace_all(r"\.0+$", "").cast(pl.Int64, strict=False)
         reason = pl.select(pl.when(present & value.is_null()).then(pl.lit("imp.int"))
-                           .when(value < 0).then(pl.lit("imp.negative"))).to_series()
+                           .when(value < 0).then(pl.lit("imp.negative"))
+                           .when(value > 2_147_483_647).then(pl.lit("imp.too_large"))).to_series()  # a database integer
     elif col.kind == "bool":
         mapped = s.str.to_lowercase().replace_strict(BOOLEANS, default=None)
         value = (mapped == "1").fill_null(False)
