@@ -109,15 +109,26 @@ def actor(session_):
     return resolve_actor(session_, _settings.user)
 
 
+_AUDITED_DENIALS = {"err.role_denied": None, "err.jurisdiction_denied": None, "err.as_mismatch": "as",
+                    "err.jobs_service_role": "jobs.run"}
+
+
 def _record_denial(exc) -> None:
-    """A refused action is itself audited, in its own transaction (the refused one rolled back)."""
-    if exc.key not in ("err.role_denied", "err.jurisdiction_denied") or not _settings.user:
+    """A refused action is itself audited, in its own transaction (the refused one rolled back),
+    under the user the database names on an officer's own PostgreSQL role, else under --as."""
+    if exc.key not in _AUDITED_DENIALS:
         return
     try:
         from listing.services import audit
+        from listing.services.users import connected_user
 
         with open_store().session() as session:
-            audit.record(session, _settings.user, f"denied.{exc.params.get('action', exc.key)}", "denial", None,
+            connected = connected_user(session)
+            who = connected.name if connected is not None else _settings.user
+            if not who:
+                return
+            action = exc.params.get("action") or _AUDITED_DENIALS[exc.key]
+            audit.record(session, who, f"denied.{action}", "denial", None,
                          after={k: str(v) for k, v in exc.params.items()}, at=now())
     except Exception:  # the denial message matters more than its record; never mask it
         pass

@@ -280,3 +280,15 @@ def test_jobs_run_only_on_the_service_connection(city):
                                     "VALUES ('sampling', '2026-11-20', 'running', 'x', 1, now(), now())")
     with city["owner"].session(readonly=True) as s:
         assert s.exec(select(tables.JobRun)).all() == []
+
+
+def test_refusals_on_an_officers_role_are_audited_under_that_officer(city):
+    runner = CliRunner()
+    base = ["--db", city["urls"]["wang"], "--lang", "en"]
+    assert runner.invoke(main.app, base + ["--as", "li", "board"]).exit_code == 3  # claims li
+    assert runner.invoke(main.app, base + ["users", "list"]).exit_code == 3  # police may not
+    with city["owner"].session(readonly=True) as s:
+        denials = s.exec(select(tables.AuditEvent.actor, tables.AuditEvent.action)
+                         .where(tables.AuditEvent.action.startswith("denied."))).all()
+        assert sorted(denials) == [("wang", "denied.as"), ("wang", "denied.users.list")]
+        assert audit.verify(s, Actor("admin", Role.ADMIN, "x", "*")).ok

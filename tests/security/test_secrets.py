@@ -165,8 +165,6 @@ def test_platform_client_failing_never_shows_the_token(caplog):
     assert leaked(*texts, caplog.text) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli/context.py _error_line prints the error without cli.output's redaction "
-                   "(listing/store/db.py names the URL); route it through output.message(..., soft_wrap=True)")
 def test_a_database_password_is_never_in_the_error_line(tmp_path):
     runner = CliRunner()
     outs = []
