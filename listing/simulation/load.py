@@ -192,6 +192,27 @@ def _sqlstate(exc: BaseException) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", None)
 
 
+def write_retrying(store, fn, *, on_retry=lambda sqlstate, attempt: None, retries: int = MAX_RETRIES,
+                   rng: random.Random | None = None):
+    """(fn(session), attempts): `fn` in its own unit of work, run again after a deadlock (SQLSTATE
+    40P01: PostgreSQL aborted this transaction to break a cycle) or a serialization failure
+    (40001), as an officer would press the button again. Anything else propagates."""
+    from sqlalchemy.exc import DBAPIError
+
+    rng = rng or random.Random()
+    for attempt in range(1, retries + 1):
+        try:
+            with store.session() as s:
+                return fn(s), attempt
+        except DBAPIError as exc:
+            state = _sqlstate(exc)
+            if state not in RETRYABLE or attempt == retries:
+                raise
+            on_retry(state, attempt)
+            time.sleep(rng.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
 class _OfficerAtWork:
     def __init__(self, store, officer: Officer, rng: random.Random, record: _Recorder, hot: int, run_id: str):
         from listing.services.users import resolve_actor
@@ -228,38 +249,36 @@ class _OfficerAtWork:
         from listing.errors import Conflict, PermissionDenied
 
         started = time.perf_counter()
-        for attempt in range(1, MAX_RETRIES + 1):
+        self.audit_s = 0.0
+
+        def retry(state, attempt):
+            self.record(t="retry", kind=kind, target=target, sqlstate=state, attempt=attempt)
             self.audit_s = 0.0
-            try:
-                with self.store.session() as s:
-                    out = fn(s)
-                done = time.perf_counter()
-                self.record(t="ok", kind=kind, target=target, ms=(done - started) * 1000, attempts=attempt,
-                            audit_ms=self.audit_s * 1000, commit_ms=(done - self.audit_end) * 1000, **out)
-                return True
-            except DBAPIError as exc:
-                state = _sqlstate(exc)
-                if state in RETRYABLE:
-                    self.record(t="retry", kind=kind, target=target, sqlstate=state, attempt=attempt)
-                    time.sleep(self.rng.uniform(0.005, 0.05) * attempt)
-                    continue
-                first = " / ".join(str(getattr(exc, "orig", None) or exc).splitlines()[:2])  # message and DETAIL, not the SQL
-                self.record(t="error", kind=kind, target=target, sqlstate=state, error=f"{type(exc).__name__}: {first[:500]}")
-                return False
-            except Conflict as exc:
-                self.record(t="conflict", kind=kind, target=target, key=exc.key, ms=(time.perf_counter() - started) * 1000)
-                return False
-            except PermissionDenied as exc:
-                # four eyes refusing a verification is the check working (the list we read was stale)
-                self.record(t="refused" if exc.key == "err.four_eyes" else "error", kind=kind, target=target, key=exc.key,
-                            error=str(exc))
-                return False
-            except Exception as exc:  # noqa: BLE001 - anything else is a finding of the load test
-                self.record(t="error", kind=kind, target=target, error="".join(traceback.format_exception_only(exc)).strip()[:800],
-                            trace="".join(traceback.format_exc()).splitlines()[-8:])
-                return False
-        self.record(t="error", kind=kind, target=target, error=f"still failing after {MAX_RETRIES} retries")
-        return False
+
+        try:
+            out, attempts = write_retrying(self.store, fn, on_retry=retry, rng=self.rng)
+        except DBAPIError as exc:
+            state = _sqlstate(exc)
+            first = " / ".join(str(getattr(exc, "orig", None) or exc).splitlines()[:2])  # message and DETAIL, not the SQL
+            self.record(t="error", kind=kind, target=target, sqlstate=state, error=f"{type(exc).__name__}: {first[:500]}"
+                        + (f" (still failing after {MAX_RETRIES} attempts)" if state in RETRYABLE else ""))
+            return False
+        except Conflict as exc:
+            self.record(t="conflict", kind=kind, target=target, key=exc.key, ms=(time.perf_counter() - started) * 1000)
+            return False
+        except PermissionDenied as exc:
+            # four eyes refusing a verification is the check working (the list we read was stale)
+            self.record(t="refused" if exc.key == "err.four_eyes" else "error", kind=kind, target=target, key=exc.key,
+                        error=str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - anything else is a finding of the load test
+            self.record(t="error", kind=kind, target=target, error="".join(traceback.format_exception_only(exc)).strip()[:800],
+                        trace="".join(traceback.format_exc()).splitlines()[-8:])
+            return False
+        done = time.perf_counter()
+        self.record(t="ok", kind=kind, target=target, ms=(done - started) * 1000, attempts=attempts,
+                    audit_ms=self.audit_s * 1000, commit_ms=(done - self.audit_end) * 1000, **out)
+        return True
 
     def _ids(self, query) -> list[int]:
         from listing.store.tables import Company

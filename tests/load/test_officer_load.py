@@ -48,7 +48,7 @@ def test_the_check_names_lost_duplicated_and_four_eyes_breaches(pg_url, tmp_path
     """The verification is not a rubber stamp: after a short clean run, damage the database the
     way a lost write, a duplicate or a broken four-eyes check would, and each is named."""
     workdir = tmp_path / "results"
-    report = run(pg_url, LoadPlan(workers=4, duration=3.0, scheduler=False, findings=60, problems=30), workdir)
+    report = run(pg_url, LoadPlan(workers=4, duration=3.0, scheduler=False, findings=1000, problems=60), workdir)
     assert report["violations"] == [], report["violations"]
     from listing.store.db import open_store
 
@@ -73,3 +73,57 @@ def test_the_check_names_lost_duplicated_and_four_eyes_breaches(pg_url, tmp_path
     assert f"inspection written twice: {copied.notes}" in found
     assert f"finding {suspected.id} dismissed by officer00: officers acknowledged []" in found
     assert f"problem {verified.id} verified and rectified by {verified.verified_by}" in found
+
+
+@pytest.mark.postgres
+def test_a_deadlock_postgres_breaks_is_retried_and_the_write_lands_once(pg_url):
+    """The load above may see no deadlock at all, so the retry path is proven on a real one: this
+    unit of work and another transaction lock two rows in opposite orders; PostgreSQL aborts this
+    one (SQLSTATE 40P01, its deadlock_timeout fires first), and the retry commits it once."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from listing.simulation.load import write_retrying
+    from listing.store.db import open_store
+
+    store = open_store(pg_url, migrate=False)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE lock_pair (id int PRIMARY KEY, writes int NOT NULL DEFAULT 0)")
+        conn.exec_driver_sql("INSERT INTO lock_pair (id) VALUES (1), (2)")
+    mine_holds_2, other_holds_1 = threading.Event(), threading.Event()
+    errors = []
+
+    def other():
+        try:
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '30s'")  # never the victim
+                mine_holds_2.wait(10)
+                conn.exec_driver_sql("UPDATE lock_pair SET writes = writes + 1 WHERE id = 1")
+                other_holds_1.set()
+                time.sleep(0.3)  # let the unit of work start waiting for row 1 first
+                conn.exec_driver_sql("UPDATE lock_pair SET writes = writes + 1 WHERE id = 2")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def work(session):
+        session.execute(text("SET LOCAL deadlock_timeout = '2s'"))
+        session.execute(text("UPDATE lock_pair SET writes = writes + 1 WHERE id = 2"))
+        if not mine_holds_2.is_set():  # first attempt: walk into the cycle
+            mine_holds_2.set()
+            other_holds_1.wait(10)
+        session.execute(text("UPDATE lock_pair SET writes = writes + 1 WHERE id = 1"))
+        return "written"
+
+    retried = []
+    thread = threading.Thread(target=other)
+    thread.start()
+    result, attempts = write_retrying(store, work, on_retry=lambda state, attempt: retried.append((state, attempt)))
+    thread.join(30)
+    with store.engine.connect() as conn:
+        writes = dict(conn.exec_driver_sql("SELECT id, writes FROM lock_pair").all())
+    store.engine.dispose()
+    assert errors == [] and not thread.is_alive()
+    assert retried == [("40P01", 1)] and (result, attempts) == ("written", 2)
+    assert writes == {1: 2, 2: 2}  # the other transaction's two writes and the retried unit's, each once
