@@ -31,7 +31,7 @@ import traceback
 import uuid
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -162,7 +162,7 @@ def seed(store, plan: LoadPlan, now: dt.datetime) -> dict:
             cid, jurisdiction, _ = companies[j % len(companies)]
             rectified = j % 3 == 2
             s.add(tables.Problem(company_id=cid, listing_id=listing_of[cid], source="inspection", source_id=None,
-                                 description=f"台账不全(种子 {j})", owner=f"负载测试运输公司{cid}", due=today + dt.timedelta(days=15),
+                                 description=f"台账不全(种子 {j})", owner="负载测试运输公司", due=today + dt.timedelta(days=15),
                                  state="rectified" if rectified else "open", created_at=now,
                                  rectified_by=rng.choice([o.name for o in cast if o.jurisdiction in (jurisdiction, "*")] or ["seed-officer"])
                                  if rectified else None,
