@@ -59,7 +59,7 @@ class LoadPlan:
     grace: float = 60.0  # after the end of the load, a process still running is hung
 
     def n_findings(self) -> int:
-        return self.findings if self.findings is not None else max(400, int(self.duration * 25))
+        return self.findings if self.findings is not None else max(600, int(self.duration * 60))
 
     def n_problems(self) -> int:
         return self.problems if self.problems is not None else max(200, int(self.duration * 8))
