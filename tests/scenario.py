@@ -17,6 +17,12 @@ def local(y, m, d, hh=10, mm=0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
 
 
+def plate(n: int, i: int) -> str:
+    """A valid, distinct plate for vehicle i of the n-th company (n < 2,400, i < 1,000): the
+    second letter carries the hundreds of n, so plates never grow past 7 characters."""
+    return f"浙{'ABCDEFGHJKLMNPQRSTUVWXYZ'[n // 100]}{n % 100:02d}{i:03d}"
+
+
 def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdiction: str = "西湖区"):
     """(company_id, listing_id, vehicle_ids) with a listing confirmed at `confirmed`."""
     _counter["n"] += 1
@@ -29,7 +35,7 @@ def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdicti
         s.flush()
         vids = []
         for i in range(vehicles):
-            v = tables.Vehicle(plate=f"浙C{n:02d}{i:03d}", company_id=c.id, vehicle_class="truck", active_from=dt.date(2020, 1, 1))
+            v = tables.Vehicle(plate=plate(n, i), company_id=c.id, vehicle_class="truck", active_from=dt.date(2020, 1, 1))
             s.add(v)
             s.flush()
             vids.append(v.id)
