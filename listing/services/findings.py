@@ -52,11 +52,17 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
     vehicle = session.get(Vehicle, row.vehicle_id)
     violation_id = None
     if row.rule not in ("no_data", "partial_data"):
-        violation = Violation(occurred_at=row.start, vehicle_id=row.vehicle_id, company_id=row.company_id,
-                              driver_id=row.driver_id, code=f"TRJ-{row.rule}", points=0, source="trajectory",
-                              record_no=f"finding-{row.id}")
-        session.add(violation)
-        session.flush()
+        code = f"TRJ-{row.rule}"
+        # the same event may reach two findings (a run across midnight is sampled on both days):
+        # it is one violation, counted once
+        violation = session.exec(select(Violation).where(Violation.vehicle_id == row.vehicle_id,
+                                                         Violation.occurred_at == row.start, Violation.code == code)).first()
+        if violation is None:
+            violation = Violation(occurred_at=row.start, vehicle_id=row.vehicle_id, company_id=row.company_id,
+                                  driver_id=row.driver_id, code=code, points=0, source="trajectory",
+                                  record_no=f"finding-{row.id}")
+            session.add(violation)
+            session.flush()
         violation_id = violation.id
     when = row.start.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
     problem = Problem(company_id=row.company_id, listing_id=None, source="finding", source_id=row.id,
