@@ -45,3 +45,14 @@ def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdicti
         lid = listings.propose(s, reviewer, cid, rules_version="t", explanation={}, now=confirmed).id
         listings.apply(s, reviewer, lid, Event.CONFIRM, now=confirmed)
     return cid, lid, vids
+
+
+def drivers_on_duty(store, company_id: int, vehicle_ids: list[int], id_number=None) -> None:
+    """One driver per vehicle, assigned to it since 2026-01-01 (who drove is then known)."""
+    id_number = id_number or (lambda i: f"33010619900101{company_id:02d}{i:02d}")
+    with store.session() as s:
+        for i, vid in enumerate(vehicle_ids):
+            d = tables.Driver(id_number=id_number(i), name=f"司机{company_id}-{i}", company_id=company_id)
+            s.add(d)
+            s.flush()
+            s.add(tables.Assignment(driver_id=d.id, vehicle_id=vid, start=local(2026, 1, 1)))

@@ -33,7 +33,7 @@ from listing.settings import Settings
 from listing.store import tables
 from tests.budget import LONG
 from tests.faults import inject
-from tests.scenario import listed_company, local
+from tests.scenario import drivers_on_duty, listed_company, local
 
 DAY = dt.date(2026, 11, 23)
 COMPANIES, VEHICLES = 3, 20  # 2 sampled vehicles per company: 6 vehicles, batches of 2
@@ -79,12 +79,7 @@ def _world(store):
         add_user(s, "admin", "police", "police", "x", "*", now=NOW)
     for _ in range(COMPANIES):
         cid, _, vids = listed_company(store, local(2026, 11, 1), vehicles=VEHICLES)
-        with store.session() as s:
-            for i, vid in enumerate(vids):
-                d = tables.Driver(id_number=f"33010619900101{cid:02d}{i:02d}", name=f"司机{cid}-{i}", company_id=cid)
-                s.add(d)
-                s.flush()
-                s.add(tables.Assignment(driver_id=d.id, vehicle_id=vid, start=local(2026, 1, 1)))
+        drivers_on_duty(store, cid, vids)
     with store.session() as s:
         return dict(s.exec(select(tables.Vehicle.plate, tables.Vehicle.vehicle_class)).all())
 

@@ -19,7 +19,7 @@ from jobs.scheduler import run_period
 from listing.services.notifications import LogChannel
 from listing.settings import Settings
 from listing.store import tables
-from tests.scenario import listed_company, local
+from tests.scenario import drivers_on_duty, listed_company, local
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 23)
@@ -29,12 +29,7 @@ def fleet(store, companies=3, vehicles=20):
     out = []
     for _ in range(companies):
         cid, lid, vids = listed_company(store, local(2026, 11, 1), vehicles=vehicles)
-        with store.session() as s:
-            for i, vid in enumerate(vids):
-                d = tables.Driver(id_number=f"33010619900101{cid:02d}{i:02d}", name=f"司机{cid}-{i}", company_id=cid)
-                s.add(d)
-                s.flush()
-                s.add(tables.Assignment(driver_id=d.id, vehicle_id=vid, start=local(2026, 1, 1)))
+        drivers_on_duty(store, cid, vids)
         out.append(cid)
     with store.session() as s:
         return out, {p: c for p, c in s.exec(select(tables.Vehicle.plate, tables.Vehicle.vehicle_class)).all()}

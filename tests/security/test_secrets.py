@@ -23,7 +23,7 @@ from listing.services.users import add_user
 from listing.store import tables
 from listing.store.db import open_store
 from tests.conftest import NOW
-from tests.scenario import listed_company, local
+from tests.scenario import drivers_on_duty, listed_company, local
 from tests.security.test_masking import data_commands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,12 +72,7 @@ def world(tmp_path):
         for name in ("police", "transport", "reviewer"):
             add_user(s, "admin", name, name, "处", "*", now=NOW)
     cid, _, vids = listed_company(store, local(2026, 11, 1), vehicles=4)
-    with store.session() as s:
-        for i, vid in enumerate(vids):
-            d = tables.Driver(id_number=f"3301061990010100{i}X", name=f"司机{i}", company_id=cid)
-            s.add(d)
-            s.flush()
-            s.add(tables.Assignment(driver_id=d.id, vehicle_id=vid, start=local(2026, 1, 1)))
+    drivers_on_duty(store, cid, vids, id_number=lambda i: f"3301061990010100{i}X")
     store.engine.dispose()
     return url
 
