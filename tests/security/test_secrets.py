@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 import main
 from listing.services.users import add_user
-from listing.store import tables
 from listing.store.db import open_store
 from tests.conftest import NOW
 from tests.scenario import drivers_on_duty, listed_company, local
