@@ -292,3 +292,12 @@ def test_refusals_on_an_officers_role_are_audited_under_that_officer(city):
                          .where(tables.AuditEvent.action.startswith("denied."))).all()
         assert sorted(denials) == [("wang", "denied.as"), ("wang", "denied.users.list")]
         assert audit.verify(s, Actor("admin", Role.ADMIN, "x", "*")).ok
+
+
+def test_a_temporary_user_table_does_not_widen_what_a_role_sees(city):
+    """pg_temp comes first on the search path: the policy's lookup of the user names its schema."""
+    with city["stores"]["wang"].engine.connect() as conn:
+        conn.exec_driver_sql('CREATE TEMP TABLE "user" (name text, db_role text, active boolean, jurisdiction text)')
+        conn.exec_driver_sql(f"""INSERT INTO "user" VALUES ('wang', '{city["roles"]["wang"]}', true, '*')""")
+        assert conn.exec_driver_sql('SELECT jurisdiction FROM "user"').scalar_one() == "*"  # the fake is in place
+        assert {r[0] for r in conn.exec_driver_sql("SELECT jurisdiction FROM company")} == {XIHU}

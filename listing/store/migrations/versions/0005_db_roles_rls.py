@@ -52,21 +52,24 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     # Invoker's rights on purpose: officers may read "user" (the CLI needs it to know who acts).
-    op.execute("""
+    # The table is named with its schema: unqualified, a temporary table "user" an officer made
+    # would come first on the search path and say whatever they like.
+    users = '"%s"."user"' % op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one().replace('"', '""')
+    op.execute(f"""
         CREATE OR REPLACE FUNCTION guapai_sees(j text) RETURNS boolean
         LANGUAGE sql STABLE AS $$
-            SELECT EXISTS (SELECT 1 FROM "user" u
+            SELECT EXISTS (SELECT 1 FROM {users} u
                            WHERE u.db_role = current_user AND u.active AND u.jurisdiction IN ('*', j))
         $$""")
     for table, condition in POLICIES.items():
         op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
         op.execute(f'CREATE POLICY guapai_jurisdiction ON "{table}" USING ({condition}) WITH CHECK ({condition})')
-    op.execute("""
+    op.execute(f"""
         CREATE OR REPLACE FUNCTION guapai_audit_actor() RETURNS trigger AS $$
         DECLARE
             mapped text;
         BEGIN
-            SELECT u.name INTO mapped FROM "user" u WHERE u.db_role = current_user AND u.active;
+            SELECT u.name INTO mapped FROM {users} u WHERE u.db_role = current_user AND u.active;
             IF mapped IS NULL THEN
                 -- only the owner of the audit table (or a superuser) writes as whoever it names
                 IF pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE')
