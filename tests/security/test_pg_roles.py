@@ -301,3 +301,39 @@ def test_a_temporary_user_table_does_not_widen_what_a_role_sees(city):
         conn.exec_driver_sql(f"""INSERT INTO "user" VALUES ('wang', '{city["roles"]["wang"]}', true, '*')""")
         assert conn.exec_driver_sql('SELECT jurisdiction FROM "user"').scalar_one() == "*"  # the fake is in place
         assert {r[0] for r in conn.exec_driver_sql("SELECT jurisdiction FROM company")} == {XIHU}
+
+
+def test_the_documented_setup_works_with_an_owner_that_is_not_a_superuser(login_roles):
+    """docs/multi-user.md: a CREATEROLE owner (not a superuser) migrates, adds users and grants
+    an officer's role; the officer then sees their jurisdiction only."""
+    tag = uuid.uuid4().hex[:8]
+    owner_role, officer_role, dbname = f"gp_{tag}_owner", f"gp_{tag}_sun", f"guapai_owned_{tag}"
+    login_roles.extend([officer_role, owner_role])
+    _admin_sql(f'CREATE ROLE "{owner_role}" LOGIN CREATEROLE')
+    _admin_sql(f'CREATE DATABASE "{dbname}" OWNER "{owner_role}"')
+    stores = []
+    try:
+        owner = open_store(f"postgresql+psycopg://{owner_role}@127.0.0.1:5432/{dbname}")
+        stores.append(owner)
+        with owner.session() as s:
+            users.add_user(s, None, "admin", "admin", "信息中心", "*", now=NOW)
+            users.add_user(s, "admin", "reviewer", "reviewer", "交安委", "*", now=NOW)
+            users.add_user(s, "admin", "sun", "transport", "西湖运管所", XIHU, now=NOW)
+        listed_company(owner, local(2026, 9, 1), vehicles=2, jurisdiction=XIHU)
+        listed_company(owner, local(2026, 9, 1), vehicles=2, jurisdiction=SHANGCHENG)
+        granted = CliRunner().invoke(main.app, ["--db", owner.url, "--as", "admin", "--lang", "en",
+                                                "db", "grant", "sun", "--db-role", officer_role, "--json"])
+        assert granted.exit_code == 0, granted.output
+        assert '"group": "guapai_transport"' in granted.stdout
+        officer = open_store(f"postgresql+psycopg://{officer_role}@127.0.0.1:5432/{dbname}")
+        stores.append(officer)
+        assert {r[0] for r in sql(officer, "SELECT jurisdiction FROM company")} == {XIHU}
+        with officer.session() as s:
+            inspections.record(s, users.resolve_actor(s, None), uscc_of(owner, 1), "transport", dt.date(2026, 11, 2), now=NOW)
+        with owner.session(readonly=True) as s:
+            assert s.exec(select(tables.Inspection.inspector)).all() == ["sun"]
+            assert audit.verify(s, Actor("admin", Role.ADMIN, "x", "*")).ok
+    finally:
+        for store in stores:
+            store.engine.dispose()
+        _admin_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
