@@ -321,10 +321,14 @@ def test_the_documented_setup_works_with_an_owner_that_is_not_a_superuser(login_
             users.add_user(s, "admin", "sun", "transport", "西湖运管所", XIHU, now=NOW)
         listed_company(owner, local(2026, 9, 1), vehicles=2, jurisdiction=XIHU)
         listed_company(owner, local(2026, 9, 1), vehicles=2, jurisdiction=SHANGCHENG)
-        granted = CliRunner().invoke(main.app, ["--db", owner.url, "--as", "admin", "--lang", "en",
-                                                "db", "grant", "sun", "--db-role", officer_role, "--json"])
+        password = "s3cr'et pw"  # a quote in it: the statement must not break, nor show it
+        granted = CliRunner().invoke(main.app, ["--db", owner.url, "--as", "admin", "--lang", "en", "db", "grant", "sun",
+                                                "--db-role", officer_role, "--password-stdin", "--json"], input=password + "\n")
         assert granted.exit_code == 0, granted.output
-        assert '"group": "guapai_transport"' in granted.stdout
+        assert '"group": "guapai_transport"' in granted.stdout and password not in granted.output
+        with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", "")) as conn:
+            stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (officer_role,)).fetchone()[0]
+        assert stored and stored.startswith(("SCRAM-SHA-256$", "md5")) and password not in stored
         officer = open_store(f"postgresql+psycopg://{officer_role}@127.0.0.1:5432/{dbname}")
         stores.append(officer)
         assert {r[0] for r in sql(officer, "SELECT jurisdiction FROM company")} == {XIHU}
@@ -332,6 +336,7 @@ def test_the_documented_setup_works_with_an_owner_that_is_not_a_superuser(login_
             inspections.record(s, users.resolve_actor(s, None), uscc_of(owner, 1), "transport", dt.date(2026, 11, 2), now=NOW)
         with owner.session(readonly=True) as s:
             assert s.exec(select(tables.Inspection.inspector)).all() == ["sun"]
+            assert all(password not in str(e.after) for e in s.exec(select(tables.AuditEvent)).all())
             assert audit.verify(s, Actor("admin", Role.ADMIN, "x", "*")).ok
     finally:
         for store in stores:
