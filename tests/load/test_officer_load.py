@@ -12,7 +12,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from listing.simulation.load import LoadPlan, run, summary, verify_workdir
+from listing.simulation.load import LoadPlan, run
+from listing.simulation.load_check import summary, verify_workdir
 from listing.store import tables
 from tests.budget import LONG
 
