@@ -110,7 +110,7 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
 def read_csv(path: Path, **kw) -> ReadResult:
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:  # OSError: bytes polars took for a zlib/gzip stream
         raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
     return from_frame(raw, **kw)
 

@@ -85,3 +85,14 @@ def test_a_file_over_the_size_limit_is_refused_naming_size_and_limit(cli, tmp_pa
 def test_the_default_limit_allows_a_year_of_a_province(monkeypatch):
     monkeypatch.delenv("GUAPAI_IMPORT_MAX_MB", raising=False)
     assert reader.max_bytes() == reader.DEFAULT_MAX_MB * 2**20 >= 500 * 2**20  # ~5 M violations as CSV
+
+
+def test_bytes_polars_takes_for_a_compressed_stream_are_refused_clearly(cli, tmp_path):
+    """Found by the long trajectory fuzz: valid UTF-8 starting like a zlib stream made polars
+    raise a bare OSError (corrupt deflate stream)."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"x\x01\x02\x01")
+    r = cli("import", "companies", str(path))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "cannot read the file" in " ".join(r.stderr.split())
+    assert companies(cli) == []

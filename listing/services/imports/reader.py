@@ -76,7 +76,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
     def parse(source) -> pl.DataFrame:
         try:
             return pl.read_csv(source, infer_schema=False, truncate_ragged_lines=False)
-        except pl.exceptions.PolarsError as exc:
+        except (pl.exceptions.PolarsError, OSError) as exc:  # OSError: bytes polars took for a zlib/gzip stream
             raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
 
     if _decodes(path, "utf-8"):
