@@ -21,7 +21,7 @@ import threading
 import traceback
 from typing import Any
 
-from listing.domain.personal import mask_text
+from listing.domain.personal import map_strings, mask_text
 
 MASK = "***"
 SECRET_ENV = ("GUAPAI_PLATFORM_TOKEN", "GUAPAI_SAMPLING_SECRET", "GUAPAI_DINGTALK_WEBHOOK", "GUAPAI_DINGTALK_SECRET",
@@ -89,15 +89,7 @@ def redact(text: str) -> str:
 def scrub(value: Any, *, personal: bool = True) -> Any:
     """A copy of JSON-like `value` with secrets removed from every string and, if `personal`,
     ID numbers and phone numbers masked."""
-    if isinstance(value, str):
-        return redact(value) if personal else redact_secrets(value)
-    if isinstance(value, dict):
-        return {scrub(k, personal=personal): scrub(v, personal=personal) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v, personal=personal) for v in value]
-    if isinstance(value, tuple):
-        return tuple(scrub(v, personal=personal) for v in value)
-    return value
+    return map_strings(value, redact if personal else redact_secrets)
 
 
 # ---- logging and uncaught exceptions -------------------------------------------------------

@@ -8,11 +8,11 @@ notifications, logs) and mask every one. Pure: no I/O, no settings.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from listing.domain.identifiers import mask_phone, mask_ric
 
-__all__ = ["mask_ric", "mask_phone", "mask_text", "mask_data", "find_personal"]
+__all__ = ["mask_ric", "mask_phone", "mask_text", "mask_data", "map_strings", "find_personal"]
 
 # An 18-character ID number: region (6), birth date YYYYMMDD (8), sequence (3), check digit or X.
 # The check digit is deliberately NOT required: a mistyped ID number (an import error) is still
@@ -38,18 +38,23 @@ def mask_text(text: str) -> str:
     return _LANDLINE.sub(lambda m: mask_phone(m.group(0)), text)
 
 
-def mask_data(value: Any) -> Any:
-    """A copy of JSON-like `value` (dicts, lists, tuples, strings, scalars) with personal data in
-    every string masked (keys included). Other objects are returned unchanged."""
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """A copy of JSON-like `value` (dicts, lists, tuples, strings, scalars) with `fn` applied to
+    every string, keys included. Other objects are returned unchanged."""
     if isinstance(value, str):
-        return mask_text(value)
+        return fn(value)
     if isinstance(value, dict):
-        return {mask_data(k) if isinstance(k, str) else k: mask_data(v) for k, v in value.items()}
+        return {map_strings(k, fn): map_strings(v, fn) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_data(v) for v in value]
+        return [map_strings(v, fn) for v in value]
     if isinstance(value, tuple):
-        return tuple(mask_data(v) for v in value)
+        return tuple(map_strings(v, fn) for v in value)
     return value
+
+
+def mask_data(value: Any) -> Any:
+    """A copy of JSON-like `value` with personal data in every string masked (keys included)."""
+    return map_strings(value, mask_text)
 
 
 def find_personal(text: str) -> list[str]:

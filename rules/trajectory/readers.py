@@ -107,20 +107,21 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
     return ReadResult(conform(frame.filter(~bad)), errors)
 
 
-def read_csv(path: Path, **kw) -> ReadResult:
+def _polars_read(reader, path: Path, **options) -> pl.DataFrame:
+    """A file read by polars, or "cannot read the file". OSError: a damaged Parquet file, or CSV
+    bytes polars took for a zlib/gzip stream."""
     try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    except (pl.exceptions.PolarsError, OSError) as exc:  # OSError: bytes polars took for a zlib/gzip stream
+        return reader(path, **options)
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
-    return from_frame(raw, **kw)
+
+
+def read_csv(path: Path, **kw) -> ReadResult:
+    return from_frame(_polars_read(pl.read_csv, path, infer_schema=False, encoding="utf8-lossy"), **kw)
 
 
 def read_parquet(path: Path, **kw) -> ReadResult:
-    try:
-        raw = pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:  # not a Parquet file, or a damaged one
-        raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
-    return from_frame(raw, position_name="row", first_position=0, **kw)
+    return from_frame(_polars_read(pl.read_parquet, path), position_name="row", first_position=0, **kw)
 
 
 def read_platform_json(data) -> ReadResult:
