@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from rules.trajectory.clean import Track
-from rules.trajectory.episodes import runs
+from rules.trajectory.episodes import breach_after, runs
 
 ASSIGNMENT_SCHEMA = {"vehicle": pl.Utf8, "driver": pl.Utf8, "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC")}
 
@@ -64,5 +64,6 @@ def unknown_driver(track: Track, drivers: Drivers, moving_kmh: float, min_s: flo
         d = track.t[e] - track.t[s]
         if d >= min_s:
             out.append({"rule": "driver_unknown", "regulation": "道路运输车辆动态监督管理办法(驾驶员身份识别)", "s": int(s), "e": int(e),
+                        "breach_t": breach_after(track.t, s, e, min_s),
                         "duration_s": float(d), "distance_m": float(track.seg_m[s + 1:e + 1].sum())})
     return out

@@ -9,7 +9,7 @@ import numpy as np
 
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.episodes import runs, segment_sums
+from rules.trajectory.episodes import breach_after, runs, segment_sums
 from rules.trajectory.geo import step_m
 
 DAY = 86400.0
@@ -52,6 +52,7 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     dist = segment_sums(track.seg_m, starts, ends)
     out = []
     lo, hi = (float(b) for b in cfg["bands"])
+    min_s = float(cfg["min_duration_s"])
     for s, e, d, km in zip(starts, ends, duration, dist):  # few episodes: a loop over them, not over points
         v = track.speed[s:e + 1]
         m = float(v.max())
@@ -61,7 +62,8 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
         night_ep = bool(night_binding[s])
         out.append({"rule": "night_overspeed" if night_ep else "overspeed",
                     "regulation": night["regulation"] if night_ep else cfg["regulation"],
-                    "s": int(s), "e": int(e), "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": m,
+                    "s": int(s), "e": int(e), "breach_t": breach_after(track.t, s, e, min_s),
+                    "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": m,
                     "mean_speed_kmh": float(v.mean()), "limit_kmh": lim, "band": band,
                     "details": {"excess": round(float(excess), 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s])}})
     return out
@@ -122,8 +124,9 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
     night = in_window(track.local_s, *rules.window("night"))
     passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool)[track.vid]
     counted = np.where(rest_end, 0.0, driving)
+    night_counted = np.where(night & passenger, counted, 0.0)
     total = np.bincount(stretch, weights=counted)
-    night_total = np.bincount(stretch, weights=np.where(night & passenger, counted, 0.0))
+    night_total = np.bincount(stretch, weights=night_counted)
     out = []
     day_max, night_max = float(f["continuous_max_s"]), float(f["night_continuous_max_s"])
     flagged = np.flatnonzero((total > day_max) | (night_total > night_max))
@@ -137,7 +140,13 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
     for k, a, b in zip(flagged, first_drive, last_drive):
         s, e = int(drive_idx[a]) - 1, int(drive_idx[b])
         is_night = night_total[k] > night_max
+        # the breach: the first point where either limit's running total is exceeded
+        lo_, hi_ = bounds[k], bounds[k + 1]
+        crossings = [lo_ + int(np.searchsorted(np.cumsum(values[lo_:hi_]), limit, side="right"))
+                     for values, limit, hit in ((counted, day_max, total[k] > day_max),
+                                                (night_counted, night_max, night_total[k] > night_max)) if hit]
         out.append({"rule": "fatigue_continuous", "regulation": f["regulation"], "s": s, "e": e,
+                    "breach_t": float(track.t[min(min(crossings), e)]),
                     "duration_s": float(night_total[k] if is_night else total[k]),
                     "distance_m": float(csum[e + 1] - csum[s + 1]), "limit_s": night_max if is_night else day_max,
                     "details": {"driving_s": float(total[k]), "night_driving_s": float(night_total[k]), "night": bool(is_night)}})
@@ -171,6 +180,7 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
         for s, e in zip(starts, ends):
             first_in = int(lo[s])
             out.append({"rule": rule, "regulation": f["regulation"], "s": int(idx[first_in]) - 1, "e": int(idx[e]),
+                        "breach_t": float(t[s]),
                         "duration_s": float(rolling[s:e + 1].max()), "limit_s": limit,
                         "distance_m": float(track.seg_m[idx[first_in]:idx[e] + 1].sum()),
                         "details": {"window_h": window / 3600, "exceeded_at_index": int(idx[s])}})
@@ -191,6 +201,7 @@ def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: T
         d = track.t[e] - track.t[s]
         if d >= float(cfg["min_duration_s"]):
             out.append({"rule": "early_morning", "regulation": cfg["regulation"], "s": int(s), "e": int(e),
+                        "breach_t": breach_after(track.t, s, e, float(cfg["min_duration_s"])),
                         "duration_s": float(d), "distance_m": float(track.seg_m[s + 1:e + 1].sum()),
                         "max_speed_kmh": float(track.speed[s:e + 1].max()), "mean_speed_kmh": float(track.speed[s:e + 1].mean())})
     return out
@@ -201,4 +212,5 @@ def signal_gaps(track: Track, rules: TrajectoryRules) -> list[dict]:
     cfg = rules.section("signal_gap")
     gap = ~track.first & (track.seg_s > float(cfg["max_gap_s"])) & (track.seg_m >= float(cfg["min_distance_m"]))
     return [{"rule": "signal_gap", "regulation": cfg["regulation"], "s": int(i) - 1, "e": int(i),
+             "breach_t": float(track.t[i - 1] + float(cfg["max_gap_s"])),
              "duration_s": float(track.seg_s[i]), "distance_m": float(track.seg_m[i])} for i in np.flatnonzero(gap)]
