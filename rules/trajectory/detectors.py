@@ -29,9 +29,12 @@ def per_vehicle_span(track: Track) -> np.ndarray:
 
 
 def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_limit: np.ndarray | None) -> list[dict]:
-    """Speed above the effective limit for at least min_duration_s. The limit at a point is the
-    class limit, a lower zone limit, and for passenger vehicles at night 80% of the day limit;
-    an episode is `night_overspeed` when the night limit was the binding one."""
+    """Speed above the limit that applies at each point for at least min_duration_s. The limit at
+    a point is the class limit, a lower zone limit, and for passenger vehicles at night 80% of the
+    day limit. A change of limit (22:00, 06:00, a zone edge) never splits an episode: above the
+    day limit before 22:00 and the night limit after is one episode, its duration tested on the
+    whole. It is `night_overspeed` when some of it was over the night limit only (the night rule
+    is needed to call it a violation), otherwise `overspeed`."""
     cfg, night = rules.section("overspeed"), rules.section("night")
     class_limit = np.array([rules.limit_kmh(c) for c in classes])[track.vid] if len(track) else np.zeros(0)
     day_limit = class_limit if zone_limit is None else np.minimum(class_limit, zone_limit)
@@ -41,9 +44,7 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     night_binding = is_night & (night_limit < day_limit)
     limit = np.where(night_binding, night_limit, day_limit)
     over = track.speed > limit
-    breaks = track.first | (track.seg_s > float(cfg["max_gap_s"]))
-    breaks[1:] |= night_binding[1:] != night_binding[:-1]  # a night episode is its own finding
-    starts, ends = runs(over, breaks)
+    starts, ends = runs(over, track.first | (track.seg_s > float(cfg["max_gap_s"])))
     duration = track.t[ends] - track.t[starts]
     keep = duration >= float(cfg["min_duration_s"])
     starts, ends, duration = starts[keep], ends[keep], duration[keep]
@@ -54,18 +55,18 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     lo, hi = (float(b) for b in cfg["bands"])
     min_s = float(cfg["min_duration_s"])
     for s, e, d, km in zip(starts, ends, duration, dist):  # few episodes: a loop over them, not over points
-        v = track.speed[s:e + 1]
-        m = float(v.max())
-        lim = float(limit[s:e + 1].min())
-        excess = (m - lim) / lim
+        v, lims = track.speed[s:e + 1], limit[s:e + 1]
+        excess = float(((v - lims) / lims).max())  # against the limit in force at each point
         band = f"<{lo:.0%}" if excess < lo else (f"{lo:.0%}-{hi:.0%}" if excess < hi else f">={hi:.0%}")
-        night_ep = bool(night_binding[s])
+        night_only = night_binding[s:e + 1] & (v <= day_limit[s:e + 1])
+        night_ep = bool(night_only.any())
         out.append({"rule": "night_overspeed" if night_ep else "overspeed",
                     "regulation": night["regulation"] if night_ep else cfg["regulation"],
                     "s": int(s), "e": int(e), "breach_t": breach_after(track.t, s, e, min_s),
-                    "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": m,
-                    "mean_speed_kmh": float(v.mean()), "limit_kmh": lim, "band": band,
-                    "details": {"excess": round(float(excess), 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s])}})
+                    "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": float(v.max()),
+                    "mean_speed_kmh": float(v.mean()), "limit_kmh": float(lims.min()), "band": band,
+                    "details": {"excess": round(excess, 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s]),
+                                "limits_kmh": sorted({float(x) for x in np.unique(lims)})}})
     return out
 
 

@@ -33,3 +33,15 @@ def test_overspeed_over_midnight_belongs_to_the_minute_it_lasted_60_s():
     assert found(pts, report_window=DAY1) == []
     (f,) = found(pts, report_window=DAY2)
     assert (f.rule, f.start, f.breach) == ("overspeed", local(2026, 11, 23, 23, 59, 30), local(2026, 11, 24, 0, 0, 30))
+
+
+def test_the_2200_change_of_limit_never_splits_an_episode():
+    # a coach at 105 (over the day limit 100) from 21:59:00, then 85 (over the night limit 80)
+    # from 22:00:00: 30 s + 30 s, each too short alone, 90 s as one episode
+    pts = track(local(2026, 11, 23, 21, 50), [(540, 70), (60, 105), (60, 85), (600, 70)])
+    (f,) = found(pts, "coach")
+    assert (f.rule, f.start, f.end) == ("night_overspeed", local(2026, 11, 23, 21, 59), local(2026, 11, 23, 22, 0, 30))
+    assert f.details["limits_kmh"] == [80.0, 100.0] and f.limit_kmh == 80.0
+    # over the day limit throughout: one overspeed episode, whatever the hour
+    pts = track(local(2026, 11, 23, 21, 50), [(540, 70), (60, 105), (60, 104), (600, 70)])
+    assert [(x.rule, x.start) for x in found(pts, "coach")] == [("overspeed", local(2026, 11, 23, 21, 59))]
