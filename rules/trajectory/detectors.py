@@ -70,19 +70,43 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     return out
 
 
-def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray, np.ndarray]:
+def moving(track: Track, rules: TrajectoryRules) -> np.ndarray:
+    """Per point: the vehicle is moving. Speed above moving_kmh is not enough (GPS wander around
+    a parked vehicle gives derived speeds): it must also be more than rest_radius_m away from
+    where it was, or from where it will be, `horizon` seconds apart — the time it takes to leave
+    the rest radius at moving_kmh (100 m at 5 km/h: 72 s; at least the neighbouring fix)."""
+    f = rules.section("fatigue")
+    radius = float(f["rest_radius_m"])
+    fast = track.speed > float(f["moving_kmh"])
+    idx = np.flatnonzero(fast)
+    if not idx.size:
+        return fast
+    horizon_ms = int(radius / (float(f["moving_kmh"]) / 3.6) * 1000)
+    key = track.key_ms()
+    firsts = np.flatnonzero(track.first)
+    lasts = np.r_[firsts[1:] - 1, len(track) - 1]
+    v = track.vid[idx]
+    k = key[idx]
+    ahead = np.minimum(np.searchsorted(key, k + horizon_ms, side="left"), lasts[v])
+    behind = np.maximum(np.searchsorted(key, k - horizon_ms, side="right") - 1, firsts[v])
+    lat, lon = track.lat, track.lon
+    away = np.maximum(step_m(lat[idx], lon[idx], lat[ahead], lon[ahead]), step_m(lat[idx], lon[idx], lat[behind], lon[behind]))
+    fast[idx] = away > radius
+    return fast
+
+
+def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per interval (point i-1 -> i): seconds of driving, and whether a qualifying rest ends at i.
 
-    Driving: both ends moving and the interval not a signal gap. A stop lasts from the last
-    moving point before it to the first moving point after it; it is a rest when it lasts at
-    least rest_min_s with the vehicle standing still (below moving_kmh, within rest_radius_m).
+    Driving: both ends moving (see `moving`) and the interval not a signal gap. A stop lasts from
+    the last moving point before it to the first moving point after it; it is a rest when it lasts
+    at least rest_min_s with the vehicle standing still (not moving, within rest_radius_m).
     A single long interval without displacement (terminal off while parked) is a rest too.
     Gaps with displacement are neither: a data gap never becomes driving time."""
     f, gap = rules.section("fatigue"), float(rules.section("signal_gap")["max_gap_s"])
     n = len(track)
     if n == 0:
         return np.zeros(0), np.zeros(0, bool)
-    moving = track.speed > float(f["moving_kmh"])
     joined = ~track.first & (track.seg_s <= gap)  # interval i-1 -> i is real, continuous data
     prev_moving = np.zeros(n, bool)
     prev_moving[1:] = moving[:-1]
@@ -114,17 +138,20 @@ def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray,
 
 
 def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules, driving: np.ndarray,
-                       rest_end: np.ndarray) -> list[dict]:
-    """> 4 h of driving between qualifying rests; passenger vehicles at night: > 2 h."""
+                       rest_end: np.ndarray, on_duty: np.ndarray) -> list[dict]:
+    """> 4 h of driving between qualifying rests; passenger vehicles at night: > 2 h. Counted per
+    driver where the roster says who drove (`on_duty`, -1 where unknown): a change of driver
+    starts the new driver's stretch, so the first is not charged for the second's hours."""
     f = rules.section("fatigue")
     n = len(track)
     if n == 0:
         return []
     stretch_start = track.first | rest_end
+    stretch_start[1:] |= on_duty[1:] != on_duty[:-1]
     stretch = np.cumsum(stretch_start) - 1
     night = in_window(track.local_s, *rules.window("night"))
     passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool)[track.vid]
-    counted = np.where(rest_end, 0.0, driving)
+    counted = np.where(stretch_start, 0.0, driving)  # the interval into a rest's end or a handover is nobody's stretch
     night_counted = np.where(night & passenger, counted, 0.0)
     total = np.bincount(stretch, weights=counted)
     night_total = np.bincount(stretch, weights=night_counted)
@@ -154,19 +181,25 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
     return out
 
 
-def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray) -> list[dict]:
-    """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days."""
+def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray, on_duty: np.ndarray) -> list[dict]:
+    """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days; per
+    (vehicle, driver) where the roster says who drove, per vehicle where it does not."""
     f = rules.section("fatigue")
     out = []
-    # only vehicles whose whole record holds more driving than a limit can break it
-    total = np.bincount(track.vid, weights=driving, minlength=len(track.vehicles))
+    # a (vehicle, driver) pair: vehicles are sorted, so the pair's code keeps vehicle order
+    pair = track.vid.astype(np.int64) * (int(on_duty.max(initial=-1)) + 2) + (on_duty + 1)
+    # only pairs whose whole record holds more driving than a limit can break it
+    _, pair = np.unique(pair, return_inverse=True)
+    total = np.bincount(pair, weights=driving)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
-    idx = np.flatnonzero((driving > 0) & candidates[track.vid])
+    idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
         return out
-    vid, t, d = track.vid[idx], track.t[idx], driving[idx]
+    if (on_duty >= 0).any():
+        idx = idx[np.argsort(pair[idx], kind="stable")]  # per pair, in time order
+    grp, t, d = pair[idx], track.t[idx], driving[idx]
     span = per_vehicle_span(track)
-    key = (vid.astype(np.int64) << 41) + (track.t_us[idx] - track.t_us.min()) // 1000  # exact integer ms
+    key = (grp.astype(np.int64) << 41) + (track.t_us[idx] - track.t_us.min()) // 1000  # exact integer ms
     csum = np.concatenate([[0.0], np.cumsum(d)])
     for rule, window, limit in (("fatigue_daily", DAY, float(f["daily_max_s"])), ("fatigue_weekly", 7 * DAY, float(f["weekly_max_s"]))):
         # interval j covers (t_j - d_j, t_j]; the window ending at t_j starts after t_j - window
@@ -174,9 +207,9 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
         rolling = csum[np.arange(len(idx)) + 1] - csum[lo]
         over = rolling > limit
         if rule == "fatigue_weekly":
-            over &= span[vid] >= 7 * DAY - 3600  # only where the data spans the 7 days
+            over &= span[track.vid[idx]] >= 7 * DAY - 3600  # only where the data spans the 7 days
         brk = np.ones(len(idx), bool)
-        brk[1:] = vid[1:] != vid[:-1]
+        brk[1:] = grp[1:] != grp[:-1]
         starts, ends = runs(over, brk)
         for s, e in zip(starts, ends):
             first_in = int(lo[s])
@@ -188,14 +221,13 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     return out
 
 
-def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: TrajectoryRules) -> list[dict]:
+def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: TrajectoryRules, moving: np.ndarray) -> list[dict]:
     """Long-distance coaches moving 02:00-05:00 local."""
-    cfg, f = rules.section("early_morning"), rules.section("fatigue")
+    cfg = rules.section("early_morning")
     applies = np.array([c in cfg["classes"] and p not in cfg["exempt_vehicles"] for c, p in zip(classes, plates)])
     if not len(track) or not applies.any():
         return []
-    moving = (track.speed > float(f["moving_kmh"])) & applies[track.vid]
-    mask = moving & in_window(track.local_s, *rules.window("early_morning"))
+    mask = moving & applies[track.vid] & in_window(track.local_s, *rules.window("early_morning"))
     starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
     out = []
     for s, e in zip(starts, ends):

@@ -17,6 +17,8 @@ from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
+PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
+
 
 @dataclass
 class Coverage:
@@ -95,7 +97,7 @@ def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, 
 def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """The qualifying rests the fatigue rules see: (vehicle, from, to)."""
     track = clean(conform(points), rules)
-    detectors.driving_and_rests(track, rules)
+    detectors.driving_and_rests(track, rules, detectors.moving(track, rules))
     return [(track.vehicles[track.vid[a]], utc(track.t[a]), utc(track.t[b])) for a, b in track.rests]
 
 
@@ -120,16 +122,18 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
                         for v in track.vehicles])
     zone_limit = zones.limit_at(track.lat, track.lon) if zones is not None and len(track) else None
-    driving, rest_end = detectors.driving_and_rests(track, rules)
-    raw = (detectors.overspeed(track, classes, rules, zone_limit)
-           + detectors.continuous_driving(track, classes, rules, driving, rest_end)
-           + detectors.cumulative_driving(track, rules, driving)
-           + detectors.early_morning(track, classes, track.vehicles, rules)
-           + detectors.signal_gaps(track, rules))
     drivers = Drivers(assignments)
-    att = rules.section("attribution")
-    raw += unknown_driver(track, drivers, float(rules.section("fatigue")["moving_kmh"]), float(att["min_unassigned_s"]),
-                          float(rules.section("signal_gap")["max_gap_s"]))
+    on_duty = drivers.codes(track)
+    moving = detectors.moving(track, rules)
+    driving, rest_end = detectors.driving_and_rests(track, rules, moving)
+    raw = (detectors.overspeed(track, classes, rules, zone_limit)
+           + detectors.continuous_driving(track, classes, rules, driving, rest_end, on_duty)
+           + detectors.cumulative_driving(track, rules, driving, on_duty)
+           + detectors.early_morning(track, classes, track.vehicles, rules, moving)
+           + detectors.signal_gaps(track, rules))
+    if drivers.known:
+        raw += unknown_driver(track, on_duty, moving, float(rules.section("attribution")["min_unassigned_s"]),
+                              float(rules.section("signal_gap")["max_gap_s"]))
     lo = report_window[0].timestamp() if report_window else -np.inf
     hi = report_window[1].timestamp() if report_window else np.inf
     findings = []
@@ -140,10 +144,15 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
         if not lo <= breach_t < hi:
             continue
         name = track.vehicles[track.vid[s]]
-        driver = drivers.at(name, start_t) if ep["rule"] != "driver_unknown" else None
         details = dict(ep.get("details", {}))
+        per_driver = ep["rule"] in PER_DRIVER
+        # fatigue is counted per driver: the driver of the stretch; other rules: who drove at the start
+        code = on_duty[e if per_driver else s] if ep["rule"] != "driver_unknown" else -1
+        driver = drivers.names[code] if code >= 0 else None
         if drivers.known and driver is None and ep["rule"] != "driver_unknown":
             details["driver_unknown"] = True
+        if per_driver:
+            details["counted_per"] = "driver" if driver is not None else "vehicle"
         if "limit_s" in ep:
             details["limit_s"] = ep["limit_s"]
         seg = slice(s, e + 1)

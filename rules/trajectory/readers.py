@@ -58,7 +58,11 @@ def _mapping(columns: list[str], overrides: dict[str, str] | None) -> dict[str, 
     return found
 
 
-def _times(s: pl.Series, naive_tz: str) -> pl.Series:
+def parse_times(s: pl.Series, naive_tz: str = "Asia/Shanghai") -> pl.Series:
+    """Times as aware UTC: text with an offset or Z keeps it, text and datetimes without one are
+    in `naive_tz` (Beijing time unless said otherwise), numbers are epoch seconds."""
+    if s.dtype == pl.Null:
+        return s.cast(pl.Datetime("us", "UTC"))
     if s.dtype == pl.Utf8:
         text = s.str.strip_chars()
         aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
@@ -85,7 +89,7 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
     for canonical, source in mapping.items():
         s = raw[source]
         if canonical == "time":
-            cols[canonical] = _times(s, naive_tz)
+            cols[canonical] = parse_times(s, naive_tz)
         elif canonical == "vehicle":
             cols[canonical] = s.cast(pl.Utf8).str.strip_chars()
         else:
@@ -177,4 +181,4 @@ def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
     raise ValidationError("err.positions_format", format=fmt)
 
 
-__all__ = ["SCHEMA", "ReadResult", "read", "from_frame", "read_platform_json"]
+__all__ = ["SCHEMA", "ReadResult", "read", "from_frame", "parse_times", "read_platform_json"]
