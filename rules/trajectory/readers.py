@@ -18,6 +18,7 @@ register(
         "err.positions_malformed": ("位置数据有 {n} 条记录无法解析,首条:{first}", "{n} position records could not be read; first: {first}"),
         "err.positions_format": ("无法识别的轨迹格式 {format}(可选 csv、parquet、json、jt808)", "unknown trajectory format {format} (use csv, parquet, json or jt808)"),
         "err.positions_columns": ("轨迹文件缺少列:{columns}", "the trajectory file lacks columns: {columns}"),
+        "err.positions_none": ("文件 {path} 有内容但没有可用的位置数据:{why}", "{path} has content but no usable positions: {why}"),
         "err.positions_json": ("平台返回的 JSON 不是位置数据({where} 不是对象或位置列表)", "the platform's JSON is not position data ({where} is not an object or a list of positions)"),
     }
 )
@@ -162,16 +163,35 @@ def read_platform_json(data) -> ReadResult:
 
 
 def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
+    """Positions from a file. A file with bytes but no usable position is an error that says why
+    (never an empty, clean-looking result)."""
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if not path.is_file():
         raise ValidationError("err.file_missing", path=str(path))
+    if path.stat().st_size == 0:
+        raise ValidationError("err.positions_none", path=path.name, why="the file is empty")
+    result = _read(path, fmt, **kw)
+    if result.points.height == 0:
+        raise ValidationError("err.positions_none", path=path.name, why=_why_empty(path, result))
+    return result
+
+
+def _why_empty(path: Path, result: ReadResult) -> str:
+    if result.errors:
+        first = result.errors[0]
+        where = ", ".join(f"{k} {v}" for k, v in first.items() if k != "reason")
+        return f"{len(result.errors)} unreadable records, first at {where}: {first['reason']}"
+    return "no records (a header only, an empty list, or no 0x7e frame)"
+
+
+def _read(path: Path, fmt: str, **kw) -> ReadResult:
     if fmt in ("csv", "txt"):
         return read_csv(path, **kw)
     if fmt in ("parquet", "pq"):
         return read_parquet(path, **kw)
     if fmt == "json":
         try:
-            return read_platform_json(json.loads(path.read_text(encoding="utf-8")))
+            return read_platform_json(json.loads(path.read_text(encoding="utf-8-sig")))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError("err.file_unreadable", reason=str(exc)) from None
     if fmt in ("jt808", "808", "bin", "hex"):
