@@ -76,6 +76,32 @@ def _local_seconds(t: np.ndarray) -> np.ndarray:
     return x - np.floor(x / 86400.0) * 86400.0
 
 
+def _vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """Vehicle codes in plate order (int32 per point), the plates, and the permutation that sorts
+    the points by (vehicle, time) — None when they already are. Strings are hashed once; the
+    sort is on one int64 key (vehicle << 42 | microseconds), far cheaper than sorting strings."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, np.int32), [], None
+    codes = vehicle.cast(pl.Categorical).to_physical().to_numpy()
+    present = np.zeros(int(codes.max()) + 1, bool)
+    present[codes] = True
+    dense = (np.cumsum(present) - 1).astype(np.int32)[codes]
+    first_row = np.empty(int(dense.max()) + 1, np.int64)
+    first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
+    plates = vehicle.gather(first_row).to_list()
+    rank = np.empty(len(plates), np.int32)
+    rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
+    vid = rank[dense]
+    names = sorted(plates)
+    span = int(t.max() - t.min())
+    key = (vid.astype(np.int64) << 42) + (t - t.min()) if span < 1 << 42 else None  # 50 days of microseconds
+    if key is not None and (key[1:] > key[:-1]).all():
+        return vid, names, None
+    order = np.argsort(key, kind="stable") if key is not None else np.lexsort((t, vid))
+    return vid, names, order
+
+
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     cfg = rules.section("cleaning")
     report = CleaningReport(points_in=points.height)
@@ -88,20 +114,16 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
              & (status.is_null() | ((status & 2) != 0)))  # JT/T 808 status bit 1: positioned
     frame = points.filter(valid.fill_null(False))
     dropped["invalid_fix"] = points.height - frame.height
-    # one sort; duplicates and equal timestamps are then neighbours (numpy, no hashing)
-    already = frame.height < 2 or bool(frame.select(
-        ((pl.col("vehicle") > pl.col("vehicle").shift(1)) | ((pl.col("vehicle") == pl.col("vehicle").shift(1))
-         & (pl.col("time") > pl.col("time").shift(1)))).slice(1).all()).item())
-    if not already:
-        frame = frame.sort("vehicle", "time", "lat", "lon", maintain_order=True)
-    vehicle = frame["vehicle"]
-    vid = vehicle.rle_id().to_numpy().astype(np.int32)  # sorted: one run per vehicle
-    firsts = np.flatnonzero(np.r_[True, vid[1:] != vid[:-1]]) if len(vid) else np.zeros(0, np.int64)
-    names = vehicle.gather(firsts).to_list()
     t = frame["time"].dt.epoch("us").to_numpy()
-    lat = frame["lat"].to_numpy().astype(np.float64)
-    lon = frame["lon"].to_numpy().astype(np.float64)
-    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64)
+    vid, names, order = _vehicle_order(frame["vehicle"], t)
+    lat = frame["lat"].to_numpy().astype(np.float64, copy=False)
+    lon = frame["lon"].to_numpy().astype(np.float64, copy=False)
+    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
+    if order is not None:  # one sort (on integers); duplicates and equal timestamps are then neighbours
+        vid, t, lat, lon, reported = vid[order], t[order], lat[order], lon[order], reported[order]
+        if ((t[1:] == t[:-1]) & (vid[1:] == vid[:-1])).any():  # equal times: by position, whatever the input order
+            o = np.lexsort((lon, lat, t, vid))
+            vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
     same_time = np.zeros(len(t), bool)
     same_time[1:] = (vid[1:] == vid[:-1]) & (t[1:] == t[:-1])
     exact = np.zeros(len(t), bool)
