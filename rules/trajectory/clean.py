@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.geo import step_m
+from rules.trajectory import kernels
 
 
 @dataclass
@@ -54,26 +54,6 @@ class Track:
             base = self.t_us.min() if len(self.t_us) else 0
             self._key = (self.vid.astype(np.int64) << 41) + (self.t_us - base) // 1000
         return self._key
-
-
-def _neighbours(vid, t, lat, lon):
-    n = len(t)
-    first = np.ones(n, dtype=bool)
-    first[1:] = vid[1:] != vid[:-1]
-    seg_m = np.zeros(n)
-    seg_s = np.zeros(n)
-    if n > 1:
-        seg_m[1:] = step_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-        seg_s[1:] = t[1:] - t[:-1]
-    seg_m[first] = 0.0
-    seg_s[first] = 0.0
-    return first, seg_m, seg_s
-
-
-def _local_seconds(t: np.ndarray) -> np.ndarray:
-    """Seconds after local midnight (UTC+8, no DST); floor arithmetic, much faster than float %."""
-    x = t + 8 * 3600.0
-    return x - np.floor(x / 86400.0) * 86400.0
 
 
 def _vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
@@ -139,38 +119,23 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     # GPS jumps: a point reached and left at an impossible speed is a spike, not a drive.
     bound = float(cfg["max_speed_kmh"]) / 3.6
     jumps = 0
-    first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
+    first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     for _ in range(3):
-        v_in = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9), 0.0)
-        v_out = np.zeros_like(v_in)
-        v_out[:-1] = np.where(first[1:], 0.0, v_in[1:])
-        spike = (v_in > bound) & (v_out > bound)
+        spike = kernels.spikes(first, seg_m, seg_s, bound)
         if not spike.any():
             break
         keep = ~spike
         jumps += int(spike.sum())
         vid, t, t_us, lat, lon, reported = vid[keep], t[keep], t_us[keep], lat[keep], lon[keep], reported[keep]
-        first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
+        first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     dropped["jump"] = jumps
 
-    # derived speed at a point: the mean of the segment speeds into and out of it
-    seg_v = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9) * 3.6, 0.0)
-    v_in = np.where(first, np.nan, seg_v)
-    v_out = np.full_like(seg_v, np.nan)
-    v_out[:-1] = np.where(first[1:], np.nan, seg_v[1:])
-    count = (~np.isnan(v_in)).astype(np.float64) + (~np.isnan(v_out))
-    derived = np.where(count > 0, (np.nan_to_num(v_in) + np.nan_to_num(v_out)) / np.maximum(count, 1), 0.0)
-    has_reported = ~np.isnan(reported)
     source = cfg["speed_source"]
-    if source == "derived":
-        speed = derived
-    elif source == "max":
-        speed = np.where(has_reported, np.maximum(reported, derived), derived)
-    else:
-        speed = np.where(has_reported, reported, derived)
+    speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, {"reported": 0, "derived": 1, "max": 2}[source])
+    has_reported = ~np.isnan(reported)
     report.reported_share = float(has_reported.mean()) if len(t) else 0.0
     report.speed_source = ("derived" if source == "derived" or not has_reported.any()
                            else source if has_reported.all() else f"{source}+derived")
     report.points_out = len(t)
     return Track(vehicles=names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
-                 first=first, report=report, local_s=_local_seconds(t), t_us=t_us)
+                 first=first, report=report, local_s=local_s, t_us=t_us)
