@@ -80,3 +80,12 @@ def speeds(first, seg_m, seg_s, reported, t, source):
         x = t[i] + 28800.0
         local[i] = x - math.floor(x / 86400.0) * 86400.0
     return speed, local
+
+
+@njit(cache=True, nogil=True)
+def distances(lat, lon, a, b):
+    """Metres from point a[k] to point b[k], for every k."""
+    out = np.empty(len(a))
+    for k in range(len(a)):
+        out[k] = _step(lat[a[k]], lon[a[k]], lat[b[k]], lon[b[k]])
+    return out
