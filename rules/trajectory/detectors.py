@@ -216,7 +216,7 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
                         "breach_t": float(t[s]),
                         "duration_s": float(rolling[s:e + 1].max()), "limit_s": limit,
                         "distance_m": float(track.seg_m[idx[first_in]:idx[e] + 1].sum()),
-                        "details": {"window_h": window / 3600, "exceeded_at_index": int(idx[s])}})
+                        "details": {"window_h": window / 3600}})
     return out
 
 

@@ -17,7 +17,7 @@ from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
-BATCH_POINTS = 2_000_000  # points scanned at once; more are scanned in vehicle-hash parts
+BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in vehicle-hash parts
 PART_SEED = 808
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
@@ -148,7 +148,7 @@ def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, op
     window = options["report_window"]
     for name in expected_vehicles or []:
         coverage.setdefault(name, _no_coverage(name, (window[0].timestamp(), window[1].timestamp()) if window else None))
-    return ScanResult(findings, report, coverage)
+    return ScanResult(findings, report, dict(sorted(coverage.items())))
 
 
 def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
@@ -205,4 +205,5 @@ def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, as
     findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
     win = (lo, hi) if report_window else None
     names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
-    return ScanResult(findings, track.report, _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names))
+    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names)
+    return ScanResult(findings, track.report, dict(sorted(coverage.items())))
