@@ -14,7 +14,7 @@ from tests.scenario import listed_company, local
 DAY = dt.date(2026, 11, 23)
 
 
-def test_screening_findings_join_the_review_queue_once(people, tmp_path):
+def test_screening_findings_join_the_review_queue_once(people, db_url, tmp_path):
     store = people
     cid, _, _ = listed_company(store, local(2026, 10, 1), vehicles=4)
     with store.session(readonly=True) as s:
@@ -43,3 +43,15 @@ def test_screening_findings_join_the_review_queue_once(people, tmp_path):
     assert again.summary()["stored"] == 0 and again.summary()["already_stored"] == done["stored"]
     with store.session(readonly=True) as s:
         assert len(s.exec(select(Finding)).all()) == done["stored"]
+
+    import json
+
+    from typer.testing import CliRunner
+
+    import main
+
+    out = CliRunner().invoke(main.app, ["--db", db_url, "--as", "police", "screen", str(path), "--date", str(DAY), "--store", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["stored"] == {"stored": 0, "already_stored": done["stored"], "unknown_vehicle": done["unknown_vehicle"]}
+    refused = CliRunner().invoke(main.app, ["--db", db_url, "--as", "xihu", "screen", str(path), "--date", str(DAY), "--store"])
+    assert refused.exit_code != 0  # a transport officer may not run screening into the queue
