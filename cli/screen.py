@@ -40,7 +40,7 @@ def screen(
         with context.session(readonly=True) as session:
             actor = context.actor(session)
             classes = screening_store.vehicle_classes(session, actor)
-        writer = screening_store.Writer(context.store(), actor, when, classes)
+        writer = screening_store.Writer(context.open_store(), actor, when)
         on_partition = writer.write
     p, task = output.progress(None, output.tr("progress.screen"))
     try:

@@ -269,11 +269,17 @@ class Sample(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
-    """A suspected violation (or a data gap) found in a sampled trajectory, for police review."""
+    """A suspected violation (or a data gap) found in a trajectory, for police review: in the daily
+    sample (source "sampling", with its sample) or by full-fleet screening (source "screening")."""
 
-    __table_args__ = (UniqueConstraint("sample_id", "rule", "start", name="uq_finding"),)
+    __table_args__ = (
+        UniqueConstraint("sample_id", "rule", "start", name="uq_finding"),
+        Index("uq_finding_screening", "vehicle_id", "rule", "start", unique=True,
+              sqlite_where=text("source = 'screening'"), postgresql_where=text("source = 'screening'")),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
-    sample_id: int = Field(foreign_key="sample.id", index=True)
+    sample_id: Optional[int] = Field(default=None, foreign_key="sample.id", index=True)
+    source: str = Field(default="sampling", sa_column_kwargs={"server_default": "sampling"})
     day: dt.date = Field(index=True)
     company_id: int = Field(foreign_key="company.id", index=True)
     vehicle_id: int = Field(foreign_key="vehicle.id")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rules.trajectory import kernels
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.episodes import breach_after, runs, segment_sums
-from rules.trajectory.geo import step_m
 
 DAY = 86400.0
 
@@ -89,8 +89,7 @@ def moving(track: Track, rules: TrajectoryRules) -> np.ndarray:
     k = key[idx]
     ahead = np.minimum(np.searchsorted(key, k + horizon_ms, side="left"), lasts[v])
     behind = np.maximum(np.searchsorted(key, k - horizon_ms, side="right") - 1, firsts[v])
-    lat, lon = track.lat, track.lon
-    away = np.maximum(step_m(lat[idx], lon[idx], lat[ahead], lon[ahead]), step_m(lat[idx], lon[idx], lat[behind], lon[behind]))
+    away = np.maximum(kernels.distances(track.lat, track.lon, idx, ahead), kernels.distances(track.lat, track.lon, idx, behind))
     fast[idx] = away > radius
     return fast
 
@@ -121,7 +120,7 @@ def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) 
     drift = np.zeros(n)
     if still_idx.size:  # only standing points need their distance from where the stop began
         a = anchor[still_idx]
-        drift[still_idx] = step_m(track.lat[a], track.lon[a], track.lat[still_idx], track.lon[still_idx])
+        drift[still_idx] = kernels.distances(track.lat, track.lon, a, still_idx)
     starts, ends = runs(~moving & (drift <= float(f["rest_radius_m"])), ~joined)
     before = np.where(joined[starts], starts - 1, starts)  # the last moving point before the stop
     after = np.minimum(ends + 1, n - 1)
@@ -217,7 +216,7 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
                         "breach_t": float(t[s]),
                         "duration_s": float(rolling[s:e + 1].max()), "limit_s": limit,
                         "distance_m": float(track.seg_m[idx[first_in]:idx[e] + 1].sum()),
-                        "details": {"window_h": window / 3600, "exceeded_at_index": int(idx[s])}})
+                        "details": {"window_h": window / 3600}})
     return out
 
 

@@ -17,6 +17,8 @@ from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
+BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in vehicle-hash parts
+PART_SEED = 808
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 
@@ -83,7 +85,7 @@ def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, 
     for name in vehicles:
         code = codes.get(name, -1)
         if code < 0 or counts[code] == 0:
-            out[name] = Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
+            out[name] = _no_coverage(name, window)
             continue
         lo, hi = (window if window else (first_t[code], last_t[code]))
         edge_first, edge_last = first_t[code] - lo, hi - last_t[code]
@@ -116,8 +118,45 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     `start` for the rules to see the episode: 24 h covers "> 8 h in 24 h" and an evening drive.
     Sampling consecutive days with their context then reports each finding exactly once.
     Coverage is measured over the report window. `window` is the former name of `report_window`.
+
+    More than BATCH_POINTS points are scanned in vehicle-hash parts, one after another, so the
+    engine's working memory stays bounded whatever the day's size (findings are per vehicle, so
+    the result is the same).
     """
     report_window = report_window or window
+    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": assignments, "report_window": report_window,
+               "zones": zones}
+    if points.height > BATCH_POINTS:
+        return _scan_in_parts(points, expected_vehicles, options)
+    return _scan_one(points, expected_vehicles=expected_vehicles, **options)
+
+
+def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, options: dict) -> ScanResult:
+    count = -(-points.height // BATCH_POINTS)
+    part = (points["vehicle"].hash(PART_SEED) % count).to_numpy()
+    results = [_scan_one(points.filter(part == i), expected_vehicles=None, **options) for i in range(count)]
+    findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
+    report = CleaningReport(points_in=sum(r.report.points_in for r in results), points_out=sum(r.report.points_out for r in results))
+    for r in results:
+        for key, n in r.report.dropped.items():
+            report.dropped[key] = report.dropped.get(key, 0) + n
+    report.reported_share = sum(r.report.reported_share * r.report.points_out for r in results) / max(report.points_out, 1)
+    source = options["rules"].section("cleaning")["speed_source"]
+    report.speed_source = ("derived" if source == "derived" or report.reported_share == 0
+                           else source if report.reported_share == 1 else f"{source}+derived")
+    coverage = {name: c for r in results for name, c in r.coverage.items()}
+    window = options["report_window"]
+    for name in expected_vehicles or []:
+        coverage.setdefault(name, _no_coverage(name, (window[0].timestamp(), window[1].timestamp()) if window else None))
+    return ScanResult(findings, report, dict(sorted(coverage.items())))
+
+
+def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
+    return Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
+
+
+def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, assignments, report_window, zones,
+              expected_vehicles) -> ScanResult:
     track = clean(conform(points), rules)
     classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
                         for v in track.vehicles])
@@ -166,4 +205,5 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
     win = (lo, hi) if report_window else None
     names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
-    return ScanResult(findings, track.report, _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names))
+    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names)
+    return ScanResult(findings, track.report, dict(sorted(coverage.items())))

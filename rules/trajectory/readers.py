@@ -109,7 +109,7 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
     for name in ("status", "alarm"):
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).cast(pl.UInt32, strict=False))
-    return ReadResult(conform(frame.filter(~bad)), errors)
+    return ReadResult(conform(frame.filter(~bad) if errors else frame), errors)
 
 
 def _polars_read(reader, path: Path, **options) -> pl.DataFrame:
