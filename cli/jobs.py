@@ -86,7 +86,8 @@ def run(
             "error": outcome.error, "resumed": outcome.resumed}
     if as_json:
         output.print_json(data)
-    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or outcome.error or ""))
+    said = output.tr(outcome.problem.key, **outcome.problem.params) if outcome.problem is not None else outcome.error
+    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or said or ""))
     if outcome.status == "failed":
         raise typer.Exit(1)
 

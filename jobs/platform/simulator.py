@@ -1,7 +1,10 @@
 """A SIMULATED vehicle-monitoring platform serving the API of docs/platform-api.md on loopback,
 for the demo and the tests. Positions come from rules.trajectory.synthetic, deterministically
 from (seed, plate, day), with violations planted in some vehicle-days and optional faults:
-slow responses, 500s, truncated paging, unknown vehicles, garbage bodies, terminals offline.
+slow responses, 500s, paging that breaks off, unknown vehicles, garbage bodies, terminals offline
+or cut off mid-drive, and a whole-platform outage (`platform.outage = 503`) switched at run time.
+Each simulated day starts and ends with the vehicle standing still (a terminal reports a few
+fixes after the engine stops), as real days do.
 """
 from __future__ import annotations
 
@@ -28,10 +31,11 @@ class Faults:
     slow: float = 0.0  # a response delayed by slow_seconds
     slow_seconds: float = 2.0
     error_500: float = 0.0  # a request answered 500 once (a retry succeeds)
-    truncated: float = 0.0  # paging breaks off: the next page is gone (404)
+    truncated: float = 0.0  # paging breaks off once: the next page's token has expired (404); asked again it works
     missing: float = 0.0  # the platform does not know the vehicle (404)
     garbage: float = 0.0  # 200 with a body that is not the API's JSON, every time
     offline: float = 0.0  # the terminal sent nothing that day
+    cut_off: float = 0.0  # the terminal stopped reporting in the middle of the day's first drive
 
     @classmethod
     def parse(cls, text: str | None) -> "Faults":
@@ -47,6 +51,40 @@ class Faults:
         return cls(**values)
 
 
+def _round_trips(frame, depot: tuple[float, float], parked_s: float = 3600.0):
+    """Make a generated day physically continuous with the days around it: every trip (positions
+    between breaks of an hour or more) leaves the vehicle's depot, drives out along its path and
+    comes back the same way, and the vehicle stands at the depot (three fixes at rest, 30 s
+    apart) before and after each trip, as a terminal reports a little while parked. The distance
+    travelled is the reported speed over time, so stops stay exactly still and a planted signal
+    gap (a 20-minute gap while moving) stays a gap while moving. Vectorised per trip."""
+    import numpy as np
+    import polars as pl
+
+    if frame.height == 0:
+        return frame
+    t = frame["time"].dt.epoch("us").to_numpy() / 1e6
+    v = frame["speed_kmh"].to_numpy()
+    lat, lon = frame["lat"].to_numpy().copy(), frame["lon"].to_numpy().copy()
+    gap = np.diff(t, prepend=t[0])
+    trip = np.cumsum(gap >= parked_s)
+    step = np.minimum(v, np.r_[v[0], v[:-1]]) / 3.6 * gap  # 0 across a parked break
+    step[np.r_[True, trip[1:] != trip[:-1]]] = 0.0
+    for k in np.unique(trip):
+        rows = np.flatnonzero(trip == k)
+        cum = np.cumsum(step[rows])
+        back = np.where(cum > cum[-1] / 2, cum[-1] - cum, cum)  # out to half the distance, then the same way back
+        la, lo = np.interp(back, cum, lat[rows]), np.interp(back, cum, lon[rows])
+        lat[rows], lon[rows] = la - la[0] + depot[0], lo - lo[0] + depot[1]
+    frame = frame.with_columns(lat=pl.Series(lat), lon=pl.Series(lon))
+    ends = frame.filter(pl.Series(np.r_[trip[1:] != trip[:-1], True]))
+    begins = frame.filter(pl.Series(np.r_[True, trip[1:] != trip[:-1]]))
+    still = pl.col("speed_kmh") * 0.0
+    extra = [ends.with_columns(pl.col("time") + pl.duration(seconds=30 * k), still) for k in (1, 2, 3)]
+    extra += [begins.with_columns(pl.col("time") - pl.duration(seconds=30 * k), still) for k in (1, 2, 3)]
+    return pl.concat([frame, *extra]).sort("time")
+
+
 def _chance(seed: int, *parts) -> float:
     digest = hashlib.sha256("|".join(map(str, (seed, *parts))).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -60,6 +98,7 @@ class SimulatedPlatform:
     faults: Faults = Faults()
     plant_rate: float = 0.15
     plant_rate_for: object = None  # optional (plate, day) -> share of vehicle-days with a violation
+    outage: int | None = None  # set (e.g. 503): every request is answered with it: the platform is down
     _attempts: dict = field(default_factory=dict)
     _days: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +112,10 @@ class SimulatedPlatform:
         allowed = [p for p in PLANTS if (p != "night_overspeed" or cls in PASSENGER) and (p != "early_morning" or cls == "coach")]
         return [allowed[int(_chance(self.seed, plate, day, "which") * len(allowed))]]
 
+    def depot(self, plate: str) -> tuple[float, float]:
+        """Where the vehicle parks between trips (deterministic per plate)."""
+        return 30.25 + 0.4 * (_chance(self.seed, plate, "lat") - 0.5), 120.15 + 0.4 * (_chance(self.seed, plate, "lon") - 0.5)
+
     def fault(self, name: str, plate: str, day: dt.date) -> bool:
         return _chance(self.seed, plate, day, name) < getattr(self.faults, name)
 
@@ -85,6 +128,10 @@ class SimulatedPlatform:
         if cached is not None:
             return cached
         frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], self.plants(plate, day))
+        frame = _round_trips(frame, self.depot(plate))
+        if self.fault("cut_off", plate, day):
+            moving = frame.filter(pl.col("speed_kmh") > 5)
+            frame = frame.filter(pl.col("time") <= moving["time"][moving.height // 3])
         rows = frame.select(
             pl.col("time").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S+08:00").alias("time"),
             pl.col("lat").round(6), pl.col("lon").round(6), "speed_kmh", pl.col("heading").round(1),
@@ -155,6 +202,8 @@ def _handler(platform: SimulatedPlatform):
             parts = url.path.strip("/").split("/")
             if len(parts) != 5 or parts[:3] != ["api", "v1", "vehicles"] or parts[4] != "positions":
                 return self._json(404, {"error": "not found"})
+            if platform.outage:
+                return self._json(platform.outage, {"error": "simulated outage"})
             if self.headers.get("Authorization") != f"Bearer {platform.token}":
                 return self._json(401, {"error": "bad token"})
             plate = unquote(parts[3])
@@ -175,7 +224,7 @@ def _handler(platform: SimulatedPlatform):
             if platform.fault("garbage", plate, day):
                 return self._send(200, b"<html>gateway says hello</html>", "text/html")
             rows = platform.positions(plate, start, end)
-            if offset > 0 and platform.fault("truncated", plate, day):
+            if offset > 0 and platform.fault("truncated", plate, day) and platform.first_attempt((plate, str(day), "paging")):
                 return self._json(404, {"error": "page token expired"})
             page = rows.slice(offset, size)
             nxt = str(offset + size) if offset + size < rows.height else None
