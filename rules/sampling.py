@@ -103,13 +103,14 @@ def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: 
     """Per vehicle, over the day `window` (epoch seconds; positions outside are context), vectorised.
 
     Arrays are per position: vehicle code (int, index into `vehicles`), epoch seconds, km/h.
-    Between consecutive positions the vehicle moved when it was moving at either end. Such an
-    interval longer than max_gap_s is moving time without data: the data stopped, or resumed,
-    while the vehicle moved (a terminal that goes quiet after the vehicle parked and wakes before
-    it leaves is the normal ignition-off pattern, not missing data; a vehicle that moved while
-    quiet is the engine's `signal_gap` rule). The uncovered moving time is the part of such
-    intervals inside the window; the day's positions "stop while moving" when the last one
-    inside the window is moving and no position follows within max_gap_s inside the window.
+    Between consecutive positions the vehicle moved when it was moving at either end. An interval
+    longer than max_gap_s is moving time without data for this day when the data stopped, or
+    resumed, while moving inside the day (a terminal that goes quiet after the vehicle parked and
+    wakes before it leaves is the normal ignition-off pattern, not missing data; a vehicle that
+    moved while quiet is the engine's `signal_gap` rule; data that stopped while moving the day
+    before is that day's gap). The uncovered moving time is the part of such intervals inside the
+    window; the day's positions "stop while moving" when the last one inside the window is moving
+    and no position follows within max_gap_s inside the window.
     """
     lo, hi = window
     order = np.lexsort((t, vehicle))
@@ -121,11 +122,15 @@ def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: 
         same[1:] = vid[1:] == vid[:-1]
         gap[1:] = t[1:] - t[:-1]
     moving_at = v > moving_kmh
-    moved = same & (moving_at | np.r_[False, moving_at[:-1]][:n])
+    moving_before = np.r_[False, moving_at[:-1]][:n]
     start = t - gap
+    inside = lambda x: (x >= lo) & (x < hi)  # noqa: E731
+    long = gap > max_gap_s
+    # a long gap is this day's missing data when the data stopped or resumed while moving inside the day
+    moved = same & np.where(long, (moving_before & inside(start)) | (moving_at & inside(t)), moving_at | moving_before)
     inside_s = np.clip(np.minimum(t, hi) - np.maximum(start, lo), 0.0, None)
     moving_s = np.bincount(vid, weights=np.where(moved, inside_s, 0.0), minlength=nv)
-    uncovered = np.bincount(vid, weights=np.where(moved & (gap > max_gap_s), inside_s, 0.0), minlength=nv)
+    uncovered = np.bincount(vid, weights=np.where(moved & long, inside_s, 0.0), minlength=nv)
     in_day = (t >= lo) & (t < hi)
     points = np.bincount(vid[in_day], minlength=nv)
     stops = np.zeros(nv, bool)
