@@ -429,6 +429,7 @@ register(
         "col.rank": ("序", "rank"),
         "col.stored": ("实际抽取", "sampled"),
         "col.key": ("抽样密钥摘要", "draw key"),
+        "col.match": ("一致", "match"),
         "msg.sample_match": ("复核一致:抽样结果可由密钥重算", "verified: the stored sample is exactly the keyed draw"),
         "msg.sample_mismatch": ("复核不一致:实际抽样与重算结果不同", "MISMATCH: the stored sample differs from the keyed draw"),
         "msg.platform_serving": ("模拟监控平台运行于 {url}({n} 辆车);Ctrl-C 停止", "simulated platform at {url} ({n} vehicles); Ctrl-C to stop"),
