@@ -73,6 +73,12 @@ def test_faults_never_yield_a_clean_vehicle(people):
     _, vehicles = fleet(people, companies=4, vehicles=30)
     faults = Faults(missing=0.2, offline=0.15, cut_off=0.2, truncated=0.3, error_500=0.3)
     with start_simulator(vehicles, seed=5, faults=faults) as sim:
+        from listing.services.sampling import select_day
+
+        select_day(people, settings_for(sim.url), DAY, now=local(2026, 11, 24, 3))  # the draw, to meet every case
+        sampled = [plate for _, plate in samples_and_findings(people)[0]]
+        for name, plate in zip(("missing", "offline", "cut_off", "truncated", "error_500"), sampled):
+            sim.platform.forced[name] = {plate}
         out = run_period(people, settings_for(sim.url), LogChannel(), JOBS["sampling"], str(DAY))
         assert out.status == "done", out.error
         samples, findings = samples_and_findings(people)
