@@ -123,23 +123,36 @@ def draw_inputs(session: Session, company: Company, day: dt.date) -> tuple[list[
 
 
 def select_day(store, settings, day: dt.date, *, now: dt.datetime) -> int:
-    """Record the day's draws with their inputs (once per company); returns how many samples the day has."""
+    """Record the day's draws with their inputs (once per company, in bulk); returns how many
+    samples the day has."""
     secret = _secret(settings)
     with store.session() as s:
         existing = set(s.exec(select(Sample.company_id).where(Sample.day == day).distinct()).all())
-        for listing, company in listed_on(s, day):
-            if company.id in existing:
-                continue  # drawn before a crash: keep that draw
-            vehicles, last = draw_inputs(s, company, day)
-            by_plate = {v.plate: v for v in vehicles}
-            chosen = select_sample(list(by_plate), last, day, company.uscc, secret, settings.sampling_fraction)
-            s.add(SampleDraw(day=day, company_id=company.id, listing_id=listing.id, fraction=settings.sampling_fraction,
-                             vehicles=[[p, last[p].isoformat() if p in last else None] for p in by_plate],
-                             chosen=chosen, drawn_at=_utc(now)))
-            s.flush()  # the draw's id orders it before the next company's and day's draws
-            for rank, plate in enumerate(chosen):
-                s.add(Sample(day=day, company_id=company.id, listing_id=listing.id, vehicle_id=by_plate[plate].id, rank=rank))
-        s.flush()
+        todo = [(listing, company) for listing, company in listed_on(s, day) if company.id not in existing]
+        if todo:  # drawn before a crash: keep that draw
+            ids = [company.id for _, company in todo]
+            fleet: dict[int, list[tuple[int, str]]] = {}
+            for vid, plate, cid in s.exec(select(Vehicle.id, Vehicle.plate, Vehicle.company_id).where(
+                    Vehicle.company_id.in_(ids), Vehicle.active_from <= day,
+                    (Vehicle.active_to.is_(None)) | (Vehicle.active_to > day)).order_by(Vehicle.plate)).all():
+                fleet.setdefault(cid, []).append((vid, plate))
+            history: dict[int, list[tuple[str, dt.date]]] = {}
+            for cid, plate, when in s.exec(select(Sample.company_id, Vehicle.plate, Sample.day).join(
+                    Vehicle, Vehicle.id == Sample.vehicle_id).where(Sample.company_id.in_(ids), Sample.day < day)).all():
+                history.setdefault(cid, []).append((plate, when))
+            draws, samples = [], []
+            for listing, company in todo:
+                by_plate = {plate: vid for vid, plate in fleet.get(company.id, [])}
+                last = last_sampled_before(history.get(company.id, []), day)
+                chosen = select_sample(list(by_plate), last, day, company.uscc, secret, settings.sampling_fraction)
+                draws.append({"day": day, "company_id": company.id, "listing_id": listing.id, "fraction": settings.sampling_fraction,
+                              "vehicles": [[p, last[p].isoformat() if p in last else None] for p in by_plate],
+                              "chosen": chosen, "drawn_at": _utc(now)})
+                samples += [{"day": day, "company_id": company.id, "listing_id": listing.id, "vehicle_id": by_plate[p], "rank": rank,
+                             "status": rules_sampling.WAITING, "points": 0, "attempts": 0} for rank, p in enumerate(chosen)]
+            s.execute(insert(SampleDraw), draws)  # ids in this order: the draw order verify relies on
+            if samples:
+                s.execute(insert(Sample), samples)
         return s.exec(select(func.count()).select_from(Sample).where(Sample.day == day)).one()
 
 
@@ -164,6 +177,13 @@ def _data_finding(rule: str, regulation: str, plate: str, window, **details):
     return Found(rule=rule, regulation=regulation, vehicle=plate, start=start, end=end, breach=start, details=details)
 
 
+def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
+    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other
+    form is left as text for the reader, which knows every form (and reports what it cannot read)."""
+    parsed = raw["time"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+    return raw.with_columns(time=parsed) if parsed.null_count() == raw["time"].null_count() else raw
+
+
 def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
           roster: pl.DataFrame | None, min_moving_share: float) -> list[Judged]:
     """batch: (sample id, plate, vehicle class). Runs the rules once over the whole batch."""
@@ -172,7 +192,7 @@ def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.dat
 
     frames = [r.positions.with_columns(vehicle=pl.lit(plate)) for _, plate, _ in batch
               if (r := fetched[plate]).status == "ok" and r.points]
-    read = from_frame(pl.concat(frames, how="vertical_relaxed"), position_name="record", first_position=0) if frames else None
+    read = from_frame(_api_times(pl.concat(frames, how="vertical_relaxed")), position_name="record", first_position=0) if frames else None
     points = read.points if read is not None else None
     findings_of: dict[str, list] = {}
     quality: dict = {}
