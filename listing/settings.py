@@ -25,6 +25,12 @@ class Settings:
     sampling_secret: str | None = field(default=None, repr=False)
     sampling_fraction: float = 0.10
     sampling_batch: int = 200  # vehicles fetched and scanned together (each batch commits)
+    sampling_context_hours: float = 24.0  # fetched before the day: "> 8 h in 24 h", the evening's drive
+    sampling_after_hours: float = 4.0  # fetched after the day: an episode going on past midnight, whole
+    sampling_min_moving_coverage: float = 0.9  # positions cover less of the moving time: partial data
+    sampling_retry_minutes: float = 15.0  # a day the platform left unanswered is retried after this, doubling
+    sampling_retry_max_minutes: float = 240.0  # ... up to this
+    sampling_notice_hours: float = 6.0  # still waiting for the platform after this long: a notice
     remind_from_day: int = 20
     catch_up_days: int = 7
     dingtalk_webhook: str | None = field(default=None, repr=False)
