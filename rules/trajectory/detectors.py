@@ -186,15 +186,18 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     f = rules.section("fatigue")
     out = []
     # a (vehicle, driver) pair: vehicles are sorted, so the pair's code keeps vehicle order
-    pair = track.vid.astype(np.int64) * (int(on_duty.max(initial=-1)) + 2) + (on_duty + 1)
+    rostered = bool((on_duty >= 0).any())
+    if rostered:
+        _, pair = np.unique(track.vid.astype(np.int64) * (int(on_duty.max()) + 2) + (on_duty + 1), return_inverse=True)
+    else:
+        pair = track.vid  # no roster: per vehicle, already in order
     # only pairs whose whole record holds more driving than a limit can break it
-    _, pair = np.unique(pair, return_inverse=True)
     total = np.bincount(pair, weights=driving)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
     idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
         return out
-    if (on_duty >= 0).any():
+    if rostered:
         idx = idx[np.argsort(pair[idx], kind="stable")]  # per pair, in time order
     grp, t, d = pair[idx], track.t[idx], driving[idx]
     span = per_vehicle_span(track)
