@@ -42,18 +42,9 @@ class Track:
     local_s: np.ndarray = None  # seconds after local midnight (UTC+8), computed once
     t_us: np.ndarray = None  # epoch microseconds (int64), exact
     rests: list[tuple[int, int]] = field(default_factory=list)  # (from, to) point indices, set by the fatigue rules
-    _key: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.t)
-
-    def key_ms(self) -> np.ndarray:
-        """A sorted int64 key per point: vehicle code, then exact milliseconds (for searchsorted
-        over every vehicle at once)."""
-        if self._key is None:
-            base = self.t_us.min() if len(self.t_us) else 0
-            self._key = (self.vid.astype(np.int64) << 41) + (self.t_us - base) // 1000
-        return self._key
 
 
 def _sorted(items: list[str]) -> bool:

@@ -78,20 +78,10 @@ def moving(track: Track, rules: TrajectoryRules) -> np.ndarray:
     f = rules.section("fatigue")
     radius = float(f["rest_radius_m"])
     fast = track.speed > float(f["moving_kmh"])
-    idx = np.flatnonzero(fast)
-    if not idx.size:
+    if not fast.any():
         return fast
-    horizon_ms = int(radius / (float(f["moving_kmh"]) / 3.6) * 1000)
-    key = track.key_ms()
-    firsts = np.flatnonzero(track.first)
-    lasts = np.r_[firsts[1:] - 1, len(track) - 1]
-    v = track.vid[idx]
-    k = key[idx]
-    ahead = np.minimum(np.searchsorted(key, k + horizon_ms, side="left"), lasts[v])
-    behind = np.maximum(np.searchsorted(key, k - horizon_ms, side="right") - 1, firsts[v])
-    away = np.maximum(kernels.distances(track.lat, track.lon, idx, ahead), kernels.distances(track.lat, track.lon, idx, behind))
-    fast[idx] = away > radius
-    return fast
+    horizon_us = int(radius / (float(f["moving_kmh"]) / 3.6) * 1e6)
+    return kernels.displaced(track.vid, track.t_us, track.lat, track.lon, fast, horizon_us, radius)
 
 
 def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
