@@ -230,15 +230,15 @@ def run_process(argv: list[str], stdout_path: Path | None = None) -> tuple[float
     """(wall seconds, peak RSS MiB) of one process, from its start to its exit."""
     env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}  # as users run it
     out = open(stdout_path, "w") if stdout_path else subprocess.DEVNULL
+    # GNU time reports the process's own peak (a child's ru_maxrss would include this process's)
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdout=out, stderr=subprocess.PIPE, env=env, text=True)
     secs = time.perf_counter() - t
     if stdout_path:
         out.close()
-    if status != 0:
-        raise SystemExit(f"{argv[:3]} failed with status {status}")
-    return secs, usage.ru_maxrss / 1024
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed: {proc.stderr[-500:]}")
+    return secs, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def end_to_end(folder: Path, repeat: int = 3) -> None:

@@ -42,38 +42,38 @@ class Track:
     local_s: np.ndarray = None  # seconds after local midnight (UTC+8), computed once
     t_us: np.ndarray = None  # epoch microseconds (int64), exact
     rests: list[tuple[int, int]] = field(default_factory=list)  # (from, to) point indices, set by the fatigue rules
-    _key: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.t)
 
-    def key_ms(self) -> np.ndarray:
-        """A sorted int64 key per point: vehicle code, then exact milliseconds (for searchsorted
-        over every vehicle at once)."""
-        if self._key is None:
-            base = self.t_us.min() if len(self.t_us) else 0
-            self._key = (self.vid.astype(np.int64) << 41) + (self.t_us - base) // 1000
-        return self._key
+
+def _sorted(items: list[str]) -> bool:
+    return all(a < b for a, b in zip(items, items[1:]))
 
 
-def _vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+def vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
     """Vehicle codes in plate order (int32 per point), the plates, and the permutation that sorts
     the points by (vehicle, time) — None when they already are. Strings are hashed once; the
     sort is on one int64 key (vehicle << 42 | microseconds), far cheaper than sorting strings."""
     n = len(t)
     if n == 0:
         return np.zeros(0, np.int32), [], None
-    codes = vehicle.cast(pl.Categorical).to_physical().to_numpy()
+    enum = isinstance(vehicle.dtype, pl.Enum)  # plates already coded (a part of a larger scan)
+    codes = (vehicle if enum else vehicle.cast(pl.Categorical)).to_physical().to_numpy()
     present = np.zeros(int(codes.max()) + 1, bool)
     present[codes] = True
     dense = (np.cumsum(present) - 1).astype(np.int32)[codes]
-    first_row = np.empty(int(dense.max()) + 1, np.int64)
-    first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
-    plates = vehicle.gather(first_row).to_list()
-    rank = np.empty(len(plates), np.int32)
-    rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
-    vid = rank[dense]
-    names = sorted(plates)
+    if enum and _sorted(categories := vehicle.dtype.categories.to_list()):
+        names = [categories[i] for i in np.flatnonzero(present)]
+        vid = dense
+    else:
+        first_row = np.empty(int(dense.max()) + 1, np.int64)
+        first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
+        plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
+        rank = np.empty(len(plates), np.int32)
+        rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
+        vid = rank[dense]
+        names = sorted(plates)
     span = int(t.max() - t.min())
     key = (vid.astype(np.int64) << 42) + (t - t.min()) if span < 1 << 42 else None  # 50 days of microseconds
     if key is not None and (key[1:] > key[:-1]).all():
@@ -87,7 +87,7 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     report = CleaningReport(points_in=points.height)
     dropped = report.dropped
     status = pl.col("status")
-    valid = (pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
+    valid = (pl.col("vehicle").is_not_null() & pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
              & pl.col("lat").is_finite() & pl.col("lon").is_finite()
              & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
              & ~((pl.col("lat") == 0) & (pl.col("lon") == 0))
@@ -95,7 +95,7 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     frame = points.filter(valid.fill_null(False))
     dropped["invalid_fix"] = points.height - frame.height
     t = frame["time"].dt.epoch("us").to_numpy()
-    vid, names, order = _vehicle_order(frame["vehicle"], t)
+    vid, names, order = vehicle_order(frame["vehicle"], t)
     lat = frame["lat"].to_numpy().astype(np.float64, copy=False)
     lon = frame["lon"].to_numpy().astype(np.float64, copy=False)
     reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)

@@ -78,20 +78,10 @@ def moving(track: Track, rules: TrajectoryRules) -> np.ndarray:
     f = rules.section("fatigue")
     radius = float(f["rest_radius_m"])
     fast = track.speed > float(f["moving_kmh"])
-    idx = np.flatnonzero(fast)
-    if not idx.size:
+    if not fast.any():
         return fast
-    horizon_ms = int(radius / (float(f["moving_kmh"]) / 3.6) * 1000)
-    key = track.key_ms()
-    firsts = np.flatnonzero(track.first)
-    lasts = np.r_[firsts[1:] - 1, len(track) - 1]
-    v = track.vid[idx]
-    k = key[idx]
-    ahead = np.minimum(np.searchsorted(key, k + horizon_ms, side="left"), lasts[v])
-    behind = np.maximum(np.searchsorted(key, k - horizon_ms, side="right") - 1, firsts[v])
-    away = np.maximum(kernels.distances(track.lat, track.lon, idx, ahead), kernels.distances(track.lat, track.lon, idx, behind))
-    fast[idx] = away > radius
-    return fast
+    horizon_us = int(radius / (float(f["moving_kmh"]) / 3.6) * 1e6)
+    return kernels.displaced(track.vid, track.t_us, track.lat, track.lon, fast, horizon_us, radius)
 
 
 def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,15 +176,18 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     f = rules.section("fatigue")
     out = []
     # a (vehicle, driver) pair: vehicles are sorted, so the pair's code keeps vehicle order
-    pair = track.vid.astype(np.int64) * (int(on_duty.max(initial=-1)) + 2) + (on_duty + 1)
+    rostered = bool((on_duty >= 0).any())
+    if rostered:
+        _, pair = np.unique(track.vid.astype(np.int64) * (int(on_duty.max()) + 2) + (on_duty + 1), return_inverse=True)
+    else:
+        pair = track.vid  # no roster: per vehicle, already in order
     # only pairs whose whole record holds more driving than a limit can break it
-    _, pair = np.unique(pair, return_inverse=True)
     total = np.bincount(pair, weights=driving)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
     idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
         return out
-    if (on_duty >= 0).any():
+    if rostered:
         idx = idx[np.argsort(pair[idx], kind="stable")]  # per pair, in time order
     grp, t, d = pair[idx], track.t[idx], driving[idx]
     span = per_vehicle_span(track)

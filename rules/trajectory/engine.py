@@ -11,14 +11,13 @@ import polars as pl
 
 from rules.trajectory import detectors
 from rules.trajectory.attribution import Drivers, unknown_driver
-from rules.trajectory.clean import CleaningReport, Track, clean
+from rules.trajectory.clean import CleaningReport, Track, clean, vehicle_order
 from rules.trajectory.columns import conform
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
-BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in vehicle-hash parts
-PART_SEED = 808
+BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in parts of whole vehicles
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 
@@ -119,7 +118,7 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     Sampling consecutive days with their context then reports each finding exactly once.
     Coverage is measured over the report window. `window` is the former name of `report_window`.
 
-    More than BATCH_POINTS points are scanned in vehicle-hash parts, one after another, so the
+    More than BATCH_POINTS points are scanned in parts of whole vehicles, one after another, so the
     engine's working memory stays bounded whatever the day's size (findings are per vehicle, so
     the result is the same).
     """
@@ -132,11 +131,27 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
 
 
 def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, options: dict) -> ScanResult:
-    count = -(-points.height // BATCH_POINTS)
-    part = (points["vehicle"].hash(PART_SEED) % count).to_numpy()
-    results = [_scan_one(points.filter(part == i), expected_vehicles=None, **options) for i in range(count)]
+    # one sort of the whole day by (vehicle, time), on integers; each part is a run of whole
+    # vehicles, gathered already sorted (the part's own cleaning then has nothing to sort)
+    no_plate = points["vehicle"].null_count()
+    if no_plate:
+        points = points.filter(pl.col("vehicle").is_not_null())
+    t = points["time"].dt.epoch("us").fill_null(0).to_numpy()
+    vid, names, order = vehicle_order(points["vehicle"], t)
+    if order is None:
+        order = np.arange(points.height)
+    del t
+    # plates as codes into the sorted plate list: gathering a part moves integers, not strings
+    coded = points.with_columns(vehicle=pl.Series(names, dtype=pl.Enum(names)).gather(vid))
+    sorted_vid = vid[order]
+    firsts = np.flatnonzero(np.r_[True, sorted_vid[1:] != sorted_vid[:-1]])
+    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, points.height, BATCH_POINTS), side="right") - 1], points.height])
+    del sorted_vid, vid
+    results = [_scan_one(coded[order[a:b]], expected_vehicles=None, **options) for a, b in zip(cuts[:-1], cuts[1:])]
     findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
-    report = CleaningReport(points_in=sum(r.report.points_in for r in results), points_out=sum(r.report.points_out for r in results))
+    report = CleaningReport(points_in=sum(r.report.points_in for r in results) + no_plate,
+                            points_out=sum(r.report.points_out for r in results))
+    report.dropped["invalid_fix"] = no_plate
     for r in results:
         for key, n in r.report.dropped.items():
             report.dropped[key] = report.dropped.get(key, 0) + n

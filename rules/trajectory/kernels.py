@@ -89,3 +89,32 @@ def distances(lat, lon, a, b):
     for k in range(len(a)):
         out[k] = _step(lat[a[k]], lon[a[k]], lat[b[k]], lon[b[k]])
     return out
+
+
+@njit(cache=True, nogil=True)
+def displaced(vid, t_us, lat, lon, fast, horizon_us, radius_m):
+    """Per point: fast and more than radius_m from where the vehicle was `horizon_us` before, or
+    will be `horizon_us` after (the nearest fix at least that far in time, else the vehicle's
+    first or last fix). Two pointers that only move forward: one pass over sorted points."""
+    n = len(t_us)
+    out = np.zeros(n, np.bool_)
+    first = 0
+    behind = 0
+    ahead = 0
+    for i in range(n):
+        if i == 0 or vid[i] != vid[i - 1]:
+            first = i
+            behind = i
+        if ahead < i:
+            ahead = i
+        if not fast[i]:
+            continue
+        while behind + 1 <= i and t_us[behind + 1] <= t_us[i] - horizon_us:
+            behind += 1
+        while ahead + 1 < n and vid[ahead] == vid[i] and t_us[ahead] < t_us[i] + horizon_us:
+            ahead += 1
+        a = ahead if vid[ahead] == vid[i] else ahead - 1
+        b = behind if behind >= first else first
+        if _step(lat[i], lon[i], lat[a], lon[a]) > radius_m or _step(lat[i], lon[i], lat[b], lon[b]) > radius_m:
+            out[i] = True
+    return out
