@@ -167,10 +167,10 @@ class SimulatedPlatform:
             self._days[key] = (cols, planted)
         return cols, planted
 
-    def warm(self, days: list[dt.date]) -> None:
-        """Generate every vehicle's days now (a real platform has them stored before anyone asks)."""
+    def warm(self, days: list[dt.date], plates: list[str] | None = None) -> None:
+        """Generate these vehicles' days now (a real platform has them stored before anyone asks)."""
         for day in days:
-            for plate in self.vehicles:
+            for plate in self.vehicles if plates is None else plates:
                 self._day(plate, day)
 
     def positions(self, plate: str, start: dt.datetime, end: dt.datetime):
@@ -319,7 +319,7 @@ class SimulatorProcess:
     the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG`."""
 
     def __init__(self, vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token",
-                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None):
+                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None, warm_plates: list[str] | None = None):
         import os
         import subprocess
         import sys
@@ -328,7 +328,7 @@ class SimulatorProcess:
         config = {"vehicles": vehicles, "seed": seed, "token": token,
                   "plant_rates": None if plant_rates is None else {"profile_of_plate": plant_rates.profile_of_plate,
                                                                    "start": plant_rates.start.isoformat()},
-                  "warm": [d.isoformat() for d in warm or []]}
+                  "warm": [d.isoformat() for d in warm or []], "warm_plates": warm_plates}
         fd, self._config = tempfile.mkstemp(prefix="guapai-sim-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, ensure_ascii=False)
@@ -364,6 +364,6 @@ if __name__ == "__main__":
     rates = cfg.get("plant_rates")
     handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"],
                              plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None)
-    handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])])  # before saying where it is
+    handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])], cfg.get("warm_plates"))  # before saying where it is
     print(handle.url, flush=True)
     handle.thread.join()
