@@ -76,9 +76,11 @@ def instrument() -> list[str]:
     steps = [(sampling, "select_day", "the keyed draw (selection, stored with its inputs)"),
              (client.PlatformClient, "fetch_many", "fetch over HTTP (waiting for the platform included)"),
              (client, "decode_page", "  decoding pages (polars, summed over fetch threads)"),
-             (rules.trajectory.readers, "from_frame", "positions into the columnar form"),
-             (rules.trajectory, "scan", "trajectory rules (scan)"),
-             (rules.sampling, "data_quality", "data quality (partial data)"),
+             (sampling, "judge", "judging the answers (the next four lines and more)"),
+             (sampling, "_api_times", "  API times parsed"),
+             (rules.trajectory.readers, "from_frame", "  positions into the columnar form"),
+             (rules.trajectory, "scan", "  trajectory rules (scan)"),
+             (rules.sampling, "data_quality", "  data quality (partial data)"),
              (sampling, "store_judged", "store findings and sample statuses")]
     for owner, name, label in steps:
         timed(owner, name, label)
@@ -148,9 +150,10 @@ def main() -> None:
     print(f"  {'step':<58}{'wall':>8}{'CPU':>8}")
     for label in labels:
         print(f"  {label:<58}{TIMES[label]:7.1f}s{CPU[label]:7.1f}s")
-    accounted = sum(TIMES[label] for label in labels if not label.startswith("  "))
-    print(f"  {'the rest (loading samples, rosters, heartbeats)':<58}{total - accounted:7.1f}s")
-    print("  (fetch CPU is the job's thread only: HTTP and decoding run in the fetch threads, whose decoding CPU is the line below it)")
+    accounted = sum(TIMES[label] for label in labels if not label.startswith("  ") and not label.startswith("fetch"))
+    print(f"  {'waiting for fetches, and the rest (rosters, heartbeats)':<58}{total - accounted:7.1f}s")
+    print("  (fetches run in threads ahead of the judging, so fetch wall time overlaps the rest; its CPU column is the\n"
+          "   calling thread's only, decoding's is summed over the fetch threads)")
 
 
 if __name__ == "__main__":

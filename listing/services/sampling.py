@@ -16,7 +16,9 @@ asks only for what is still waiting and changes nothing already stored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,10 +180,20 @@ def _data_finding(rule: str, regulation: str, plate: str, window, **details):
 
 
 def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
-    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other
-    form is left as text for the reader, which knows every form (and reports what it cannot read)."""
-    parsed = raw["time"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
-    return raw.with_columns(time=parsed) if parsed.null_count() == raw["time"].null_count() else raw
+    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other form
+    is left as text for the reader, which knows every form (and reports what it cannot read).
+    Platforms write one offset (+08:00): then the 19 leading characters are parsed as a plain
+    time and the offset applied once, three times cheaper than parsing an offset per row."""
+    text = raw["time"]
+    offset = text.str.slice(19)
+    one = offset.drop_nulls().unique()
+    if text.null_count() == 0 and one.len() == 1 and (m := re.fullmatch(r"([+-])(\d\d):(\d\d)", one[0] or "")):
+        shift = dt.timedelta(hours=int(m[2]), minutes=int(m[3])) * (1 if m[1] == "+" else -1)
+        parsed = (text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us") - shift
+                  ).dt.replace_time_zone("UTC")
+    else:
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+    return raw.with_columns(time=parsed) if parsed.null_count() == text.null_count() else raw
 
 
 def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
@@ -259,16 +271,21 @@ def run_day(ctx, day: dt.date) -> dict:
         window = day_window(day)
         fetch = (window[0] - cfg.context_before, window[1] + cfg.context_after)
         client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
+        batches = [todo[first:first + cfg.batch] for first in range(0, len(todo), cfg.batch)]
         done = 0
+        # the next batch is fetched while this one is judged and stored: waiting on the platform overlaps the work
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sampling-fetch")
+        pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[0]], *fetch)
         try:
-            for first in range(0, len(todo), cfg.batch):
-                batch = todo[first:first + cfg.batch]
+            for k, batch in enumerate(batches):
                 try:
-                    fetched = client.fetch_many([plate for _, _, plate, _ in batch], *fetch)
+                    fetched = pending.result()
                 except PlatformAuthError as exc:
-                    _record_failures(store, [sid for sid, *_ in todo[first:]], exc.message("en"), ctx.now)
+                    _record_failures(store, [sid for b in batches[k:] for sid, *_ in b], exc.message("en"), ctx.now)
                     _notice_if_overdue(store, ctx, day, cfg)
                     raise
+                if k + 1 < len(batches):
+                    pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[k + 1]], *fetch)
                 with store.session(readonly=True) as s:
                     roster = _assignments(s, [vid for _, vid, _, _ in batch])
                 judged = judge([(sid, plate, cls) for sid, _, plate, cls in batch], fetched, window, rules=rules,
@@ -283,6 +300,8 @@ def run_day(ctx, day: dt.date) -> dict:
                 if ctx.progress:
                     ctx.progress(done, len(todo))
         finally:
+            pending.cancel()
+            ahead.shutdown(wait=True)
             client.close()
     waiting, last_error = _waiting(store, day)
     if waiting and not counts["lost_claim"]:
@@ -349,9 +368,7 @@ def _record_failures(store, sample_ids: list[int], error: str, now: dt.datetime)
 def _waiting(store, day: dt.date) -> tuple[int, str | None]:
     with store.session(readonly=True) as s:
         n = s.exec(select(func.count()).select_from(Sample).where(Sample.day == day, Sample.status == rules_sampling.WAITING)).one()
-        last = s.exec(select(Sample.last_error).where(Sample.day == day, Sample.status == rules_sampling.WAITING,
-                                                      Sample.last_error.is_not(None)).order_by(Sample.id.desc()).limit(1)).first()
-    return n, last
+        return n, _waiting_error(s, day)
 
 
 def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:

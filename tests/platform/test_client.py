@@ -170,3 +170,18 @@ def test_simulator_faults_never_look_like_a_clean_vehicle():
             else:  # 500s and broken paging were retried away
                 assert r.status == "ok" and r.points > 500
         assert {r.status for r in results.values()} == {"ok", "unknown_vehicle", "unavailable"}
+
+
+def test_the_real_transport_turns_refused_connections_and_timeouts_into_unavailable():
+    """urllib3 under httpx (jobs/platform/transport.py): its errors are httpx's, so they stay platform failures."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    refused = PlatformClient(f"http://127.0.0.1:{port}", TOKEN, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A1", *DAY)
+    assert (refused.status, refused.error) == ("unavailable", "the platform answered retries exhausted: ConnectError")
+    vehicles = {"浙A00001": "truck"}
+    with start_simulator(vehicles, seed=4, token=TOKEN, faults=Faults(slow=1.0, slow_seconds=1.5)) as sim:
+        slow = PlatformClient(sim.url, TOKEN, timeout=0.3, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A00001", *DAY)
+        assert (slow.status, slow.error) == ("unavailable", "the platform answered retries exhausted: ReadTimeout")
