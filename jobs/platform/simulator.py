@@ -23,6 +23,11 @@ from rules.trajectory.synthetic import PLANTS, simulated_vehicle_day
 
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
+# The sampling job reads 24 h before a day, where "> 8 h driving in 24 h" is judged: the generated
+# days (7 h of driving in three trips) would break it whenever a planted violation adds driving.
+# Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
+# day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
+AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
 
 
 @dataclass(frozen=True)
@@ -146,13 +151,17 @@ class SimulatedPlatform:
         """(the day's positions as numpy columns, t in epoch microseconds; planted), generated
         once per vehicle-day and kept (bounded), as a platform keeps what terminals sent."""
         import numpy as np
+        import polars as pl
 
         key = (plate, day)
         cached = self._days.get(key)
         if cached is not None:
             return cached
-        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], self.plants(plate, day),
-                                               rules=_rules())
+        plants = self.plants(plate, day)
+        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], plants, rules=_rules())
+        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
+            local_s = (frame["time"].dt.epoch("s").to_numpy() + 8 * 3600) % 86400
+            frame = frame.filter(pl.Series((local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])))
         cols = {"t": frame["time"].dt.epoch("us").to_numpy(), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
                 "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
                 "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}

@@ -269,7 +269,7 @@ def run_day(ctx, day: dt.date) -> dict:
     if todo:
         rules = load_rules()
         window = day_window(day)
-        fetch = (window[0] - cfg.context_before, window[1] + cfg.context_after)
+        fetch = (window[0] - cfg.context_before, window[1])  # the context after the day is asked only where needed
         client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
         batches = [todo[first:first + cfg.batch] for first in range(0, len(todo), cfg.batch)]
         done = 0
@@ -288,8 +288,11 @@ def run_day(ctx, day: dt.date) -> dict:
                     pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[k + 1]], *fetch)
                 with store.session(readonly=True) as s:
                     roster = _assignments(s, [vid for _, vid, _, _ in batch])
-                judged = judge([(sid, plate, cls) for sid, _, plate, cls in batch], fetched, window, rules=rules,
-                               roster=roster if roster.height else None, min_moving_share=cfg.min_moving_share)
+                items = [(sid, plate, cls) for sid, _, plate, cls in batch]
+                judged = judge(items, fetched, window, rules=rules, roster=roster if roster.height else None,
+                               min_moving_share=cfg.min_moving_share)
+                judged = _episodes_past_midnight(client, items, fetched, judged, window, cfg, rules=rules,
+                                                 roster=roster if roster.height else None)
                 for status, n in store_judged(store, judged, day, ctx.now).items():
                     counts[status] += n
                 counts["findings"] += sum(len(j.findings) for j in judged if j.status != rules_sampling.WAITING)
@@ -308,6 +311,34 @@ def run_day(ctx, day: dt.date) -> dict:
         _notice_if_overdue(store, ctx, day, cfg)
         raise SamplingIncomplete(day, waiting, selected, last_error)
     return dict(counts)
+
+
+def _episodes_past_midnight(client, items, fetched: dict, judged: list[Judged], window, cfg: SamplingConfig, *, rules,
+                            roster) -> list[Judged]:
+    """A finding still going on when the day's data end (within max_gap_s of midnight) gets the
+    hours after the day too, so its evidence is the whole episode: those vehicles only are asked
+    again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
+    leaves the vehicle-day waiting, as any platform failure does."""
+    from jobs.platform.client import FetchResult
+
+    margin = dt.timedelta(seconds=float(rules.section("signal_gap")["max_gap_s"]))
+    edge = window[1] - margin
+    plate_of = {sid: plate for sid, plate, _ in items}
+    going_on = sorted({plate_of[j.sample_id] for j in judged for f in j.findings
+                       if f.rule not in DATA_RULES and f.end >= edge})
+    if not going_on or cfg.context_after <= dt.timedelta(0):
+        return judged
+    after = client.fetch_many(going_on, window[1], window[1] + cfg.context_after)
+    extended = dict(fetched)
+    for plate in going_on:
+        more, had = after[plate], fetched[plate]
+        if not more.answered:
+            extended[plate] = FetchResult(plate, "unavailable", error=f"the hours after the day: {more.error}")
+        elif more.points:
+            extended[plate] = FetchResult(plate, "ok", pl.concat([had.positions, more.positions]), pages=had.pages + more.pages)
+    again = {j.sample_id: j for j in judge([i for i in items if i[1] in going_on], extended, window, rules=rules,
+                                           roster=roster, min_moving_share=cfg.min_moving_share)}
+    return [again.get(j.sample_id, j) for j in judged]
 
 
 def store_judged(store, judged: list[Judged], day: dt.date, now: dt.datetime) -> Counter:
