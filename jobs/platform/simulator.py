@@ -72,7 +72,6 @@ def _round_trips(cols: dict, depot: tuple[float, float], parked_s: float = 3600.
     lat, lon = cols["lat"].copy(), cols["lon"].copy()
     gap = np.diff(t, prepend=t[0]) / 1e6
     first = np.r_[True, gap[1:] >= parked_s]
-    trip = np.cumsum(first) - 1
     step = np.minimum(v, np.r_[v[0], v[:-1]]) / 3.6 * gap  # 0 across a parked break
     step[first] = 0.0
     cum = np.cumsum(step)

@@ -21,7 +21,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, select

@@ -67,21 +67,21 @@ def test_no_real_answer_is_unavailable_never_no_data(failure):
     assert result.status == "unavailable" and not result.answered and result.positions is None and result.error
 
 
-def test_401_and_403_stop_everything_with_one_line_about_the_token():
-    for status in (401, 403):
-        calls = {"n": 0}
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_stop_everything_with_one_line_about_the_token(status):
+    calls = {"n": 0}
 
-        def handler(request):
-            calls["n"] += 1
-            return httpx.Response(status)
+    def handler(request):
+        calls["n"] += 1
+        return httpx.Response(status)
 
-        c = client(handler, concurrency=4)
-        with pytest.raises(PlatformAuthError) as err:
-            c.fetch_many([f"浙A{i:05d}" for i in range(200)], *DAY)
-        text = err.value.message("en")
-        assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
-        assert "令牌" in err.value.message("zh")
-        assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
+    c = client(handler, concurrency=4)
+    with pytest.raises(PlatformAuthError) as err:
+        c.fetch_many([f"浙A{i:05d}" for i in range(200)], *DAY)
+    text = err.value.message("en")
+    assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
+    assert "令牌" in err.value.message("zh")
+    assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
 
 
 def test_404_on_the_vehicle_is_the_platforms_answer_and_a_lost_page_is_asked_again():
