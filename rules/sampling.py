@@ -113,8 +113,11 @@ def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: 
     and no position follows within max_gap_s inside the window.
     """
     lo, hi = window
-    order = np.lexsort((t, vehicle))
-    vid, t, v = vehicle[order], t[order], np.nan_to_num(speed[order], nan=0.0)
+    ordered = len(t) < 2 or bool(np.all((vehicle[1:] > vehicle[:-1]) | ((vehicle[1:] == vehicle[:-1]) & (t[1:] >= t[:-1]))))
+    if not ordered:  # platforms answer in time order per vehicle: sorting is rarely needed
+        order = np.lexsort((t, vehicle))
+        vehicle, t, speed = vehicle[order], t[order], speed[order]
+    vid, v = vehicle, np.nan_to_num(speed, nan=0.0)
     n, nv = len(t), len(vehicles)
     same = np.zeros(n, bool)  # interval i: from position i-1 to position i of the same vehicle
     gap = np.zeros(n)

@@ -143,6 +143,10 @@ class PlatformClient:
         # this many vehicles in a row without an answer: the platform is down, stop asking
         self.breaker = breaker if breaker is not None else max(8, 2 * concurrency)
         self._wait = wait_exponential(multiplier=0.2, max=5) if backoff is None else (lambda rs: backoff(rs.attempt_number))
+        if transport is None:  # the real platform: urllib3's pool under httpx (jobs/platform/transport.py)
+            from jobs.platform.transport import Urllib3Transport
+
+            transport = Urllib3Transport(maxsize=concurrency)
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0),
                                   headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
                                   limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))

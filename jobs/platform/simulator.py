@@ -23,6 +23,11 @@ from rules.trajectory.synthetic import PLANTS, simulated_vehicle_day
 
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
+# The sampling job reads 24 h before a day, where "> 8 h driving in 24 h" is judged: the generated
+# days (7 h of driving in three trips) would break it whenever a planted violation adds driving.
+# Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
+# day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
+AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,6 @@ def _round_trips(cols: dict, depot: tuple[float, float], parked_s: float = 3600.
     lat, lon = cols["lat"].copy(), cols["lon"].copy()
     gap = np.diff(t, prepend=t[0]) / 1e6
     first = np.r_[True, gap[1:] >= parked_s]
-    trip = np.cumsum(first) - 1
     step = np.minimum(v, np.r_[v[0], v[:-1]]) / 3.6 * gap  # 0 across a parked break
     step[first] = 0.0
     cum = np.cumsum(step)
@@ -146,13 +150,17 @@ class SimulatedPlatform:
         """(the day's positions as numpy columns, t in epoch microseconds; planted), generated
         once per vehicle-day and kept (bounded), as a platform keeps what terminals sent."""
         import numpy as np
+        import polars as pl
 
         key = (plate, day)
         cached = self._days.get(key)
         if cached is not None:
             return cached
-        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], self.plants(plate, day),
-                                               rules=_rules())
+        plants = self.plants(plate, day)
+        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], plants, rules=_rules())
+        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
+            local_s = (frame["time"].dt.epoch("s").to_numpy() + 8 * 3600) % 86400
+            frame = frame.filter(pl.Series((local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])))
         cols = {"t": frame["time"].dt.epoch("us").to_numpy(), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
                 "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
                 "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}
@@ -167,10 +175,10 @@ class SimulatedPlatform:
             self._days[key] = (cols, planted)
         return cols, planted
 
-    def warm(self, days: list[dt.date]) -> None:
-        """Generate every vehicle's days now (a real platform has them stored before anyone asks)."""
+    def warm(self, days: list[dt.date], plates: list[str] | None = None) -> None:
+        """Generate these vehicles' days now (a real platform has them stored before anyone asks)."""
         for day in days:
-            for plate in self.vehicles:
+            for plate in self.vehicles if plates is None else plates:
                 self._day(plate, day)
 
     def positions(self, plate: str, start: dt.datetime, end: dt.datetime):
@@ -319,7 +327,7 @@ class SimulatorProcess:
     the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG`."""
 
     def __init__(self, vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token",
-                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None):
+                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None, warm_plates: list[str] | None = None):
         import os
         import subprocess
         import sys
@@ -328,7 +336,7 @@ class SimulatorProcess:
         config = {"vehicles": vehicles, "seed": seed, "token": token,
                   "plant_rates": None if plant_rates is None else {"profile_of_plate": plant_rates.profile_of_plate,
                                                                    "start": plant_rates.start.isoformat()},
-                  "warm": [d.isoformat() for d in warm or []]}
+                  "warm": [d.isoformat() for d in warm or []], "warm_plates": warm_plates}
         fd, self._config = tempfile.mkstemp(prefix="guapai-sim-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, ensure_ascii=False)
@@ -364,6 +372,6 @@ if __name__ == "__main__":
     rates = cfg.get("plant_rates")
     handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"],
                              plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None)
-    handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])])  # before saying where it is
+    handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])], cfg.get("warm_plates"))  # before saying where it is
     print(handle.url, flush=True)
     handle.thread.join()

@@ -16,10 +16,11 @@ asks only for what is still waiting and changes nothing already stored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
@@ -178,10 +179,20 @@ def _data_finding(rule: str, regulation: str, plate: str, window, **details):
 
 
 def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
-    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other
-    form is left as text for the reader, which knows every form (and reports what it cannot read)."""
-    parsed = raw["time"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
-    return raw.with_columns(time=parsed) if parsed.null_count() == raw["time"].null_count() else raw
+    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other form
+    is left as text for the reader, which knows every form (and reports what it cannot read).
+    Platforms write one offset (+08:00): then the 19 leading characters are parsed as a plain
+    time and the offset applied once, three times cheaper than parsing an offset per row."""
+    text = raw["time"]
+    offset = text.str.slice(19)
+    one = offset.drop_nulls().unique()
+    if text.null_count() == 0 and one.len() == 1 and (m := re.fullmatch(r"([+-])(\d\d):(\d\d)", one[0] or "")):
+        shift = dt.timedelta(hours=int(m[2]), minutes=int(m[3])) * (1 if m[1] == "+" else -1)
+        parsed = (text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us") - shift
+                  ).dt.replace_time_zone("UTC")
+    else:
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+    return raw.with_columns(time=parsed) if parsed.null_count() == text.null_count() else raw
 
 
 def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
@@ -257,22 +268,30 @@ def run_day(ctx, day: dt.date) -> dict:
     if todo:
         rules = load_rules()
         window = day_window(day)
-        fetch = (window[0] - cfg.context_before, window[1] + cfg.context_after)
+        fetch = (window[0] - cfg.context_before, window[1])  # the context after the day is asked only where needed
         client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
+        batches = [todo[first:first + cfg.batch] for first in range(0, len(todo), cfg.batch)]
         done = 0
+        # the next batch is fetched while this one is judged and stored: waiting on the platform overlaps the work
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sampling-fetch")
+        pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[0]], *fetch)
         try:
-            for first in range(0, len(todo), cfg.batch):
-                batch = todo[first:first + cfg.batch]
+            for k, batch in enumerate(batches):
                 try:
-                    fetched = client.fetch_many([plate for _, _, plate, _ in batch], *fetch)
+                    fetched = pending.result()
                 except PlatformAuthError as exc:
-                    _record_failures(store, [sid for sid, *_ in todo[first:]], exc.message("en"), ctx.now)
+                    _record_failures(store, [sid for b in batches[k:] for sid, *_ in b], exc.message("en"), ctx.now)
                     _notice_if_overdue(store, ctx, day, cfg)
                     raise
+                if k + 1 < len(batches):
+                    pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[k + 1]], *fetch)
                 with store.session(readonly=True) as s:
                     roster = _assignments(s, [vid for _, vid, _, _ in batch])
-                judged = judge([(sid, plate, cls) for sid, _, plate, cls in batch], fetched, window, rules=rules,
-                               roster=roster if roster.height else None, min_moving_share=cfg.min_moving_share)
+                items = [(sid, plate, cls) for sid, _, plate, cls in batch]
+                judged = judge(items, fetched, window, rules=rules, roster=roster if roster.height else None,
+                               min_moving_share=cfg.min_moving_share)
+                judged = _episodes_past_midnight(client, items, fetched, judged, window, cfg, rules=rules,
+                                                 roster=roster if roster.height else None)
                 for status, n in store_judged(store, judged, day, ctx.now).items():
                     counts[status] += n
                 counts["findings"] += sum(len(j.findings) for j in judged if j.status != rules_sampling.WAITING)
@@ -283,12 +302,42 @@ def run_day(ctx, day: dt.date) -> dict:
                 if ctx.progress:
                     ctx.progress(done, len(todo))
         finally:
+            pending.cancel()
+            ahead.shutdown(wait=True)
             client.close()
     waiting, last_error = _waiting(store, day)
     if waiting and not counts["lost_claim"]:
         _notice_if_overdue(store, ctx, day, cfg)
         raise SamplingIncomplete(day, waiting, selected, last_error)
     return dict(counts)
+
+
+def _episodes_past_midnight(client, items, fetched: dict, judged: list[Judged], window, cfg: SamplingConfig, *, rules,
+                            roster) -> list[Judged]:
+    """A finding still going on when the day's data end (within max_gap_s of midnight) gets the
+    hours after the day too, so its evidence is the whole episode: those vehicles only are asked
+    again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
+    leaves the vehicle-day waiting, as any platform failure does."""
+    from jobs.platform.client import FetchResult
+
+    margin = dt.timedelta(seconds=float(rules.section("signal_gap")["max_gap_s"]))
+    edge = window[1] - margin
+    plate_of = {sid: plate for sid, plate, _ in items}
+    going_on = sorted({plate_of[j.sample_id] for j in judged for f in j.findings
+                       if f.rule not in DATA_RULES and f.end >= edge})
+    if not going_on or cfg.context_after <= dt.timedelta(0):
+        return judged
+    after = client.fetch_many(going_on, window[1], window[1] + cfg.context_after)
+    extended = dict(fetched)
+    for plate in going_on:
+        more, had = after[plate], fetched[plate]
+        if not more.answered:
+            extended[plate] = FetchResult(plate, "unavailable", error=f"the hours after the day: {more.error}")
+        elif more.points:
+            extended[plate] = FetchResult(plate, "ok", pl.concat([had.positions, more.positions]), pages=had.pages + more.pages)
+    again = {j.sample_id: j for j in judge([i for i in items if i[1] in going_on], extended, window, rules=rules,
+                                           roster=roster, min_moving_share=cfg.min_moving_share)}
+    return [again.get(j.sample_id, j) for j in judged]
 
 
 def store_judged(store, judged: list[Judged], day: dt.date, now: dt.datetime) -> Counter:
@@ -349,9 +398,7 @@ def _record_failures(store, sample_ids: list[int], error: str, now: dt.datetime)
 def _waiting(store, day: dt.date) -> tuple[int, str | None]:
     with store.session(readonly=True) as s:
         n = s.exec(select(func.count()).select_from(Sample).where(Sample.day == day, Sample.status == rules_sampling.WAITING)).one()
-        last = s.exec(select(Sample.last_error).where(Sample.day == day, Sample.status == rules_sampling.WAITING,
-                                                      Sample.last_error.is_not(None)).order_by(Sample.id.desc()).limit(1)).first()
-    return n, last
+        return n, _waiting_error(s, day)
 
 
 def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:

@@ -67,21 +67,21 @@ def test_no_real_answer_is_unavailable_never_no_data(failure):
     assert result.status == "unavailable" and not result.answered and result.positions is None and result.error
 
 
-def test_401_and_403_stop_everything_with_one_line_about_the_token():
-    for status in (401, 403):
-        calls = {"n": 0}
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_stop_everything_with_one_line_about_the_token(status):
+    calls = {"n": 0}
 
-        def handler(request):
-            calls["n"] += 1
-            return httpx.Response(status)
+    def handler(request):
+        calls["n"] += 1
+        return httpx.Response(status)
 
-        c = client(handler, concurrency=4)
-        with pytest.raises(PlatformAuthError) as err:
-            c.fetch_many([f"浙A{i:05d}" for i in range(200)], *DAY)
-        text = err.value.message("en")
-        assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
-        assert "令牌" in err.value.message("zh")
-        assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
+    c = client(handler, concurrency=4)
+    with pytest.raises(PlatformAuthError) as err:
+        c.fetch_many([f"浙A{i:05d}" for i in range(200)], *DAY)
+    text = err.value.message("en")
+    assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
+    assert "令牌" in err.value.message("zh")
+    assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
 
 
 def test_404_on_the_vehicle_is_the_platforms_answer_and_a_lost_page_is_asked_again():
@@ -170,3 +170,18 @@ def test_simulator_faults_never_look_like_a_clean_vehicle():
             else:  # 500s and broken paging were retried away
                 assert r.status == "ok" and r.points > 500
         assert {r.status for r in results.values()} == {"ok", "unknown_vehicle", "unavailable"}
+
+
+def test_the_real_transport_turns_refused_connections_and_timeouts_into_unavailable():
+    """urllib3 under httpx (jobs/platform/transport.py): its errors are httpx's, so they stay platform failures."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    refused = PlatformClient(f"http://127.0.0.1:{port}", TOKEN, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A1", *DAY)
+    assert (refused.status, refused.error) == ("unavailable", "the platform answered retries exhausted: ConnectError")
+    vehicles = {"浙A00001": "truck"}
+    with start_simulator(vehicles, seed=4, token=TOKEN, faults=Faults(slow=1.0, slow_seconds=1.5)) as sim:
+        slow = PlatformClient(sim.url, TOKEN, timeout=0.3, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A00001", *DAY)
+        assert (slow.status, slow.error) == ("unavailable", "the platform answered retries exhausted: ReadTimeout")
