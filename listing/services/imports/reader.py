@@ -92,8 +92,8 @@ def find_header(records: list[list[str]], spec: Spec | None) -> Header:
     for j, cell in enumerate(records[best]):
         name = _known(lookup, cell)
         if name is None and not cell:
-            above = next((r[j] for r in reversed(records[:best]) if j < len(r) and r[j]), "")
-            name = _known(lookup, above)
+            cell = next((r[j] for r in reversed(records[:best]) if j < len(r) and r[j]), "")
+            name = _known(lookup, cell)
         names.append(name or cell)
     recognised = [n for n in names if n in {c.name for c in spec.columns}]
     dupes = sorted({n for n in recognised if recognised.count(n) > 1})

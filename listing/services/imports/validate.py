@@ -126,8 +126,8 @@ def check(frame: pl.DataFrame, spec: Spec) -> tuple[pl.DataFrame, pl.DataFrame]:
     typed, errors = [frame[ROW]], []
     for col in spec.columns:
         value, reason = _parse(col, frame[col.name])
-        typed.append(value)
         bad = reason.is_not_null()
+        typed.append(value if col.kind == "bool" else value.zip_with(~bad, pl.Series([None], dtype=value.dtype)))  # a bad cell is reported once, not again as an unknown reference
         if bad.any():
             params = ", ".join(sorted(set(col.choices.values()))) if col.kind == "enum" else ""
             errors.append(pl.DataFrame({
