@@ -10,9 +10,19 @@ from cli import context, output
 app = typer.Typer(help="Daily sampling: show, verify the draw. 每日抽查。", no_args_is_help=True)
 
 
+def _day(value: str) -> dt.date:
+    from listing.errors import ValidationError
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("err.bad_date", value=value) from None
+
+
 @app.command("show")
 def show(
-    day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: all recent)."),
+    day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: the most recent sampled day)."),
+    days: int = typer.Option(1, "--days", min=1, help="Without --date: how many of the most recent sampled days."),
     company: str = typer.Option(None, "--company", help="Credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -20,7 +30,7 @@ def show(
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), dt.date.fromisoformat(day) if day else None, company)
+        rows = sampling.show(session, context.actor(session), _day(day) if day else None, company, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -37,7 +47,7 @@ def verify(
 
     settings = load()
     with context.session(readonly=True) as session:
-        data = sampling.verify(session, context.actor(session), dt.date.fromisoformat(day), company,
+        data = sampling.verify(session, context.actor(session), _day(day), company,
                                sampling._secret(settings), settings.sampling_fraction)
     if as_json:
         output.print_json(data)

@@ -1,7 +1,9 @@
 """Opening the store: SQLite by default, PostgreSQL for several users; schema by alembic."""
 from __future__ import annotations
 
+import functools
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +135,31 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
+@functools.cache
+def declared_head() -> str | None:
+    """The newest revision the migration files declare, read as text: importing alembic (and
+    through it mako and pygments) to learn it would cost every read command about a third of
+    its start-up. None when the files do not say it plainly (then alembic is asked)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"""^revision\s*(?::[^=]+)?=\s*["']([^"']+)["']\s*$""", text, re.M)
+        down = re.search(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", text, re.M)
+        if rev is None or down is None:
+            return None
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"""["']([^"']+)["']""", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision alembic recorded, read with one query (no alembic import); raises the
+    driver's error when the table is not there or the database cannot be reached."""
+    with engine.execution_options(guapai_readonly=True).connect() as conn:
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -153,15 +180,26 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     engine = make_engine(url)
     if migrate:
         try:
-            current = current_revision(engine)
+            # the quick check every command makes (one query, no alembic import); an empty or
+            # older database, or files that do not say their head plainly, take alembic's path
+            current = _stored_revision(engine) if declared_head() else current_revision(engine)
         except Exception as exc:  # connection refused, bad credentials, a writer holding the lock ...
-            mapped = store_error(exc, url)
-            if isinstance(mapped, StoreBusy):
-                raise mapped from None
-            raise GuapaiError("err.db_unreachable", url=_shown(url), reason=_reason(exc, url)) from None
-        if current != head_revision():
-            upgrade(engine)
+            if _no_version_table(exc):
+                current = None
+            else:
+                mapped = store_error(exc, url)
+                if isinstance(mapped, StoreBusy):
+                    raise mapped from None
+                raise GuapaiError("err.db_unreachable", url=_shown(url), reason=_reason(exc, url)) from None
+        if (current is None or current != declared_head()) and current_revision(engine) != head_revision():
+            upgrade(engine)  # not known to be current: alembic decides, and migrates
     return Store(engine=engine, url=url)
+
+
+def _no_version_table(exc: BaseException) -> bool:
+    """A new database: alembic has not recorded a revision yet (SQLite, PostgreSQL 42P01)."""
+    orig = getattr(exc, "orig", None)
+    return "no such table: alembic_version" in str(orig) or getattr(orig, "sqlstate", None) == "42P01"
 
 
 def database_busy(exc: BaseException) -> bool:
