@@ -112,7 +112,8 @@ def main() -> None:
                 b = row["before"]
                 line += f"   {b['min']:11.2f} {b['median']:5.2f} {b['cpu']:5.2f}   {b['median'] / now['median']:9.1f}x"
             if any(m["codes"] != {0} for m in row.values()):
-                line += f"   (exit codes {', '.join(f'{k}={sorted(m['codes'])}' for k, m in row.items())})"
+                codes = ", ".join(f"{k}={sorted(m['codes'])}" for k, m in row.items())
+                line += f"   (exit codes {codes})"
             print(line, flush=True)
 
 
