@@ -141,9 +141,11 @@ def _read_csv(path: Path, spec: Spec | None) -> tuple[pl.DataFrame, Header]:
     """UTF-8 (BOM or not) is read in place; GBK/GB18030 is transcoded to a temporary UTF-8 file.
     The header is found among the first rows (title rows above it are skipped)."""
     def parse(source: Path) -> tuple[pl.DataFrame, Header]:
-        header = find_header(_top_records(source), spec)
-        try:
-            frame = pl.read_csv(source, infer_schema=False, truncate_ragged_lines=False, skip_rows=header.index)
+        records, starts = _top_records(source)
+        header = find_header(records, spec)
+        try:  # skip the lines above the header as lines: polars counts a leading blank line its own way
+            frame = pl.read_csv(source, infer_schema=False, truncate_ragged_lines=False,
+                                skip_lines=starts[header.index] if header.index < len(starts) else 0)
         except (pl.exceptions.PolarsError, OSError) as exc:  # OSError: bytes polars took for a zlib/gzip stream
             raise ValidationError("err.file_unreadable", reason=str(exc).splitlines()[0][:200]) from None
         # polars names columns itself (renaming repeats); ours come from the detected header, by position
@@ -162,16 +164,23 @@ def _read_csv(path: Path, spec: Spec | None) -> tuple[pl.DataFrame, Header]:
         return parse(utf8)
 
 
-def _top_records(path: Path) -> list[list[str]]:
-    """The first HEADER_SEARCH_ROWS records of a UTF-8 CSV, as the csv module reads them (a
-    quoted cell may span lines, as polars reads it too)."""
+def _top_records(path: Path) -> tuple[list[list[str]], list[int]]:
+    """The first HEADER_SEARCH_ROWS records of a UTF-8 CSV as the csv module reads them (a
+    quoted cell may span lines), and the line each starts on."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         head = fh.read(1 << 16)
     complete = head if len(head) < 1 << 16 else head[: head.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(complete))
+    records, starts = [], []
     try:
-        return list(itertools.islice(csv.reader(io.StringIO(complete)), HEADER_SEARCH_ROWS))
+        while len(records) < HEADER_SEARCH_ROWS:
+            starts.append(reader.line_num)
+            records.append(next(reader))
+    except StopIteration:
+        starts.pop()
     except csv.Error:  # an odd quote in a title row: polars reports the file as it finds it
-        return []
+        return [], []
+    return records, starts
 
 
 def read_table(path: Path, spec: Spec | None = None) -> pl.DataFrame:
