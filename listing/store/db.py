@@ -126,6 +126,11 @@ def _alembic_config(engine: Engine):
 
 
 def head_revision() -> str:
+    """The schema revision the code expects."""
+    return declared_head() or alembic_head()
+
+
+def alembic_head() -> str:
     from alembic.script import ScriptDirectory
 
     from alembic.config import Config
@@ -154,17 +159,21 @@ def declared_head() -> str | None:
 
 
 def _stored_revision(engine: Engine) -> str | None:
-    """The revision alembic recorded, read with one query (no alembic import); raises the
-    driver's error when the table is not there or the database cannot be reached."""
+    """The revision alembic recorded, read with one query (alembic's own check imports alembic,
+    mako and pygments); raises the driver's error when the table is not there or the database
+    cannot be reached."""
     with engine.execution_options(guapai_readonly=True).connect() as conn:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.execution_options(guapai_readonly=True).connect() as conn:  # a read: no write lock
-        return MigrationContext.configure(conn).get_current_revision()
+    """The revision the database is at (None: a new database)."""
+    try:
+        return _stored_revision(engine)
+    except Exception as exc:
+        if _no_version_table(exc):
+            return None
+        raise
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
@@ -179,20 +188,15 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
     engine = make_engine(url)
     if migrate:
-        try:
-            # the quick check every command makes (one query, no alembic import); an empty or
-            # older database, or files that do not say their head plainly, take alembic's path
-            current = _stored_revision(engine) if declared_head() else current_revision(engine)
+        try:  # one query, and the head read from the files as text: no alembic import when current
+            current = current_revision(engine)
         except Exception as exc:  # connection refused, bad credentials, a writer holding the lock ...
-            if _no_version_table(exc):
-                current = None
-            else:
-                mapped = store_error(exc, url)
-                if isinstance(mapped, StoreBusy):
-                    raise mapped from None
-                raise GuapaiError("err.db_unreachable", url=_shown(url), reason=_reason(exc, url)) from None
-        if (current is None or current != declared_head()) and current_revision(engine) != head_revision():
-            upgrade(engine)  # not known to be current: alembic decides, and migrates
+            mapped = store_error(exc, url)
+            if isinstance(mapped, StoreBusy):
+                raise mapped from None
+            raise GuapaiError("err.db_unreachable", url=_shown(url), reason=_reason(exc, url)) from None
+        if current != head_revision():
+            upgrade(engine)
     return Store(engine=engine, url=url)
 
 

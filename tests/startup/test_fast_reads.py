@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from listing.store import tables
-from listing.store.db import declared_head, head_revision, open_store
+from listing.store.db import alembic_head, declared_head, head_revision, open_store
 from tests.conftest import actor
 from tests.scenario import listed_company, local
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_declared_head_is_alembics_head():
-    assert declared_head() == head_revision()
+    assert declared_head() == alembic_head() == head_revision()
 
 
 def test_opening_a_current_store_does_not_import_alembic(tmp_path):
