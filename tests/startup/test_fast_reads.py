@@ -63,3 +63,26 @@ def test_sample_show_without_a_date_is_the_most_recent_sampled_day(people):
     assert [r["day"] for r in latest] == [dt.date(2026, 10, 30)] * 2
     assert {r["day"] for r in two} == {dt.date(2026, 10, 30), dt.date(2026, 10, 29)} and len(two) == 4
     assert {r["day"] for r in one_day} == {dt.date(2026, 10, 7)}
+
+
+def test_a_header_registered_beside_heavy_code_does_not_import_it():
+    """col.vehicle is registered in rules/trajectory (polars, numpy): `findings list` and
+    `users list` used to import every module of the product to find their headers."""
+    probe = ("import sys; from listing.i18n import t; print(t('col.vehicle', 'zh'), t('col.db_role', 'en'),"
+             " 'polars' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    from listing.i18n import load_all, t
+
+    load_all()
+    assert out.stdout.split() == [t("col.vehicle", "zh"), *t("col.db_role", "en").split(), "False", "False"]
+
+
+def test_users_list_imports_neither_polars_nor_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    probe = ("import sys, main; from typer.testing import CliRunner; r = CliRunner();"
+             "r.invoke(main.app, ['--db', sys.argv[1], 'users', 'add', 'admin', '--role', 'admin', '--department', 'x', '--jurisdiction', '*']);"
+             "[m for m in list(sys.modules) if m.startswith(('polars', 'alembic')) and sys.modules.pop(m)];"
+             "out = r.invoke(main.app, ['--db', sys.argv[1], '--as', 'admin', 'users', 'list']);"
+             "print(out.exit_code, sorted({m.split('.')[0] for m in sys.modules} & {'polars', 'numpy', 'alembic', 'httpx'}))")
+    out = subprocess.run([sys.executable, "-c", probe, url], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr
