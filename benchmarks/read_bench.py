@@ -53,14 +53,18 @@ def run_once(argv: list[str], cwd: Path) -> tuple[float, float, int]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.returncode
 
 
-def measure(argv: list[str], cwd: Path, runs: int) -> dict:
-    walls, cpus, codes = [], [], set()
+def measure(argvs: dict[str, tuple[list[str], Path]], runs: int) -> dict[str, dict]:
+    """Each variant `runs` times, interleaved (a, b, a, b ...) so a change in the machine's load
+    falls on both alike."""
+    seen = {k: ([], [], set()) for k in argvs}
     for _ in range(runs):
-        wall, cpu, code = run_once(argv, cwd)
-        walls.append(wall)
-        cpus.append(cpu)
-        codes.add(code)
-    return {"min": min(walls), "median": statistics.median(walls), "cpu": statistics.median(cpus), "codes": codes}
+        for k, (argv, cwd) in argvs.items():
+            wall, cpu, code = run_once(argv, cwd)
+            seen[k][0].append(wall)
+            seen[k][1].append(cpu)
+            seen[k][2].add(code)
+    return {k: {"min": min(w), "median": statistics.median(w), "cpu": statistics.median(c), "codes": codes}
+            for k, (w, c, codes) in seen.items()}
 
 
 def guapai(tree: Path, db: str, user: str | None, args: list[str]) -> list[str]:
@@ -98,14 +102,14 @@ def main() -> None:
         print(f"{opts.runs} runs each; wall min / median and CPU median in seconds; {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f}")
         for name, argv in FLOORS:
-            m = measure([sys.executable, *argv], ROOT, opts.runs)
+            m = measure({"floor": ([sys.executable, *argv], ROOT)}, opts.runs)["floor"]
             print(f"  {'(floor) ' + name:<40} {m['min']:6.2f} {m['median']:6.2f}  cpu {m['cpu']:5.2f}")
         header = "  {:<40} {:>20}".format("command", "now: min  med  cpu")
         if "before" in trees:
             header += "   before: min  med  cpu   median ratio"
         print(header)
         for user, args in COMMANDS:
-            row = {k: measure(guapai(tree, opts.db, user, args), tree, opts.runs) for k, tree in trees.items()}
+            row = measure({k: (guapai(tree, opts.db, user, args), tree) for k, tree in trees.items()}, opts.runs)
             now = row["now"]
             line = f"  {' '.join(args):<40} {now['min']:9.2f} {now['median']:5.2f} {now['cpu']:5.2f}"
             if "before" in row:
