@@ -42,12 +42,17 @@ def effect(
 def monthly(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     out: Path = typer.Option(..., "--out", help="FILE.xlsx (native Excel charts) or FILE.html"),
+    as_json: bool = typer.Option(False, "--json", help="Also print the city summary as JSON."),
 ) -> None:
-    """The monthly report: listed companies, inspections, sampling, problems, decisions, charts."""
+    """The monthly report: a city summary first, then listed companies, inspections, sampling,
+    problems, decisions, charts. The same data and clock give the same file."""
     from listing.reports import monthly as report
     from listing.reports.render import write
 
     with context.session(readonly=True) as session:
-        data = report.gather(session, context.actor(session), month)
+        data = report.gather(session, context.actor(session), month, now=context.now())
     write(data, out, output.lang())
+    if as_json:
+        output.print_json({"file": str(out), "month": month, "as_of": data["as_of"], "generated_at": data["generated_at"],
+                           "companies": len(data["companies"]), "summary": data["summary"]})
     output.message(output.tr("msg.report_written", path=str(out), n=len(data["companies"])))

@@ -10,9 +10,19 @@ from cli import context, output
 app = typer.Typer(help="Daily sampling: show, verify the draw. 每日抽查。", no_args_is_help=True)
 
 
+def _day(value: str) -> dt.date:
+    from listing.errors import ValidationError
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("err.bad_date", value=value) from None
+
+
 @app.command("show")
 def show(
-    day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: all recent)."),
+    day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: the most recent sampled day)."),
+    days: int = typer.Option(1, "--days", min=1, help="Without --date: how many of the most recent sampled days."),
     company: str = typer.Option(None, "--company", help="Credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -20,7 +30,7 @@ def show(
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), dt.date.fromisoformat(day) if day else None, company)
+        rows = sampling.show(session, context.actor(session), _day(day) if day else None, company, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -40,9 +50,9 @@ def verify(
     with context.session(readonly=True) as session:
         actor = context.actor(session)
         if company is None:
-            results = sampling.verify_day(session, actor, dt.date.fromisoformat(day), secret, settings.sampling_fraction)
+            results = sampling.verify_day(session, actor, _day(day), secret, settings.sampling_fraction)
         else:
-            results = [sampling.verify(session, actor, dt.date.fromisoformat(day), company, secret, settings.sampling_fraction)]
+            results = [sampling.verify(session, actor, _day(day), company, secret, settings.sampling_fraction)]
     if as_json:
         output.print_json(results if company is None else results[0])
     elif company is None:
