@@ -12,29 +12,64 @@ app = typer.Typer(help="Reports: monthly (XLSX/HTML) and the effect of listing. 
 
 @app.command("effect")
 def effect(
-    months: int = typer.Option(6, "--months", help="Months before and after the listing month."),
+    months: int = typer.Option(6, "--months", help="Event window: months before and after the listing month (1-24)."),
+    controls: int = typer.Option(5, "--controls", help="Matched never-listed companies per listing."),
+    caliper: float = typer.Option(0.25, "--caliper", help="Largest pre-period rate difference to a control, in SDs."),
+    listing_month: str = typer.Option("drop", "--listing-month", help="drop: leave the listing month out; weight: count it by its days under listing."),
+    out: Path = typer.Option(None, "--out", help="Also write the report with the event-study chart: FILE.xlsx or FILE.html."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Accidents and violations per vehicle-month before vs during/after listing, against comparable
-    unlisted companies (matched difference in differences, 95% intervals), next to the raw drop."""
+    """Accidents and violations per vehicle-month before vs after listing, each listing against
+    matched never-listed companies (stacked difference in differences: OLS and Poisson, intervals
+    clustered by company), next to the raw before/after, with the event study around listing."""
     from listing.services.effect import effect as measure
     from listing.timeutil import local_today
 
     with context.session(readonly=True) as session:
-        data = measure(session, context.actor(session), local_today(context.now), months=months)
+        data = measure(session, context.actor(session), local_today(context.now), months=months, controls=controls,
+                       caliper=caliper, listing_month=listing_month)
+    if out is not None:
+        from listing.reports.effect import write
+
+        write(data, out, output.lang())
     if as_json:
         output.print_json(data)
         return
+    _print_effect(data)
+    if out is not None:
+        output.message(output.tr("msg.effect_written", path=str(out)))
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value:+.0%}"
+
+
+def _print_effect(data: dict) -> None:
+    from listing.reports.effect import headline
+
     rows = []
     for metric in ("violations", "accidents"):
-        o = data[metric]["overall"]
-        if o is None:
-            continue
-        rows.append({"metric": output.tr(f"metric.{metric}"), "listings": o["listings"],
-                     "raw": f"{o['relative_raw']:+.0%}", "did": f"{o['relative_did']:+.0%}",
-                     "ci": f"[{o['relative_ci95'][0]:+.0%}, {o['relative_ci95'][1]:+.0%}]"})
-    output.show(rows, [("metric", "col.metric"), ("listings", "col.listings"), ("raw", "col.raw_change"),
-                       ("did", "col.did"), ("ci", "col.ci95")], as_json=False, title_key="title.effect")
+        h = headline(data[metric])
+        ci = h["relative_ci95"]
+        rows.append({"metric": output.tr(f"metric.{metric}"), "listings": h["listings"], "raw": _pct(h["raw"]),
+                     "effect": _pct(h["relative"]), "ci": f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "",
+                     "method": output.tr(f"effect.method.{h['method']}"), "verdict": output.tr(f"effect.verdict.{h['verdict']}")})
+    output.show(rows, [("metric", "col.metric"), ("listings", "col.listings"), ("raw", "col.raw_change"), ("effect", "col.did"),
+                       ("ci", "col.ci95"), ("method", "col.method"), ("verdict", "col.verdict")], as_json=False,
+                title_key="title.effect")
+    es = data["violations"]["event_study"]
+    if es:
+        output.show([{"month": e["month"], "treated": e["treated_rate"], "controls": e["control_rate"], "effect": e["effect"],
+                      "ci": "" if not e["ci95"] else f"[{e['ci95'][0]:+.3f}, {e['ci95'][1]:+.3f}]"} for e in es],
+                    [("month", "col.event_month"), ("treated", "col.treated_rate"), ("controls", "col.control_rate"),
+                     ("effect", "col.did"), ("ci", "col.ci95")], as_json=False, title_key="title.event_study")
+    for metric in ("violations", "accidents"):
+        why = data[metric].get("why")
+        if why:
+            output.message(output.tr(f"effect.why.{why}", metric=output.tr(f"metric.{metric}"),
+                                     n=data[metric]["listings"], min=data["design"]["min_listings"]))
+        if data[metric]["excluded"]:
+            output.message(output.tr("msg.effect_excluded", metric=output.tr(f"metric.{metric}"), n=len(data[metric]["excluded"])))
     output.message(output.tr("msg.effect_note"))
 
 
