@@ -25,7 +25,7 @@ use them (they take seconds to import).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
@@ -43,7 +43,9 @@ class Treated:
 class Design:
     months: int = 6  # event window: months -months..+months around the listing month
     controls: int = 5  # nearest controls per listing
-    caliper: float = 0.25  # max |pre-rate difference| in SDs of the pool's pre-period rates
+    caliper: float = 0.25  # max |pre-rate difference| in SDs of the companies' pre-period rates
+    match_months: int = 12  # pre-period matched on: the listing rules' look-back (window_months)
+    exact: tuple[str, ...] = ("size_band",)  # company columns a control must share with the listed one
     listing_month: str = "drop"  # "drop" or "weight"
     min_listings: int = 5  # fewer: an estimate without an interval
     few_listings: int = 10  # fewer: the OLS interval is a wild cluster bootstrap
@@ -96,11 +98,13 @@ def match(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], 
     """Controls for each listing. Returns (pairs: listing_id, company_id, role, distance,
     first, last; excluded: [{listing_id, company_id, reason}])."""
     wins = windows(treated, design.months, last_month)
-    info = companies.select("company_id", "business_type", "size_band")
+    info = companies.select("company_id", *design.exact)
     rows, excluded = [], []
     for t in treated:
         first, last = wins[t.listing_id]
-        pre_first, pre_last = first, t.month - 1
+        # matched on the rules' look-back, unless an earlier listing of the company ends later
+        pre_first = first if first > t.month - design.months else t.month - max(design.match_months, design.months)
+        pre_last = t.month - 1
         post_first = t.month if design.listing_month == "weight" else t.month + 1
         if pre_last < pre_first or last < post_first:
             reason = "no_before_period" if pre_last < pre_first else "no_after_period"
@@ -115,8 +119,8 @@ def match(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], 
         if me.height == 0 or mine.height == 0:
             excluded.append({"listing_id": t.listing_id, "company_id": t.company_id, "reason": "incomplete_data"})
             continue
-        pool = (info.filter((pl.col("business_type") == me["business_type"][0]) & (pl.col("size_band") == me["size_band"][0])
-                            & pl.col("company_id").is_in(list(never_listed)))
+        same = [pl.col(c) == me[c][0] for c in design.exact]
+        pool = (info.filter(pl.all_horizontal(pl.lit(True), *same) & pl.col("company_id").is_in(list(never_listed)))
                 .join(whole.select("company_id"), on="company_id").join(pre, on="company_id"))
         # the caliper's scale: the spread of pre-period rates over every company observed
         scale = float(pre["rate"].std() or 0.0) or 1.0
@@ -262,6 +266,16 @@ def _wild_interval(df, design: Design, level: float = 0.95) -> tuple[float, floa
     return ends[0], ends[1]
 
 
+def _t_interval(beta: float, se: float, listings: int, level: float = 0.95) -> tuple[float, float]:
+    """beta +- t(listings - 1) x the company-clustered SE. Listing varies across the listed
+    companies only, so their number, not the number of clusters, sets the degrees of freedom
+    (with the default G - 1 the interval covers ~88% in the calibration, see docs/effect.md)."""
+    from scipy.stats import t
+
+    q = float(t.ppf(0.5 + level / 2, max(listings - 1, 1)))
+    return beta - q * se, beta + q * se
+
+
 def _counterfactual(stacked: pl.DataFrame, beta: float) -> float:
     """What the treated companies' after-period rate would have been without listing (OLS)."""
     after = stacked.filter((pl.col("treated") == 1) & (pl.col("treat") > 0))
@@ -301,8 +315,7 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
     beta = float(ols.coef()["treat"])
     ci = None
     if inference == "crv1":
-        lo, hi = ols.confint().loc["treat"]
-        ci = (float(lo), float(hi))
+        ci = _t_interval(beta, float(ols.se()["treat"]), n)
     elif inference == "wild_bootstrap":
         ci = _wild_interval(df, design)
     cf = _counterfactual(stacked, beta)
@@ -314,8 +327,8 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
         b = float(pois.coef()["treat"])
         pci = None
         if inference != "none":
-            lo, hi = pois.confint().loc["treat"]
-            pci = [math.expm1(float(lo)), math.expm1(float(hi))]
+            lo, hi = _t_interval(b, float(pois.se()["treat"]), n)
+            pci = [math.expm1(lo), math.expm1(hi)]
         out["poisson"] = {"log_rate_ratio": b, "se_crv1": float(pois.se()["treat"]), "relative": math.expm1(b),
                           "relative_ci95": pci, "interval": "crv1" if pci else None}
     except Exception as error:  # noqa: BLE001 - a Poisson fit that cannot converge is a finding, not a crash
@@ -324,8 +337,8 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
 
 
 def event_study(stacked: pl.DataFrame, design: Design) -> list[dict]:
-    """Per event month (-months..+months, the reference -1 is 0): the Poisson-free OLS coefficient
-    of treated x month with its CRV1 interval (none under `min_listings`), next to the treated
+    """Per event month (-months..+months, the reference -1 is 0): the OLS coefficient
+    of treated x month with its interval (clustered by company, t with listings - 1 df) (none under `min_listings`), next to the treated
     and the controls' exposure-weighted rates (the pre-listing spike shows in both)."""
     rels = sorted(stacked["rel"].unique().to_list())
     levels = (stacked.group_by("rel", "treated").agg((pl.col("events").sum() / pl.col("vehicle_months").sum()).alias("rate")))
@@ -337,12 +350,11 @@ def event_study(stacked: pl.DataFrame, design: Design) -> list[dict]:
         dummies = stacked.with_columns([((pl.col("rel") == r) & (pl.col("treated") == 1)).cast(pl.Float64).alias(c)
                                         for r, c in names.items()])
         fit = _fit(_frame(dummies), "ols", " + ".join(names.values()))
-        ci = fit.confint()
         for r, c in names.items():
             if c in fit.coef().index:
-                coefs[r] = (float(fit.coef()[c]),
-                            float(ci.loc[c].iloc[0]) if n >= design.min_listings else None,
-                            float(ci.loc[c].iloc[1]) if n >= design.min_listings else None)
+                b = float(fit.coef()[c])
+                lo, hi = _t_interval(b, float(fit.se()[c]), n) if n >= design.min_listings else (None, None)
+                coefs[r] = (b, lo, hi)
     return [{"month": r, "effect": coefs.get(r, (None, None, None))[0], "ci95": list(coefs[r][1:]) if r in coefs and coefs[r][1] is not None else None,
              "treated_rate": level.get((r, 1)), "control_rate": level.get((r, 0))} for r in rels]
 
@@ -368,16 +380,6 @@ def verdict(result: dict, headline: str, design: Design) -> str:
 
 
 HEADLINE = {"violations": "ols", "accidents": "poisson"}
-
-
-@dataclass
-class Effect:
-    metric: str
-    design: Design
-    pairs: pl.DataFrame
-    excluded: list[dict]
-    stacked: pl.DataFrame
-    result: dict = field(default_factory=dict)
 
 
 def measure(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], never_listed: set[int], *,

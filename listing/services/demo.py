@@ -80,7 +80,7 @@ def build_city(store: Store, *, seed: int, as_of: dt.date, now: dt.datetime,
         verdict = audit.verify(session, users.resolve_actor(session, "admin"))
         summary = _summary(session, as_of)
     summary.update(seed=seed, as_of=as_of, imported=results, audit_ok=verdict.ok, audit_events=verdict.checked,
-                   planted_bad=city["planted_bad"]["uscc"].to_list())
+                   planted_bad=city["planted_bad"]["uscc"].to_list(), truth=city["truth"])
     return summary
 
 

@@ -81,7 +81,7 @@ def effect(session: Session, actor: Actor, as_of: dt.date, months: int = Design.
     companies = pl.DataFrame(session.exec(select(Company.id, Company.business_type, Company.name, Company.uscc)).all(),
                              schema=["company_id", "business_type", "name", "uscc"], orient="row")
     last = month_index(as_of.year, as_of.month) - 1  # the last complete month
-    first = min((t.month for t in treated), default=last) - design.months
+    first = min((t.month for t in treated), default=last) - max(design.months, design.match_months)
     exposure = _exposure(session, first, last)
     first_day = dt.date(first // 12, first % 12 + 1, 1)
     panel = (exposure.join(_counts(session, Violation, first_day, "violations"), on=["company_id", "month"], how="left")

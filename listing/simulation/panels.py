@@ -29,9 +29,9 @@ class PanelPlan:
     luck_sd: float = 0.35  # sd of the monthly log shock
     luck_persistence: float = 0.6  # AR(1) coefficient of the log shock
     mean_fleet: float = 15.0
-    lookback: int = 6
+    lookback: int = 12  # the listing rules' window
     flag_share: float = 0.15
-    first_listing: int = 12  # listings are staggered over months first_listing..first_listing+5
+    first_listing: int = 14  # listings are staggered over months first_listing..first_listing+5
 
 
 def simulate_panel(seed: int, plan: PanelPlan = PanelPlan()):
