@@ -204,51 +204,53 @@ def _fit(df, model: str, rhs: str):
     return pf.fepois(f"events ~ {rhs} | unit + stack_month", df, vcov={"CRV1": "company_id"}, offset="log_exposure")
 
 
-def _wild_interval(df, design: Design, level: float = 0.95) -> tuple[float, float] | None:
-    """95% interval of the OLS `treat` coefficient by inverting the wild cluster bootstrap test
-    (WCR, Webb weights: few clusters) of beta = b0 over b0. Weighted least squares is OLS on
-    rows scaled by sqrt(weight); the fixed effects are written out as dummies (a stack is small)."""
-    from wildboottest.wildboottest import WildboottestCL
+WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 
-    w = np.sqrt(df["vehicle_months"].to_numpy())
-    unit = df["unit"].astype("category").cat.codes.to_numpy()
-    sm = df["stack_month"].astype("category")
-    codes = sm.cat.codes.to_numpy()
-    # drop one month per stack: with every unit's dummy, each stack's months sum to its units
-    first_of_stack = df.groupby("listing_id")["stack_month"].transform(lambda s: sorted(s.unique())[0]).to_numpy()
-    keep = np.array([c for c in range(len(sm.cat.categories)) if sm.cat.categories[c] not in set(first_of_stack)])
-    x = df["treat"].to_numpy(float)
-    dummies_u = np.zeros((len(df), unit.max() + 1))
-    dummies_u[np.arange(len(df)), unit] = 1.0
-    dummies_m = np.zeros((len(df), len(sm.cat.categories)))
-    dummies_m[np.arange(len(df)), codes] = 1.0
-    X = np.column_stack([x, dummies_u, dummies_m[:, keep]]) * w[:, None]
-    y = df["rate"].to_numpy(float) * w
+
+def wild_pvalues(x: np.ndarray, y: np.ndarray, cluster: np.ndarray, nulls: np.ndarray, reps: int, seed: int) -> np.ndarray:
+    """Two-sided p-values of beta = b0 for each b0 in `nulls`, by the restricted wild cluster
+    bootstrap (WCR-11, Webb six-point weights, the same draws for every b0) for one regressor `x`
+    whose fixed effects are already partialled out. The same test as wildboottest's
+    WildboottestCL(bootstrap_type="11", impose_null=True) for k = 1 (checked in tests), written
+    out in numpy because the interval needs it for many b0 and that class recompiles its numba
+    kernel on every call."""
+    codes = np.unique(cluster, return_inverse=True)[1]
+    G = codes.max() + 1
+    xx = np.bincount(codes, weights=x * x, minlength=G)  # A_g = x_g'x_g
+    XX = xx.sum()
+    v = WEBB[np.random.default_rng(seed).integers(0, 6, size=(G, reps))]
+    out = []
+    for b0 in np.atleast_1d(nulls):
+        u = y - b0 * x  # restricted residuals (no other regressor once the fixed effects are out)
+        S = np.bincount(codes, weights=x * u, minlength=G)  # x_g'u_g
+        beta = S.sum() / XX + b0
+        score = S - xx * (beta - b0)
+        t = (beta - b0) / np.sqrt((score**2).sum() / XX**2)
+        num = (v * S[:, None]).sum(axis=0) / XX  # beta* - b0
+        scores = v * S[:, None] - xx[:, None] * num[None, :]
+        tb = num / np.sqrt((scores**2).sum(axis=0) / XX**2)
+        out.append(float(np.mean(np.abs(tb) >= abs(t))))
+    return np.array(out)
+
+
+def _wild_interval(fit, df, design: Design, level: float = 0.95) -> tuple[float, float] | None:
+    """Interval of the OLS `treat` coefficient by inverting the wild cluster bootstrap test over
+    b0. The fixed effects are partialled out first (pyfixest's demeaned, weighted design:
+    Frisch-Waugh-Lovell), so the bootstrap runs on one regressor."""
+    x = np.asarray(fit._X, dtype=float).reshape(len(df), -1)[:, list(fit._coefnames).index("treat")]
+    y = np.asarray(fit._Y, dtype=float).ravel()
     cluster = df["company_id"].to_numpy()
-    R = np.zeros(X.shape[1])
-    R[0] = 1.0
-    xw = X[:, 0]
+    alpha = 1 - level
 
     def pvalue(b0: float) -> float:
-        boot = WildboottestCL(X=X, Y=y - b0 * xw, cluster=cluster, R=R, B=design.reps, seed=design.seed, parallel=False)
-        boot.get_scores(bootstrap_type="11", impose_null=True)
-        boot.get_weights(weights_type="webb")
-        boot.get_numer()
-        boot.get_denom()
-        boot.get_tboot()
-        boot.get_vcov()
-        boot.get_tstat()
-        boot.get_pvalue(pval_type="two-tailed")
-        return float(boot.pvalue)
+        return float(wild_pvalues(x, y, cluster, np.array([b0]), design.reps, design.seed)[0])
 
-    beta = float(np.linalg.lstsq(X, y, rcond=None)[0][0])
-    alpha = 1 - level
-    se = max(abs(beta), 1e-9)
+    beta = float((x @ y) / (x @ x))
+    step0 = float(fit.se()["treat"]) or max(abs(beta), 1e-9)
     ends = []
     for sign in (-1, 1):
-        inside, outside = beta, None
-        step = se
-        for _ in range(30):  # find a value outside the interval
+        inside, outside, step = beta, None, step0
+        for _ in range(12):  # walk out until the test rejects
             probe = beta + sign * step
             if pvalue(probe) < alpha:
                 outside = probe
@@ -317,7 +319,7 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
     if inference == "crv1":
         ci = _t_interval(beta, float(ols.se()["treat"]), n)
     elif inference == "wild_bootstrap":
-        ci = _wild_interval(df, design)
+        ci = _wild_interval(ols, df, design)
     cf = _counterfactual(stacked, beta)
     out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": float(ols.se()["treat"]),
                   "counterfactual": cf, "relative": _relative(beta, cf),
