@@ -15,12 +15,14 @@ that were never listed, matched on the same pre-period, in event time:
 3. **Estimation** (`estimate`, pyfixest): OLS on the rate weighted by vehicle-months, and Poisson
    on the count with log vehicle-months as offset, both with stack-by-company and stack-by-month
    fixed effects and standard errors clustered by company (a control shared by two listings is
-   one cluster). Under `few_listings` listings the OLS interval is a wild cluster bootstrap
-   (wildboottest, inverted); under `min_listings` there is an estimate and no interval, with the
-   reason. `event_study` gives one coefficient per event month with its interval.
+   one cluster). Listing varies over the listed companies only, so intervals use t with
+   listings - 1 degrees of freedom. The headline is the Poisson rate ratio. Under `few_listings`
+   listings the OLS interval is a wild cluster bootstrap (restricted, Webb weights, inverted);
+   under `min_listings` there is an estimate and no interval, with the reason. `event_study`
+   gives one coefficient per event month with its interval. docs/effect.md has the calibration.
 
-Pure: frames in, numbers out. pyfixest and wildboottest are imported inside the functions that
-use them (they take seconds to import).
+Pure: frames in, numbers out. pyfixest is imported inside the functions that use it (it takes
+seconds to import).
 """
 from __future__ import annotations
 
@@ -322,6 +324,7 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
         ci = _wild_interval(ols, df, design)
     cf = _counterfactual(stacked, beta)
     out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": float(ols.se()["treat"]),
+                  "interval": inference if ci else None,
                   "counterfactual": cf, "relative": _relative(beta, cf),
                   "relative_ci95": [_relative(b, _counterfactual(stacked, b)) for b in ci] if ci else None}
     try:
@@ -381,7 +384,7 @@ def verdict(result: dict, headline: str, design: Design) -> str:
     return "no_clear_change"
 
 
-HEADLINE = {"violations": "ols", "accidents": "poisson"}
+HEADLINE = {"violations": "poisson", "accidents": "poisson"}  # a rate ratio: what "-60%" claims
 
 
 def measure(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], never_listed: set[int], *,

@@ -69,3 +69,30 @@ def simulate_panel(seed: int, plan: PanelPlan = PanelPlan()):
     band = np.where(fleet < 5, "<5", np.where(fleet < 20, "5-20", np.where(fleet < 100, "20-100", "≥100")))
     companies = pl.DataFrame({"company_id": np.arange(n), "business_type": "freight", "size_band": band})
     return panel, companies, treated, set(range(n)) - listed
+
+
+def calibrate(effect: float, listings: int, reps: int, first_seed: int = 1000) -> dict:
+    """Coverage of the 95% intervals and mean bias over `reps` simulated panels with a known
+    effect: the Poisson headline, the OLS estimate, and the raw before/after for contrast."""
+    from rules.effect import measure
+
+    plan = PanelPlan(effect=effect, listings=listings)
+    rows = {"poisson": [], "ols": [], "raw": []}
+    used = []
+    for seed in range(first_seed, first_seed + reps):
+        panel, companies, treated, never = simulate_panel(seed, plan)
+        r = measure(panel, companies, treated, never, metric=plan.metric, last_month=plan.months - 1, events=False)
+        used.append(r["listings"])
+        rows["raw"].append((r["raw"]["relative"], None))
+        for model in ("poisson", "ols"):
+            h = r[model] or {}
+            rows[model].append((h.get("relative"), h.get("relative_ci95")))
+    out = {"effect": effect, "listings_planned": listings, "listings_used": float(np.mean(used)), "reps": reps}
+    for model, values in rows.items():
+        est = np.array([v for v, _ in values if v is not None], dtype=float)
+        cis = [ci for _, ci in values if ci and ci[0] is not None and ci[1] is not None]
+        out[model] = {"bias": float(est.mean() - effect),
+                      "coverage": float(np.mean([lo <= effect <= hi for lo, hi in cis])) if cis else None,
+                      "median_width": float(np.median([hi - lo for lo, hi in cis])) if cis else None,
+                      "with_interval": len(cis)}
+    return out
