@@ -77,6 +77,7 @@ def _print_effect(data: dict) -> None:
 def monthly(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     out: Path = typer.Option(..., "--out", help="FILE.xlsx (native Excel charts) or FILE.html"),
+    with_effect: bool = typer.Option(True, "--effect/--no-effect", help="Add the effect of listing with its event-study chart (data up to that month)."),
 ) -> None:
     """The monthly report: listed companies, inspections, sampling, problems, decisions, charts."""
     from listing.reports import monthly as report
@@ -84,5 +85,9 @@ def monthly(
 
     with context.session(readonly=True) as session:
         data = report.gather(session, context.actor(session), month)
+        if with_effect:
+            from listing.services.effect import effect_for_month
+
+            data["effect"] = effect_for_month(session, context.actor(session), month)
     write(data, out, output.lang())
     output.message(output.tr("msg.report_written", path=str(out), n=len(data["companies"])))

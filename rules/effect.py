@@ -199,8 +199,16 @@ def _frame(stacked: pl.DataFrame):
 
 
 def _fit(df, model: str, rhs: str):
+    import warnings
+
     import pyfixest as pf
 
+    with warnings.catch_warnings():  # separation notices: companies without a single event
+        warnings.simplefilter("ignore")
+        return _fit_quiet(pf, df, model, rhs)
+
+
+def _fit_quiet(pf, df, model: str, rhs: str):
     if model == "ols":
         return pf.feols(f"rate ~ {rhs} | unit + stack_month", df, vcov={"CRV1": "company_id"}, weights="vehicle_months")
     return pf.fepois(f"events ~ {rhs} | unit + stack_month", df, vcov={"CRV1": "company_id"}, offset="log_exposure")

@@ -97,6 +97,10 @@ def _xlsx(data: dict, path: Path, lang: str) -> Path:
     bar.set_title({"name": t("report.accident_chart", lang)})
     if acc:
         charts.insert_chart(base, 6, bar, {"x_scale": 1.6, "y_scale": 1.3})
+    if data.get("effect"):  # the effect of listing with its event-study chart (listing/reports/effect.py)
+        from listing.reports.effect import xlsx_sheet
+
+        xlsx_sheet(book, data["effect"], lang)
     book.close()
     return path
 
@@ -140,11 +144,16 @@ def _html(data: dict, path: Path, lang: str) -> Path:
     ax.legend()
     acc_svg = _svg(fig)
     plt.close(fig)
+    effect_html = ""
+    if data.get("effect"):  # the effect of listing with its event-study chart (listing/reports/effect.py)
+        from listing.reports.effect import html_section
+
+        effect_html = html_section(data["effect"], lang)
     template = Environment(autoescape=True).from_string(TEMPLATE)
     html = template.render(title=t("report.title", lang, month=data["month"]), columns=[(k, t(h, lang)) for k, h in COLUMNS],
                            rows=[{k: _cell(v) for k, v in r.items()} for r in data["companies"]], decisions=data["decisions"],
                            rate_svg=rate_svg, acc_svg=acc_svg, companies_title=t("report.companies", lang),
-                           decisions_title=t("report.decisions", lang), lang=lang)
+                           decisions_title=t("report.decisions", lang), lang=lang, effect_html=effect_html)
     path.write_text(html, encoding="utf-8")
     return path
 
@@ -163,7 +172,8 @@ td,th{border:1px solid #ccc;padding:3px 6px}th{background:#ddebf7}</style></head
 <h2>{{ decisions_title }}</h2>
 <table><tr><th>company</th><th>cycle</th><th>outcome</th><th>by</th><th>at</th><th>reason</th></tr>
 {% for d in decisions %}<tr><td>{{ d.company }}</td><td>{{ d.cycle }}</td><td>{{ d.outcome }}</td><td>{{ d.by }}</td><td>{{ d.at }}</td><td>{{ d.reason }}</td></tr>{% endfor %}
-</table></body></html>
+</table>
+{{ effect_html | safe }}</body></html>
 """
 
 register({"msg.report_written": ("已生成报告 {path}({n} 家企业)", "report written to {path} ({n} companies)")})

@@ -87,6 +87,10 @@ def effect(session: Session, actor: Actor, as_of: dt.date, months: int = Design.
     panel = (exposure.join(_counts(session, Violation, first_day, "violations"), on=["company_id", "month"], how="left")
              .join(_counts(session, Accident, first_day, "accidents"), on=["company_id", "month"], how="left")
              .with_columns(pl.col("violations", "accidents").fill_null(0)))
+    # data arrive monthly: months after the last one with any record are not yet imported, not clean
+    recorded = panel.filter((pl.col("violations") + pl.col("accidents")) > 0)["month"]
+    last = min(last, int(recorded.max())) if recorded.len() else last
+    panel = panel.filter(pl.col("month") <= last)
     avg = panel.group_by("company_id").agg(pl.col("vehicle_months").mean().alias("avg_vehicles"))
     size = pl.col("avg_vehicles").fill_null(0)
     band = pl.when(size < 5).then(pl.lit("<5")).when(size < 20).then(pl.lit("5-20")).when(size < 100).then(pl.lit("20-100")).otherwise(pl.lit("≥100"))
@@ -98,6 +102,17 @@ def effect(session: Session, actor: Actor, as_of: dt.date, months: int = Design.
         out[metric] = _readable(measure(panel, companies, treated, never, metric=metric, design=design, last_month=last),
                                 treated, names)
     return out
+
+
+def effect_for_month(session: Session, actor: Actor, month: str) -> dict | None:
+    """The effect with the data up to the end of `month` (YYYY-MM), for the monthly report;
+    None when nobody was ever listed."""
+    from listing.services.inspections import month_bounds
+
+    _, last_day = month_bounds(month)
+    if session.exec(select(func.count()).select_from(Listing)).one() == 0:
+        return None
+    return effect(session, actor, last_day + dt.timedelta(days=1))
 
 
 def _month_name(index: int) -> str:
@@ -118,6 +133,7 @@ def _readable(result: dict, treated: list[Treated], names: dict) -> dict:
         else:
             row["controls"].append({"company": name, "uscc": uscc, "distance": round(m["distance"], 3)})
     result["per_listing"] = list(per_listing.values())
+    result.pop("design", None)  # once, at the top
     for e in result["excluded"]:
         e["company"], e["uscc"] = names[e["company_id"]]
         e["month"] = _month_name(month_of[e["listing_id"]])
