@@ -22,9 +22,12 @@ def effect(
     """Accidents and violations per vehicle-month before vs after listing, each listing against
     matched never-listed companies (stacked difference in differences: OLS and Poisson, intervals
     clustered by company), next to the raw before/after, with the event study around listing."""
+    from listing.reports.effect import check_path
     from listing.services.effect import effect as measure
     from listing.timeutil import local_today
 
+    if out is not None:
+        check_path(out)
     with context.session(readonly=True) as session:
         data = measure(session, context.actor(session), local_today(context.now), months=months, controls=controls,
                        caliper=caliper, listing_month=listing_month)
@@ -40,23 +43,12 @@ def effect(
         output.message(output.tr("msg.effect_written", path=str(out)))
 
 
-def _pct(value) -> str:
-    return "" if value is None else f"{value:+.0%}"
-
-
 def _print_effect(data: dict) -> None:
-    from listing.reports.effect import headline
+    from listing.reports.effect import SUMMARY_HEADERS, summary_rows
 
-    rows = []
-    for metric in ("violations", "accidents"):
-        h = headline(data[metric])
-        ci = h["relative_ci95"]
-        rows.append({"metric": output.tr(f"metric.{metric}"), "listings": h["listings"], "raw": _pct(h["raw"]),
-                     "effect": _pct(h["relative"]), "ci": f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "",
-                     "method": output.tr(f"effect.method.{h['method']}"), "verdict": output.tr(f"effect.verdict.{h['verdict']}")})
-    output.show(rows, [("metric", "col.metric"), ("listings", "col.listings"), ("raw", "col.raw_change"), ("effect", "col.did"),
-                       ("ci", "col.ci95"), ("method", "col.method"), ("verdict", "col.verdict")], as_json=False,
-                title_key="title.effect")
+    keys = [h.split(".", 1)[1] for h in SUMMARY_HEADERS]
+    output.show([dict(zip(keys, row)) for row in summary_rows(data, output.lang())], list(zip(keys, SUMMARY_HEADERS)),
+                as_json=False, title_key="title.effect")
     es = data["violations"]["event_study"]
     if es:
         output.show([{"month": e["month"], "treated": e["treated_rate"], "controls": e["control_rate"], "effect": e["effect"],

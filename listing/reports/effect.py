@@ -234,10 +234,16 @@ def xlsx_sheet(book, data: dict, lang: str) -> None:
     sheet.set_column(1, 8, 13)
 
 
+def check_path(path: Path) -> None:
+    if path.suffix.lower() not in (".xlsx", ".html", ".htm"):
+        raise ValidationError("err.effect_report_format")
+
+
 def write(data: dict, path: Path, lang: str) -> Path:
     """The effect report on its own: FILE.xlsx (native charts) or FILE.html (SVG chart)."""
     from listing.redact import scrub
 
+    check_path(path)
     data = scrub(data)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
@@ -253,5 +259,4 @@ def write(data: dict, path: Path, lang: str) -> Path:
                         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
                         "td,th{border:1px solid #ccc;padding:3px 6px}th{background:#ddebf7}</style></head><body>"
                         f"{body}</body></html>\n", encoding="utf-8")
-        return path
-    raise ValidationError("err.effect_report_format")
+    return path

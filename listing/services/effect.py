@@ -152,6 +152,6 @@ register(
         "col.raw_change": ("简单前后对比", "raw before/after"),
         "col.did": ("双重差分效果", "effect (DiD)"),
         "col.ci95": ("95%区间", "95% interval"),
-        "msg.effect_note": ("简单前后对比含均值回归,会夸大效果;以双重差分及其区间为准。", "The raw before/after drop includes regression to the mean and overstates the effect; read the DiD and its interval."),
+        "msg.effect_note": ("简单前后对比含均值回归,会夸大效果;以匹配估计及其区间为准。", "The raw before/after drop includes regression to the mean and overstates the effect; read the matched estimate and its interval."),
     }
 )
