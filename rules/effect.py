@@ -98,7 +98,8 @@ def _window_rates(panel: pl.DataFrame, first: int, last: int, metric: str) -> pl
 def match(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], never_listed: set[int],
           metric: str, design: Design, last_month: int) -> tuple[pl.DataFrame, list[dict]]:
     """Controls for each listing. Returns (pairs: listing_id, company_id, role, distance,
-    first, last; excluded: [{listing_id, company_id, reason}])."""
+    first, last (the window), match_first (start of the matched look-back); excluded:
+    [{listing_id, company_id, reason}])."""
     wins = windows(treated, design.months, last_month)
     info = companies.select("company_id", *design.exact)
     rows, excluded = [], []
@@ -133,11 +134,12 @@ def match(panel: pl.DataFrame, companies: pl.DataFrame, treated: list[Treated], 
             excluded.append({"listing_id": t.listing_id, "company_id": t.company_id, "reason": "no_control_within_caliper"})
             continue
         rows.append({"listing_id": t.listing_id, "company_id": t.company_id, "role": "treated", "distance": 0.0,
-                     "first": first, "last": last})
-        rows += [{"listing_id": t.listing_id, "company_id": c, "role": "control", "distance": d, "first": first, "last": last}
+                     "first": first, "last": last, "match_first": pre_first})
+        rows += [{"listing_id": t.listing_id, "company_id": c, "role": "control", "distance": d, "first": first, "last": last,
+                  "match_first": pre_first}
                  for c, d in zip(near["company_id"].to_list(), near["distance"].to_list())]
     schema = {"listing_id": pl.Int64, "company_id": pl.Int64, "role": pl.Utf8, "distance": pl.Float64,
-              "first": pl.Int64, "last": pl.Int64}
+              "first": pl.Int64, "last": pl.Int64, "match_first": pl.Int64}
     return pl.DataFrame(rows, schema=schema, orient="row"), excluded
 
 
@@ -165,20 +167,25 @@ def stack(panel: pl.DataFrame, pairs: pl.DataFrame, treated: list[Treated], metr
 
 
 def balance(panel: pl.DataFrame, pairs: pl.DataFrame, treated: list[Treated], metric: str) -> list[dict]:
-    """Treated vs controls before listing: pre-period rate and fleet (vehicle-months per month),
-    exposure-weighted means and the standardised difference (|d| < 0.25 is usually called balanced)."""
+    """Treated vs controls before listing, means over companies and the standardised difference
+    (|d| < 0.25 is usually called balanced): the rate over the look-back they were matched on,
+    the rate in the window's months before listing, and the fleet (vehicle-months a month)."""
     month_of = {t.listing_id: t.month for t in treated}
-    pre = (pairs.with_columns(pl.col("listing_id").replace_strict(month_of, return_dtype=pl.Int64).alias("lm"))
-           .join(panel.select("company_id", "month", "vehicle_months", metric), on="company_id")
-           .filter(pl.col("month").is_between(pl.col("first"), pl.col("lm") - 1))
-           .group_by("listing_id", "company_id", "role")
-           .agg(pl.col(metric).sum().alias("events"), pl.col("vehicle_months").sum().alias("exposure"),
-                pl.col("vehicle_months").mean().alias("fleet"))
-           .with_columns((pl.col("events") / pl.col("exposure")).alias("rate")))
+    joined = (pairs.with_columns(pl.col("listing_id").replace_strict(month_of, return_dtype=pl.Int64).alias("lm"))
+              .join(panel.select("company_id", "month", "vehicle_months", metric), on="company_id"))
+
+    def per_company(since: str) -> pl.DataFrame:
+        return (joined.filter(pl.col("month").is_between(pl.col(since), pl.col("lm") - 1))
+                .group_by("listing_id", "company_id", "role")
+                .agg(pl.col(metric).sum().alias("events"), pl.col("vehicle_months").sum().alias("exposure"),
+                     pl.col("vehicle_months").mean().alias("fleet"))
+                .with_columns((pl.col("events") / pl.col("exposure")).alias("rate")))
+
+    lookback, before = per_company("match_first"), per_company("first")
     out = []
-    for name in ("rate", "fleet"):
-        t = pre.filter(pl.col("role") == "treated")[name].to_numpy()
-        c = pre.filter(pl.col("role") == "control")[name].to_numpy()
+    for name, frame, column in (("rate_lookback", lookback, "rate"), ("rate_before", before, "rate"), ("fleet", before, "fleet")):
+        t = frame.filter(pl.col("role") == "treated")[column].to_numpy()
+        c = frame.filter(pl.col("role") == "control")[column].to_numpy()
         if len(t) == 0 or len(c) == 0:
             continue
         sd = math.sqrt((np.var(t, ddof=1 if len(t) > 1 else 0) + np.var(c, ddof=1 if len(c) > 1 else 0)) / 2)

@@ -28,6 +28,9 @@ register(
         "col.variable": ("变量", "variable"),
         "col.std_diff": ("标准化差", "std. difference"),
         "col.reason": ("原因", "reason"),
+        "effect.var.rate_lookback": ("回看期车均率(匹配依据)", "rate over the look-back (matched on)"),
+        "effect.var.rate_before": ("窗口内挂牌前车均率", "rate in the window before listing"),
+        "effect.var.fleet": ("车辆数", "vehicles"),
         "effect.method.crv1": ("按企业聚类", "clustered by company"),
         "effect.method.wild_bootstrap": ("野聚类自助法", "wild cluster bootstrap"),
         "effect.method.none": ("无(案件过少)", "none (too few listings)"),
@@ -152,7 +155,7 @@ def _tables(data: dict, lang: str, metric: str = "violations") -> dict:
     events = [{"month": e["month"], "treated": _num(e["treated_rate"]), "controls": _num(e["control_rate"]),
                "effect": _num(e["effect"]), "ci": f"[{e['ci95'][0]:+.3f}, {e['ci95'][1]:+.3f}]" if e["ci95"] else ""}
               for e in r["event_study"]]
-    balance = [[f"{t(f'metric.{metric}', lang)}" if b["variable"] == "rate" else b["variable"], _num(b["treated"]),
+    balance = [[t(f"effect.var.{b['variable']}", lang), _num(b["treated"]),
                 _num(b["controls"]), _num(b["std_diff"], 2)] for b in r["balance"]]
     listings = [{"month": l["month"], "company": l.get("company", ""),
                  "controls": ", ".join(f"{c['company']} ({c['distance']:.2f})" for c in l["controls"])}

@@ -1,6 +1,6 @@
-"""`guapai report effect`: the matched difference in differences of rules/effect.py on the
-store's data — accidents and violations per vehicle-month before vs during/after listing,
-against comparable companies that were never listed."""
+"""`guapai report effect`: the matched, stacked difference in differences of rules/effect.py
+on the store's data — accidents and violations per vehicle-month before vs after listing, each
+listing against comparable companies that were never listed (docs/effect.md)."""
 from __future__ import annotations
 
 import calendar
@@ -11,10 +11,9 @@ from sqlalchemy import func, literal_column
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
-from listing.store.tables import Accident, Company, Cycle, Listing, Vehicle, Violation
 from listing.errors import ValidationError
+from listing.store.tables import Accident, Company, Cycle, Listing, Vehicle, Violation
 from rules.effect import Design, Treated, measure, month_index
-
 
 
 def _local_month(dialect: str, column):

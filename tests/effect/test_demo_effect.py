@@ -37,7 +37,7 @@ def demo_months(tmp_path, seed: int):
         day = START
         while day <= TODAY:
             if day.day == 1:
-                _monthly_data(store, police, seed, day, truth, Path(folder), lambda: _at(day, 9))
+                _monthly_data(store, police, seed, day, truth, Path(folder), lambda d=day: _at(d, 9))
             day += dt.timedelta(days=1)
     with store.session(readonly=True) as s:
         return effect.effect(s, reviewer, TODAY), url
