@@ -387,14 +387,16 @@ def verdict(result: dict, headline: str, design: Design) -> str:
         return "cannot_tell"
     h = result.get(headline) or {}
     ci = h.get("relative_ci95")
-    if not ci or ci[0] is None or ci[1] is None:
+    if not ci or (ci[0] is None and ci[1] is None):
         return "no_interval"
-    if ci[1] < 0:
+    # an end is None when the counterfactual rate it implies is not positive: unbounded
+    lo, hi = (-1.0 if ci[0] is None else ci[0]), (math.inf if ci[1] is None else ci[1])
+    if hi < 0:
         return "reduced"
-    if ci[0] > 0:
+    if lo > 0:
         return "increased"
     # an interval from a halving to a doubling says nothing useful
-    if ci[0] < -0.5 and ci[1] > 1.0:
+    if lo < -0.5 and hi > 1.0:
         return "cannot_tell"
     return "no_clear_change"
 

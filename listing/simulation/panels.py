@@ -90,9 +90,10 @@ def calibrate(effect: float, listings: int, reps: int, first_seed: int = 1000) -
     out = {"effect": effect, "listings_planned": listings, "listings_used": float(np.mean(used)), "reps": reps}
     for model, values in rows.items():
         est = np.array([v for v, _ in values if v is not None], dtype=float)
-        cis = [ci for _, ci in values if ci and ci[0] is not None and ci[1] is not None]
+        # an OLS end is None when the counterfactual it implies is not positive: unbounded
+        cis = [(-1.0 if ci[0] is None else ci[0], np.inf if ci[1] is None else ci[1]) for _, ci in values if ci]
         out[model] = {"bias": float(est.mean() - effect),
                       "coverage": float(np.mean([lo <= effect <= hi for lo, hi in cis])) if cis else None,
-                      "median_width": float(np.median([hi - lo for lo, hi in cis])) if cis else None,
+                      "median_width": float(np.median([hi - lo for lo, hi in cis])) if cis else None,  # inf if most unbounded
                       "with_interval": len(cis)}
     return out
