@@ -187,6 +187,10 @@ def _xlsx(data: dict, path: Path, lang: str) -> Path:
     _xlsx_companies(book, fmt, data, lang)
     _xlsx_decisions(book, fmt, data, lang)
     _xlsx_charts(book, data, lang)
+    if data.get("effect"):  # the effect of listing with its event-study chart (listing/reports/effect.py)
+        from listing.reports.effect import xlsx_sheet
+
+        xlsx_sheet(book, data["effect"], lang)
     book.close()
     return path
 
@@ -291,9 +295,11 @@ def _xlsx_charts(book, data: dict, lang: str) -> None:
 def _svg(fig) -> str:
     import warnings
 
+    import matplotlib
+
     buf = io.StringIO()
-    with warnings.catch_warnings():  # text stays text in the SVG: the browser's fonts draw the Chinese
-        warnings.filterwarnings("ignore", message="Glyph .* missing")
+    with warnings.catch_warnings(), matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):  # stable ids, whoever drew it
+        warnings.filterwarnings("ignore", message="Glyph .* missing")  # text stays text: the browser draws the Chinese
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()[buf.getvalue().find("<svg"):]
 
@@ -343,6 +349,14 @@ def _html_value(value) -> str:
     return "" if value is None else str(value)
 
 
+def _effect_html(data: dict, lang: str) -> str:
+    if not data.get("effect"):  # the effect of listing with its event-study chart (listing/reports/effect.py)
+        return ""
+    from listing.reports.effect import html_section
+
+    return html_section(data["effect"], lang)
+
+
 def _html(data: dict, path: Path, lang: str) -> Path:
     from jinja2 import Environment, PackageLoader
 
@@ -359,7 +373,7 @@ def _html(data: dict, path: Path, lang: str) -> Path:
         rate_svg=rate_svg, acc_svg=acc_svg,
         decisions_title=t("report.decisions", lang), decision_columns=[t(h, lang) for _, h in DECISION_COLUMNS],
         decisions=[[_decision(d, k, lang) for k, _ in DECISION_COLUMNS] for d in data["decisions"]],
-        no_decisions=t("report.no_decisions", lang))
+        no_decisions=t("report.no_decisions", lang), effect_html=_effect_html(data, lang))
     path.write_text(html, encoding="utf-8")
     return path
 
