@@ -118,7 +118,7 @@ def simulate(
     from listing.timeutil import LOCAL_TZ
 
     settings = load()
-    clock, advance = simulated_clock(dt.datetime.combine(dt.date.fromisoformat(start), dt.time(), tzinfo=LOCAL_TZ))
+    clock, advance = simulated_clock(dt.datetime.combine(context.date_option(start, "--from"), dt.time(), tzinfo=LOCAL_TZ))
     store = _service_store()
     outcomes = []
     steps = int(days * 24 / step_hours)

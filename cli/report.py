@@ -48,6 +48,6 @@ def monthly(
     from listing.reports.render import write
 
     with context.session(readonly=True) as session:
-        data = report.gather(session, context.actor(session), month)
+        data = report.gather(session, context.actor(session), context.month_option(month))
     write(data, out, output.lang())
     output.message(output.tr("msg.report_written", path=str(out), n=len(data["companies"])))

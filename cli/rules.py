@@ -11,16 +11,8 @@ from cli import context, output
 app = typer.Typer(help="Listing criteria (挂牌整治标准): show, load, check, apply, backtest.", no_args_is_help=True)
 
 
-def _date(value: str | None) -> dt.date:
-    from listing.errors import ValidationError
-    from listing.timeutil import local_today
-
-    if value is None:
-        return local_today(context.now)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("err.bad_date", value=value) from None
+def _date(value: str | None, option: str = "--as-of") -> dt.date:
+    return context.date_option(value, option, default_today=True)
 
 
 @app.command("show")
@@ -115,7 +107,7 @@ def backtest(
     from rules.criteria import config
 
     with context.session(readonly=True) as session:
-        result = svc.backtest(session, context.actor(session), _date(start), _date(end),
+        result = svc.backtest(session, context.actor(session), _date(start, "--from"), _date(end, "--to"),
                               config.load(rules_file) if rules_file else None)
     if as_json:
         output.print_json(result)

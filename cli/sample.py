@@ -1,7 +1,6 @@
 """guapai sample — the daily 10% trajectory sample (每日抽查)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import typer
 
@@ -20,7 +19,7 @@ def show(
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), dt.date.fromisoformat(day) if day else None, company)
+        rows = sampling.show(session, context.actor(session), context.date_option(day), company)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -37,7 +36,7 @@ def verify(
 
     settings = load()
     with context.session(readonly=True) as session:
-        data = sampling.verify(session, context.actor(session), dt.date.fromisoformat(day), company,
+        data = sampling.verify(session, context.actor(session), context.date_option(day, "DAY"), company,
                                sampling._secret(settings), settings.sampling_fraction)
     if as_json:
         output.print_json(data)

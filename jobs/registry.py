@@ -1,6 +1,7 @@
 """The jobs: what runs, when, and for which period. Work is done by services; this file wires."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
@@ -30,14 +31,38 @@ class Job:
     work: Callable[[JobContext, str], dict]
     doc: str
 
-    def due_time(self, settings: Settings, period: str) -> dt.datetime:
+    def trigger(self, settings: Settings):
+        """The job's schedule as an APScheduler trigger (Asia/Shanghai). A monthly day past the
+        28th runs on the month's last day in shorter months (rules_day=31: 28/29 Feb, 30 Apr)."""
+        from apscheduler.triggers.combining import OrTrigger
+        from apscheduler.triggers.cron import CronTrigger
+
         hour, minute = map(int, self.at(settings).split(":"))
+        at = {"hour": hour, "minute": minute, "timezone": LOCAL_TZ}
+        if not self.monthly:
+            return CronTrigger(**at)
+        day = settings.jobs.rules_day
+        short = [m for m in range(1, 13) if calendar.monthrange(2023, m)[1] < day or (m == 2 and day >= 29)]
+        if not short:
+            return CronTrigger(day=day, **at)
+        return OrTrigger([CronTrigger(day=day, **at), CronTrigger(month=",".join(map(str, short)), day="last", **at)])
+
+    def due_time(self, settings: Settings, period: str) -> dt.datetime:
+        """When the run for `period` is scheduled: the trigger's first time in that month (monthly)
+        or on the period's day plus the lag (daily)."""
         if self.monthly:
             year, month = map(int, period.split("-"))
-            day = dt.date(year, month, settings.jobs.rules_day)
-        else:
-            day = dt.date.fromisoformat(period) + dt.timedelta(days=self.lag_days)
-        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LOCAL_TZ)
+            first = dt.datetime(year, month, 1, tzinfo=LOCAL_TZ)
+            return self.trigger(settings).get_next_fire_time(None, first)
+        day = dt.date.fromisoformat(period) + dt.timedelta(days=self.lag_days)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+        return self.trigger(settings).get_next_fire_time(None, start)
+
+    def parse_period(self, text: str) -> str:
+        """A period as typed by a person: YYYY-MM for a monthly job, a date for a daily one."""
+        from listing.dates import parse_date, parse_month
+
+        return parse_month(text, "--date") if self.monthly else parse_date(text, "--date").isoformat()
 
     def periods_due(self, settings: Settings, now: dt.datetime, catch_up_days: int) -> list[str]:
         """Every period whose run time has come, newest last, no further back than catch_up_days."""
@@ -77,8 +102,7 @@ def _rules(ctx: JobContext, period: str) -> dict:
     from listing.services import rules
     from listing.services.notifications import notify_once
 
-    year, month = map(int, period.split("-"))
-    as_of = dt.date(year, month, ctx.settings.jobs.rules_day)
+    as_of = JOBS["rules"].due_time(ctx.settings, period).date()
     with ctx.store.session() as s:
         result = rules.apply(s, SYSTEM_ACTOR, as_of, now=ctx.now)
         if result["proposed"]:

@@ -10,6 +10,7 @@ from typing import Callable
 
 from jobs.registry import JOBS, Job, JobContext
 from listing.services import job_runs
+from listing.services.notifications import deliver
 from listing.settings import Settings
 from listing.store.db import Store
 from listing.timeutil import LOCAL_TZ, Clock, system_clock
@@ -44,6 +45,7 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
         job_runs.finish(store, claim, system_clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
         return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
     job_runs.finish(store, claim, system_clock(), result=result)
+    deliver(store, channel, now=clock())  # notices queued by the run, after its commit
     return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)
 
 
@@ -59,26 +61,18 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
             if period not in done[name]:
                 outcomes.append(run_period(store, settings, channel, job, period, clock=clock, owner=owner,
                                            platform_transport=platform_transport))
+    deliver(store, channel, now=clock())  # and what an earlier failure left waiting for its retry
     return outcomes
 
 
 def next_run(job: Job, settings: Settings, now: dt.datetime) -> dt.datetime:
-    local = now.astimezone(LOCAL_TZ)
-    hour, minute = map(int, job.at(settings).split(":"))
-    if job.monthly:
-        candidate = dt.datetime(local.year, local.month, settings.jobs.rules_day, hour, minute, tzinfo=LOCAL_TZ)
-        if candidate <= local:
-            year, month = (local.year, local.month + 1) if local.month < 12 else (local.year + 1, 1)
-            candidate = candidate.replace(year=year, month=month)
-        return candidate
-    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    return candidate if candidate > local else candidate + dt.timedelta(days=1)
+    """The next scheduled time strictly after `now`, from the job's own APScheduler trigger."""
+    return job.trigger(settings).get_next_fire_time(None, now.astimezone(LOCAL_TZ) + dt.timedelta(seconds=1))
 
 
 def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:
     """Block, running each job at its time (Asia/Shanghai). Catches up missed periods first."""
     from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
 
     def run(names: list[str] | None = None) -> None:
         for outcome in tick(store, settings, channel, jobs=names):
@@ -87,9 +81,7 @@ def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Ou
     run()  # catch up after downtime, in order
     scheduler = BlockingScheduler(timezone=str(LOCAL_TZ))
     for job in JOBS.values():
-        hour, minute = map(int, job.at(settings).split(":"))
-        trigger = CronTrigger(day=settings.jobs.rules_day if job.monthly else "*", hour=hour, minute=minute, timezone=str(LOCAL_TZ))
-        scheduler.add_job(run, trigger, args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
+        scheduler.add_job(run, job.trigger(settings), args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
                           misfire_grace_time=3600)
     scheduler.start()
 
