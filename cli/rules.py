@@ -31,9 +31,11 @@ def show(
     if as_json:
         output.print_json({"version": rules.version, "effective_from": rules.effective_from, "source": rules.source,
                            "thresholds": rules.thresholds, "window_months": rules.window_months,
-                           "at_fault": rules.at_fault, "min_fleet": rules.min_fleet, "stored_versions": stored})
+                           "at_fault": rules.at_fault, "min_fleet": rules.min_fleet,
+                           "relist_lookback": rules.relist_lookback, "stored_versions": stored})
         return
     output.message(output.tr("msg.rules_in_force", version=rules.version, effective=rules.effective_from))
+    output.message(output.tr(f"msg.relist_lookback.{rules.relist_lookback}"))
     print(rules.source)
     if stored:
         output.show(stored, [("version", "col.version"), ("effective_from", "col.effective_from"),

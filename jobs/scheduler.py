@@ -26,6 +26,15 @@ class Outcome:
     result: dict | None = None
     error: str | None = None
     resumed: bool = False
+    exception: Exception | None = None
+
+    def error_text(self, lang: str) -> str:
+        """The failure in the reader's language: a service error's message, never its raw key."""
+        from listing.errors import GuapaiError
+
+        if isinstance(self.exception, GuapaiError):
+            return self.exception.message(lang)
+        return self.error or ""
 
 
 def run_period(store: Store, settings: Settings, channel, job: Job, period: str, *, clock: Clock = system_clock,
@@ -43,7 +52,7 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
     except Exception as exc:  # a failed run is recorded and retried by the next tick
         log.error("job %s %s failed: %s", job.name, period, exc)
         job_runs.finish(store, claim, system_clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
-        return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
+        return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed, exception=exc)
     job_runs.finish(store, claim, system_clock(), result=result)
     deliver(store, channel, now=clock())  # notices queued by the run, after its commit
     return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)

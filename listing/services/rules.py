@@ -11,12 +11,13 @@ import polars as pl
 from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import Session, select
 
+from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
 from listing.errors import Conflict, NotFound
 from listing.i18n import register
 from listing.services import audit, listings
-from listing.store.tables import Accident, Company, Listing, RuleVersion, Vehicle, Violation
+from listing.store.tables import Accident, Company, Cycle, Listing, RuleVersion, Vehicle, Violation
 from listing.timeutil import LOCAL_TZ
 from rules.criteria import config
 from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate, explanation
@@ -249,10 +250,14 @@ def apply(session: Session, actor: Actor, as_of: dt.date, *, now: dt.datetime) -
                                 sha256=rules.sha256, loaded_by=actor.name, loaded_at=now))
         session.flush()
     result = check(session, actor, as_of, rules)
-    proposed, skipped = [], []
+    proposed, skipped, recently_delisted = [], [], []
+    ended = _last_listing_ended(session)
     for company in result["flagged"]:
         if company["listed"]:
             skipped.append(company["uscc"])
+            continue
+        if not _still_flagged_after_last_listing(session, rules, as_of, company["company_id"], ended):
+            recently_delisted.append(company["uscc"])
             continue
         explanation_ = {"as_of": as_of.isoformat(), "window": {k: str(v) for k, v in result["window"].items()},
                         "criteria": [{k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in r.items() if k != "records"}
@@ -262,7 +267,37 @@ def apply(session: Session, actor: Actor, as_of: dt.date, *, now: dt.datetime) -
         row = listings.propose(session, actor, company["company_id"], rules_version=rules.version,
                                explanation=explanation_, now=now)
         proposed.append({"listing_id": row.id, "uscc": company["uscc"], "name": company["name"]})
-    return {"as_of": as_of, "rules_version": rules.version, "proposed": proposed, "skipped": skipped}
+    return {"as_of": as_of, "rules_version": rules.version, "proposed": proposed, "skipped": skipped,
+            "recently_delisted": recently_delisted}
+
+
+def _last_listing_ended(session: Session) -> dict[int, dt.date]:
+    """company -> the day its last delisting took effect (the passed cycle's due date)."""
+    rows = session.exec(select(Listing.company_id, Cycle.due).join(Cycle, Cycle.listing_id == Listing.id)
+                        .where(Listing.state == "delisted", Cycle.outcome == "pass")).all()
+    out: dict[int, dt.date] = {}
+    for cid, due in rows:
+        out[cid] = max(due, out.get(cid, due))
+    return out
+
+
+def _still_flagged_after_last_listing(session: Session, rules: RuleSet, as_of: dt.date, company_id: int,
+                                      ended: dict[int, dt.date]) -> bool:
+    """The look-back rule for a company listed before (rules `relist_lookback`): judged only on
+    what happened since its last listing ended, thresholds scaled to that shorter window."""
+    from dataclasses import replace
+
+    from listing.domain.checklist import scale_thresholds
+
+    w = Window.ending(as_of, rules.window_months)
+    start = lookback.window_start(w.start, ended.get(company_id), rules.relist_lookback)
+    if start == w.start:
+        return True
+    if lookback.too_short(start, w.end):
+        return False
+    short = Window(start, w.end)
+    scaled = replace(rules, thresholds=scale_thresholds(rules.thresholds, short.days, w.days))
+    return bool(evaluate(aggregates(session, scaled, short, [company_id]), scaled, short.days)["flagged"][0])
 
 
 def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra: RuleSet | None = None) -> dict:
@@ -288,6 +323,8 @@ def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra
 register(
     {
         "msg.rules_in_force": ("现行规则版本 {version}(自 {effective} 起)", "rules in force: version {version} (from {effective})"),
+        "msg.relist_lookback.after_last_listing": ("曾挂牌企业:统计期从上次摘牌之日起算(relist_lookback = after_last_listing)", "companies listed before: the look-back starts when their last listing ended (relist_lookback = after_last_listing)"),
+        "msg.relist_lookback.full_window": ("曾挂牌企业:统计期与其他企业相同,不因摘牌缩短(relist_lookback = full_window)", "companies listed before: the full look-back counts, as for any company (relist_lookback = full_window)"),
         "msg.rules_checked": ("{total} 家企业中 {n} 家达到挂牌标准(规则 {version},统计期 {start} 至 {end})", "{n} of {total} companies meet the criteria (rules {version}, window {start} to {end})"),
         "title.rules_check": ("达到挂牌标准的企业", "Companies meeting the listing criteria"),
         "title.proposed": ("新提议挂牌", "New proposals"),
