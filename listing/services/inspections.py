@@ -6,6 +6,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from listing.dates import not_after_today
@@ -35,6 +37,7 @@ register(
 )
 
 DEPARTMENTS = months.DEPARTMENTS
+RECENTLY_CLOSED = dt.timedelta(days=120)
 
 
 def _company(session: Session, ref: str) -> Company:
@@ -129,9 +132,13 @@ def _open_obligations(session: Session, listing: Listing, company: Company, toda
             if (month, dept) in have:
                 continue
             due_at = dt.datetime.combine(months.due_date(month), dt.time(), tzinfo=LOCAL_TZ)
-            session.add(InspectionObligation(company_id=company.id, listing_id=listing.id, month=month, department=dept,
-                                             due_at=due_at, state=months.Obligation.OWED.value, created_at=now))
-    session.flush()
+            try:  # a second scheduler running another day may create it at the same moment
+                with session.begin_nested():
+                    session.add(InspectionObligation(company_id=company.id, listing_id=listing.id, month=month,
+                                                     department=dept, due_at=due_at, state=months.Obligation.OWED.value,
+                                                     created_at=now))
+            except IntegrityError:
+                pass
 
 
 def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime, remind_from_day: int = 20,
@@ -144,7 +151,11 @@ def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime,
 
     listed = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
         Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value]))).all()
-    for listing, company in listed:
+    # and listings closed lately: a month owed before the delisting took effect is owed even
+    # when the job did not run while the listing was open (scheduler stopped for weeks)
+    recent = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
+        Listing.state == State.DELISTED.value, Listing.closed_at >= now - RECENTLY_CLOSED)).all()
+    for listing, company in [*listed, *recent]:
         _open_obligations(session, listing, company, day, now)
     pending = session.exec(select(InspectionObligation, Listing, Company)
                            .join(Listing, Listing.id == InspectionObligation.listing_id)
@@ -160,14 +171,22 @@ def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime,
         new = months.settle(old, ob.month, _inspected(session, company.id, ob.department, ob.month, since, day), day, still_owed)
         dept_label = t(f"dept.{ob.department}", lang)
         if new is not old:
-            ob.state, ob.settled_at = new.value, now
-            session.add(ob)
+            # compare-and-set: of two schedulers settling the same month, one writes it
+            won = session.execute(update(InspectionObligation).where(
+                InspectionObligation.id == ob.id, InspectionObligation.state == old.value)
+                .values(state=new.value, settled_at=now).execution_options(synchronize_session=False)).rowcount
+            if not won:
+                continue
             audit.record(session, "system", f"inspection.{new.value}", "listing", listing.id, at=now,
                          before={"state": old.value}, after={"month": ob.month, "department": ob.department,
                                                              "company": company.uscc, "state": new.value})
         if new is months.Obligation.MISSED and old is months.Obligation.OWED:
-            session.add(InspectionMiss(listing_id=listing.id, company_id=company.id, month=ob.month,
-                                       department=ob.department, recorded_at=now))
+            try:  # recorded before this upgrade already: one miss
+                with session.begin_nested():
+                    session.add(InspectionMiss(listing_id=listing.id, company_id=company.id, month=ob.month,
+                                               department=ob.department, recorded_at=now))
+            except IntegrityError:
+                pass
             misses += 1
             notify_once(session, channel, f"miss:{listing.id}:{ob.month}:{ob.department}", t("notify.miss.title", lang),
                         t("notify.miss.text", lang, company=company.name, department=dept_label, month=ob.month), now=now)

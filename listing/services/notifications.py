@@ -28,6 +28,8 @@ log = logging.getLogger("guapai.notify")
 
 CLAIM_STALE = dt.timedelta(minutes=10)  # a sender that died holding a row loses it after this
 MAX_BACKOFF = dt.timedelta(hours=6)
+TRIES = 2  # immediate attempts per notice in one delivery (then it waits for its next attempt time)
+RETRY_WAIT: object = None  # tenacity wait between them; None: exponential 0.5 s .. 4 s (tests set wait_none())
 
 
 class Channel(Protocol):
@@ -87,7 +89,7 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def deliver(store, channel: Channel, *, now: dt.datetime, owner: str | None = None, tries: int = 2,
+def deliver(store, channel: Channel, *, now: dt.datetime, owner: str | None = None, tries: int | None = None,
             wait=None) -> dict:
     """Send every due notice queued for the channels of `channel`, each in its own short
     transaction. `tries` immediate attempts per notice (tenacity, exponential `wait`); after
@@ -96,6 +98,8 @@ def deliver(store, channel: Channel, *, now: dt.datetime, owner: str | None = No
 
     by_name = {leaf.name: leaf for leaf in leaves(channel)}
     owner = owner or _owner()
+    tries = tries or TRIES
+    wait = wait if wait is not None else RETRY_WAIT
     with store.session() as s:
         due = s.exec(select(OutboxMessage.id).where(
             OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
