@@ -25,7 +25,7 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
     period = cycles.Period(cycle.number, cycle.start, cycle.due)
     cid = listing.company_id
     lo, hi = _utc_range(period.start, period.due)
-    ruleset = rules.active_rules(session, period.last_day)
+    ruleset = _rules_of(session, listing, period)
     return checklist_rules.CycleFacts(
         listing_id=listing.id, period=period, confirmed_on=confirmed_on(session, listing.id) or period.start,
         today=today, at_fault=tuple(ruleset.at_fault),
@@ -47,6 +47,18 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
                 Accident.occurred_at < hi)).all()],
         metrics=_cycle_metrics(session, ruleset, period, cid),
     )
+
+
+def _rules_of(session: Session, listing: Listing, period: cycles.Period):
+    """The rules version the listing was opened under (a company is judged by the criteria that
+    listed it); the version in force at the cycle's end when that one is not stored."""
+    from listing.errors import NotFound
+    from listing.services import rules
+
+    try:
+        return rules.rules_version(session, listing.rules_version)
+    except NotFound:
+        return rules.active_rules(session, period.last_day)
 
 
 def _cycle_metrics(session: Session, ruleset, period: cycles.Period, company_id: int) -> checklist_rules.MetricsFact:
