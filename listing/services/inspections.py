@@ -104,12 +104,11 @@ def confirmed_on(session: Session, listing_id: int) -> dt.date | None:
 
 
 def ended_on(session: Session, listing: Listing) -> dt.date | None:
-    """The day a closed listing stopped counting (a pass delists as of the passed cycle's due
-    date); None while it is open."""
-    if listing.state in (State.LISTED.value, State.UNDER_REVIEW.value):
+    """The day a closed listing stopped being supervised: the reviewer's decision (inspections
+    stay owed while a review is pending, the company is still listed); None while it is open."""
+    if listing.state in (State.LISTED.value, State.UNDER_REVIEW.value) or listing.closed_at is None:
         return None
-    return session.exec(select(Cycle.due).where(Cycle.listing_id == listing.id, Cycle.outcome == "pass")).first() \
-        or (listing.closed_at and to_local(listing.closed_at).date())
+    return to_local(listing.closed_at).date()
 
 
 def _inspected(session: Session, company_id: int, department: str, month: str, since: dt.date, today: dt.date) -> bool:

@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import HealthCheck, seed, settings, strategies as st
+from hypothesis import HealthCheck, event, seed, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlmodel import select
 from tenacity import wait_none
@@ -39,6 +39,7 @@ from tests.scenario import listed_company
 START = dt.datetime(2026, 1, 12, 10, 0, tzinfo=LOCAL_TZ)
 SETTINGS = Settings(remind_from_day=20, catch_up_days=7)
 LONG = os.environ.get("GUAPAI_LONG") == "1"
+SEEN: Counter = Counter()  # what the runs reached, printed so a budget too small to matter shows
 
 
 class Robot:
@@ -131,12 +132,26 @@ class CaseMachine(RuleBasedStateMachine):
 
     # ---- time and the world around the case ---------------------------------------------
 
-    @rule(days=st.sampled_from([1, 2, 3, 5, 9, 16, 23, 31]))
+    @rule(days=st.sampled_from([1, 2, 3, 5, 9, 16, 23, 31, 45, 62]))
     def time_passes(self, days):
         self.now += dt.timedelta(days=days)
         self.delivered_now = self.settled_now = False
         if self.scheduler_on:
             self._tick()
+        SEEN["misses recorded"] = max(SEEN["misses recorded"], self._count(tables.InspectionMiss))
+        SEEN["robot down at a tick"] += self.robot.down and self.scheduler_on
+
+    @precondition(lambda self: self.state == "listed")
+    @rule(extra=st.integers(0, 50))
+    def time_passes_to_the_cycle_end(self, extra):
+        """To the current cycle's due date and some days beyond (reviews decided early or late)."""
+        target = dt.datetime.combine(self.cycles[-1][1] + dt.timedelta(days=extra), dt.time(10), tzinfo=LOCAL_TZ)
+        if target > self.now:
+            self.time_passes((target - self.now).days)
+
+    def _count(self, table) -> int:
+        with self.store.session(readonly=True) as s:
+            return len(s.exec(select(table.id)).all())
 
     @rule()
     def scheduler_stops(self):
@@ -232,13 +247,18 @@ class CaseMachine(RuleBasedStateMachine):
     def reviewer_decides(self, passed):
         """Early or late: whenever the review is pending, whatever the robot's state."""
         number = len(self.cycles)
+        late = (self.today - self.cycles[-1][1]).days
+        event(f"decided cycle {number}, {'pass' if passed else 'fail'}, {late // 7} weeks late")
+        SEEN["decisions"] += 1
+        SEEN["decided 3+ weeks late"] += late >= 21
+        SEEN["decided in cycle 2 or later"] += number >= 2
         with self.store.session() as s:
             row = review.decide(s, self.people["reviewer"], self.lid, passed, reason="验收", now=self.now,
                                 channel=self.channel)
         self.decided_open[number] = sum(1 for v in self.problems.values() if v != "verified")
         if passed:
             assert row.state == "delisted"
-            self.state, self.delisted_as_of = "delisted", self.cycles[-1][1]
+            self.state, self.delisted_as_of = "delisted", self.today  # supervised until the decision
         else:
             assert row.state == "listed"
             due = self.confirmed + relativedelta(months=3 * (number + 1))
@@ -317,9 +337,11 @@ def _run(make_url, examples: int, steps: int) -> None:
     print(f"case machine seed: {value} (rerun: GUAPAI_MACHINE_SEED={value})")
     machine = type("Machine", (CaseMachine,), {"make_url": staticmethod(make_url)})
     seed(value)(machine)
+    SEEN.clear()
     run_state_machine_as_test(machine, settings=settings(
         max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
+    print(f"case machine reached: {dict(SEEN)}")
 
 
 @pytest.fixture(autouse=True)
@@ -331,7 +353,7 @@ EXAMPLES = int(os.environ.get("GUAPAI_MACHINE_EXAMPLES", 0))
 
 
 def test_case_engine_guarantees_hold_on_sqlite():
-    _run(_sqlite_url, EXAMPLES or (40 if LONG else 8), 40 if LONG else 20)
+    _run(_sqlite_url, EXAMPLES or (50 if LONG else 10), 60 if LONG else 40)
 
 
 @pytest.mark.postgres
