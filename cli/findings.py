@@ -1,7 +1,6 @@
 """guapai findings — police review of what sampling found (抽查线索)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import typer
 
@@ -23,7 +22,7 @@ def list_(
 
     with context.session(readonly=True) as session:
         who = context.actor(session)
-        rows = findings.list_findings(session, who, day=dt.date.fromisoformat(day) if day else None,
+        rows = findings.list_findings(session, who, day=context.date_option(day),
                                       state=None if state == "all" else state, company=company, limit=limit)
     for r in rows:
         r["what"] = output.tr(f"rule.{r['rule']}")

@@ -78,11 +78,11 @@ def monthly(
     from listing.reports.render import write
 
     with context.session(readonly=True) as session:
-        data = report.gather(session, context.actor(session), month, now=context.now())
+        data = report.gather(session, context.actor(session), context.month_option(month), now=context.now())
         if with_effect:
             from listing.services.effect import effect_for_month
 
-            data["effect"] = effect_for_month(session, context.actor(session), month)
+            data["effect"] = effect_for_month(session, context.actor(session), context.month_option(month))
     write(data, out, output.lang())
     if as_json:
         output.print_json({"file": str(out), "month": month, "as_of": data["as_of"], "generated_at": data["generated_at"],

@@ -14,7 +14,7 @@ def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(Fal
     from listing.services import review
 
     with context.session(readonly=True) as session:
-        data = review.show(session, context.actor(session), listing_id)
+        data = review.show(session, context.actor(session), listing_id, today=context.date_option(None, default_today=True))
     if as_json:
         output.print_json(data)
         return
@@ -35,8 +35,13 @@ def decide(
     from listing.services import review
     from listing.settings import load
 
+    from listing.services.notifications import deliver
+
+    settings = load()
+    channel = channel_for(settings, sink=output.message)
     with context.session() as session:
         row = review.decide(session, context.actor(session), listing_id, passed, reason=reason, now=context.now(),
-                            channel=channel_for(load(), sink=output.message))
+                            channel=channel, lang=settings.notify_lang)
+    deliver(context.open_store(), channel, now=context.now())  # after commit: a robot down changes nothing decided
     output.message(output.tr("msg.listing_changed", listing=row.id, state=output.tr(f"state.{row.state}"),
                              cycle=row.cycle, due=row.cycle_due or "-"))

@@ -1,7 +1,6 @@
 """guapai sample — the daily 10% trajectory sample (每日抽查)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import typer
 
@@ -30,7 +29,7 @@ def show(
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), _day(day) if day else None, company, days)
+        rows = sampling.show(session, context.actor(session), context.date_option(day), company, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -50,9 +49,9 @@ def verify(
     with context.session(readonly=True) as session:
         actor = context.actor(session)
         if company is None:
-            results = sampling.verify_day(session, actor, _day(day), secret, settings.sampling_fraction)
+            results = sampling.verify_day(session, actor, context.date_option(day, "DAY"), secret, settings.sampling_fraction)
         else:
-            results = [sampling.verify(session, actor, _day(day), company, secret, settings.sampling_fraction)]
+            results = [sampling.verify(session, actor, context.date_option(day, "DAY"), company, secret, settings.sampling_fraction)]
     if as_json:
         output.print_json(results if company is None else results[0])
     elif company is None:

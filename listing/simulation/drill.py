@@ -31,6 +31,7 @@ from listing.services.users import resolve_actor
 from listing.settings import Settings
 from listing.store.db import Store
 from listing.store.tables import Company, Finding, Listing, Problem, Vehicle
+from listing.timeutil import to_local
 from listing.timeutil import LOCAL_TZ
 
 PROFILES = ("diligent", "late", "negligent")
@@ -179,7 +180,7 @@ def _reviews(store: Store, day: dt.date, reviewer, clock, outcomes: dict) -> Non
                                               Listing.cycle_due <= day - dt.timedelta(days=7))).all()
     for lid in due:
         with store.session(readonly=True) as s:
-            recommendation = review.show(s, reviewer, lid)["recommendation"]
+            recommendation = review.show(s, reviewer, lid, today=to_local(clock()).date())["recommendation"]
         with store.session() as s:
             row = review.decide(s, reviewer, lid, recommendation == "pass", now=clock(), channel=LogChannel(sink=lambda t: None),
                                 reason="验收通过,予以摘牌" if recommendation == "pass" else "验收未通过,继续挂牌整治")

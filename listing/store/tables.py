@@ -340,3 +340,55 @@ class SentNotification(SQLModel, table=True):
     key: str = Field(unique=True)
     channel: str
     sent_at: dt.datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to send (发件箱): written in the transaction of the event that causes it,
+    sent after commit by a retrying sender. One row per (key, channel): each robot gets each
+    notice once, whatever another robot does."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("key", "channel", name="uq_outbox_key_channel"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(index=True)
+    channel: str  # dingtalk / wecom / log
+    title: str
+    text: str
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime = Field(index=True)
+    attempts: int = 0
+    claimed_by: Optional[str] = None  # the sender posting it now (host:pid)
+    claimed_at: Optional[dt.datetime] = None
+    sent_at: Optional[dt.datetime] = None
+    last_error: Optional[str] = None
+
+
+class InspectionObligation(SQLModel, table=True):
+    """One month's inspection duty of a listed company for one department, created when the month
+    is owed; owed -> met | missed | waived (listing.domain.months)."""
+
+    __tablename__ = "inspection_obligation"
+    __table_args__ = (UniqueConstraint("company_id", "month", "department", name="uq_inspection_obligation"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: int = Field(foreign_key="listing.id", index=True)
+    month: str  # YYYY-MM
+    department: str
+    due_at: dt.datetime = Field(index=True)  # local midnight starting the next month
+    state: str = "owed"
+    created_at: dt.datetime
+    settled_at: Optional[dt.datetime] = None
+
+
+class VehicleOwnership(SQLModel, table=True):
+    """Which company a vehicle belonged to when (local days start <= day < end): a vehicle sold to
+    another company keeps its exposure and violations with the old one for the time before."""
+
+    __tablename__ = "vehicle_ownership"
+    __table_args__ = (UniqueConstraint("vehicle_id", "start", name="uq_vehicle_ownership"),
+                      Index("ix_vehicle_ownership_company", "company_id", "start"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
+    company_id: int = Field(foreign_key="company.id")
+    start: dt.date
+    end: Optional[dt.date] = None
