@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from listing.services.review import required_months
+from listing.domain.months import owed
 
 DEPARTMENTS = ("transport", "police")
 WITH_DATA = ("scanned", "partial")  # a sample whose trajectory was read (no_data / failed are not)
@@ -52,9 +52,9 @@ def listed_in_month(f: ListingFact, first: dt.date, last: dt.date) -> bool:
 
 
 def _owes(f: ListingFact, first: dt.date, last: dt.date) -> bool:
-    """The acceptance checklist's rule: a month is owed when the listing covered enough of it."""
+    """The case engine's rule (listing.domain.months): a month is owed when the listing covered enough of it."""
     end = min(last, f.closed) if f.closed else last
-    return listed_in_month(f, first, last) and f"{first:%Y-%m}" in required_months(max(f.confirmed, first), end)
+    return listed_in_month(f, first, last) and f"{first:%Y-%m}" in owed(max(f.confirmed, first), end + dt.timedelta(days=1))
 
 
 def summarise(facts: MonthFacts) -> dict:
