@@ -61,6 +61,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
+    import logging
+
     from jobs.registry import JOBS
     from jobs.scheduler import run_period
     from listing.errors import ValidationError
@@ -78,6 +80,7 @@ def run(
     store = _service_store()
     with store.session(readonly=True) as session:
         job.authorize_run(context.actor(session))
+    logging.getLogger("guapai.jobs").addHandler(logging.NullHandler())  # the outcome below says it, once
     p, task = output.progress(None, name)
     try:
         outcome = run_period(store, settings, _channel(), job, period, clock=context.now,
@@ -89,7 +92,7 @@ def run(
             "error": error, "resumed": outcome.resumed}
     if as_json:
         output.print_json(data)
-    output.message(_sentence(outcome))
+    output.message(_sentence(outcome), soft_wrap=True)  # one line, however long
     if outcome.status == "failed":
         raise typer.Exit(1)
 

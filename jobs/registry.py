@@ -31,6 +31,9 @@ class Job:
     work: Callable[[JobContext, str], dict]
     doc: str
     action: str = "jobs.run"  # the policy action that may also run it by hand (besides jobs.run)
+    # a failed period is retried once this long has passed since its last attempt ended (given the
+    # attempts so far); None: at every tick
+    retry_after: Callable[[Settings, int], dt.timedelta] | None = None
 
     def trigger(self, settings: Settings):
         """The job's schedule as an APScheduler trigger (Asia/Shanghai). A monthly day past the
@@ -136,6 +139,14 @@ def _sampling(ctx: JobContext, period: str) -> dict:
     return sampling.run_day(ctx, dt.date.fromisoformat(period))
 
 
+def _sampling_retry(settings: Settings, attempts: int) -> dt.timedelta:
+    """A day the platform left unanswered: retried after 15 min, 30 min, 1 h, ... up to 4 h (settings)."""
+    from rules.sampling import retry_delay
+
+    return retry_delay(attempts, dt.timedelta(minutes=settings.sampling_retry_minutes),
+                       dt.timedelta(minutes=settings.sampling_retry_max_minutes))
+
+
 def describe(name: str, result: dict | None, lang: str) -> str:
     """A job's result as a sentence (its own message when it has one, else 'key value' pairs)."""
     from listing.i18n import CATALOG, t
@@ -158,7 +169,8 @@ JOBS: dict[str, Job] = {
         Job("inspections", False, lambda s: s.jobs.inspections, 0, _inspections,
             "Monthly inspections per department: reminders before month end, misses after."),
         Job("sampling", False, lambda s: s.jobs.sampling, 1, _sampling,
-            "Daily 10% trajectory sampling of listed companies, for the previous day.", "sampling.run"),
+            "Daily 10% trajectory sampling of listed companies, for the previous day.", "sampling.run",
+            retry_after=_sampling_retry),
         Job("rules", True, lambda s: s.jobs.rules, 0, _rules,
             "Monthly rule evaluation: new proposals for reviewers."),
     )
