@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from listing.domain import months as months_owed
 from listing.domain.cycles import Period
+from rules.sampling import CLEAN_CANDIDATE  # the sampling contract: which statuses may be clean
+from rules.sampling import DATA_RULES as _DATA_RULES
 
-DATA_RULES = frozenset({"no_data", "partial_data"})  # findings about the data, not the driving
+DATA_RULES = frozenset(_DATA_RULES)  # findings about the data (no data, partial data, ...), not the driving
 NOT_VIOLATIONS = DATA_RULES | {"signal_gap"}
 
 
@@ -132,7 +134,7 @@ def sampled_violation_rate(facts: CycleFacts, policy: Policy) -> dict:
     """Violation findings per clean sampled vehicle-day, by month: falling and under target in
     the last month. A vehicle-day with a data finding (no data, partial data) is never clean."""
     data_gaps = {f.sample_id for f in facts.findings if f.rule in DATA_RULES}
-    clean = [s for s in facts.samples if _in_cycle(facts, s.day) and s.status == "scanned" and s.id not in data_gaps]
+    clean = [s for s in facts.samples if _in_cycle(facts, s.day) and s.status in CLEAN_CANDIDATE and s.id not in data_gaps]
     violations = [f for f in facts.findings if _in_cycle(facts, f.day) and f.rule not in NOT_VIOLATIONS]
     rows = []
     for month in months_owed.months_between(facts.period.start, facts.period.due):

@@ -10,10 +10,7 @@ from listing.domain import checklist as checklist_rules
 from listing.domain import cycles
 from listing.domain import problems as problem_rules
 from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Problem, Sample
-from listing.timeutil import LOCAL_TZ, to_local
-
-def _utc_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return tuple(dt.datetime.combine(d, dt.time(), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc) for d in (start, end))
+from listing.timeutil import to_local
 
 
 def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules.CycleFacts:
@@ -24,7 +21,7 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
     cycle = session.exec(select(Cycle).where(Cycle.listing_id == listing.id, Cycle.number == listing.cycle)).one()
     period = cycles.Period(cycle.number, cycle.start, cycle.due)
     cid = listing.company_id
-    lo, hi = _utc_range(period.start, period.due)
+    lo, hi = rules.Window(period.start, period.due).utc()
     ruleset = _rules_of(session, listing, period)
     return checklist_rules.CycleFacts(
         listing_id=listing.id, period=period, confirmed_on=confirmed_on(session, listing.id) or period.start,

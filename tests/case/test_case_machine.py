@@ -360,4 +360,4 @@ def test_case_engine_guarantees_hold_on_sqlite():
 def test_case_engine_guarantees_hold_on_postgres():
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
-    _run(_pg_url, EXAMPLES or (10 if LONG else 3), 25 if LONG else 15)
+    _run(_pg_url, EXAMPLES or (12 if LONG else 4), 40 if LONG else 30)
