@@ -71,7 +71,10 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
         failed = {name: job_runs.failed_runs(s, name) for name in (jobs or JOBS) if JOBS[name].retry_after}
     for name in jobs or JOBS:
         job = JOBS[name]
-        for period in job.periods_due(settings, clock(), settings.catch_up_days):
+        due = job.periods_due(settings, clock(), settings.catch_up_days)
+        if job.retry_after:  # a failed period (a day the platform left unanswered) comes back however old
+            due = sorted(set(due) | set(failed.get(name, {})))
+        for period in due:
             if period in failed.get(name, {}):  # backoff: not before its retry time (claims are on the real clock)
                 attempts, ended = failed[name][period]
                 if system_clock() < ended + job.retry_after(settings, attempts):

@@ -8,7 +8,9 @@ choice, a company without it cannot predict it. The inputs (active vehicles, the
 sampled as known when the draw was made) are stored with the draw, so it is verifiable whatever
 order days were run in.
 
-A sampled vehicle-day's status (`Sample.status`), the contract the acceptance checklist reads:
+`judge` turns the platform's answers for a batch of sampled vehicle-days into statuses and
+findings (the trajectory engine runs once over the batch). A sampled vehicle-day's status
+(`Sample.status`), the contract the acceptance checklist reads:
 
 | status            | meaning                                                        | clean? |
 |-------------------|----------------------------------------------------------------|--------|
@@ -24,10 +26,12 @@ import datetime as dt
 import hashlib
 import hmac
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import polars as pl
 
 WAITING = "selected"
 SCANNED = "scanned"
@@ -37,6 +41,8 @@ NOT_ON_PLATFORM = "not_on_platform"
 ANSWERED = (SCANNED, PARTIAL, NO_DATA, NOT_ON_PLATFORM)  # the platform gave a real answer
 CLEAN_CANDIDATE = (SCANNED,)  # the only status that may count as a clean vehicle-day
 DATA_RULES = ("no_data", "partial_data", "not_on_platform")  # findings about the data, not the driving
+REGULATION_ONLINE = "道路运输车辆动态监督管理办法(车载终端应保持在线)"
+REGULATION_CONNECTED = "道路运输车辆动态监督管理办法(车辆应接入监控平台)"
 
 
 def sample_size(active: int, fraction: float = 0.10) -> int:
@@ -145,3 +151,88 @@ def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: 
         stops[vid[last]] = moving_at[last] & (np.minimum(following, hi) - t[last] > max_gap_s)
     return {name: DataQuality(name, int(points[i]), float(moving_s[i]), float(uncovered[i]), bool(stops[i]), min_share)
             for i, name in enumerate(vehicles)}
+
+
+# --- judging one batch of answers (the engine runs once over the batch) ------------------------------------------------
+
+@dataclass
+class Judged:
+    """What one sampled vehicle-day's answer amounts to."""
+
+    sample_id: int
+    status: str  # rules/sampling.py statuses; WAITING: no real answer yet
+    points: int = 0
+    quality: dict | None = None
+    findings: list = field(default_factory=list)  # rules.trajectory.Finding
+    error: str | None = None
+
+
+def _data_finding(rule: str, regulation: str, plate: str, window, **details):
+    from rules.trajectory import Finding as Found
+
+    start, end = (w.astimezone(dt.timezone.utc) for w in window)
+    return Found(rule=rule, regulation=regulation, vehicle=plate, start=start, end=end, breach=start, details=details)
+
+
+def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
+    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other form
+    is left as text for the reader, which knows every form (and reports what it cannot read).
+    Platforms write one offset (+08:00): then the 19 leading characters are parsed as a plain
+    time and the offset applied once, three times cheaper than parsing an offset per row."""
+    text = raw["time"]
+    offset = text.str.slice(19)
+    one = offset.drop_nulls().unique()
+    if text.null_count() == 0 and one.len() == 1 and (m := re.fullmatch(r"([+-])(\d\d):(\d\d)", one[0] or "")):
+        shift = dt.timedelta(hours=int(m[2]), minutes=int(m[3])) * (1 if m[1] == "+" else -1)
+        parsed = (text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us") - shift
+                  ).dt.replace_time_zone("UTC")
+    else:
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+    return raw.with_columns(time=parsed) if parsed.null_count() == text.null_count() else raw
+
+
+def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
+          roster: pl.DataFrame | None, min_moving_share: float) -> list[Judged]:
+    """batch: (sample id, plate, vehicle class). Runs the rules once over the whole batch."""
+    from rules.trajectory import scan
+    from rules.trajectory.readers import from_frame
+
+    frames = [r.positions.with_columns(vehicle=pl.lit(plate)) for _, plate, _ in batch
+              if (r := fetched[plate]).status == "ok" and r.points]
+    read = from_frame(_api_times(pl.concat(frames, how="vertical_relaxed")), position_name="record", first_position=0) if frames else None
+    points = read.points if read is not None else None
+    findings_of: dict[str, list] = {}
+    quality: dict = {}
+    if points is not None and points.height:
+        result = scan(points, vehicle_class={plate: cls for _, plate, cls in batch}, rules=rules, assignments=roster,
+                      report_window=window)
+        for f in result.findings:
+            findings_of.setdefault(f.vehicle, []).append(f)
+        plates = [plate for _, plate, _ in batch]
+        code = points["vehicle"].replace_strict({p: i for i, p in enumerate(plates)}, default=-1, return_dtype=pl.Int64).to_numpy()
+        keep = code >= 0
+        quality = data_quality(
+            code[keep], points["time"].dt.epoch("us").to_numpy()[keep] / 1e6, points["speed_kmh"].fill_null(0.0).to_numpy()[keep],
+            (window[0].timestamp(), window[1].timestamp()), moving_kmh=float(rules.section("fatigue")["moving_kmh"]),
+            max_gap_s=float(rules.section("signal_gap")["max_gap_s"]), min_share=min_moving_share, vehicles=plates)
+    out = []
+    for sample_id, plate, _ in batch:
+        r = fetched[plate]
+        if not r.answered:
+            out.append(Judged(sample_id, WAITING, error=r.error))
+        elif r.status == "unknown_vehicle":
+            out.append(Judged(sample_id, NOT_ON_PLATFORM, findings=[_data_finding(
+                "not_on_platform", REGULATION_CONNECTED, plate, window, platform="unknown vehicle (404)")]))
+        elif plate not in quality or quality[plate].points == 0:
+            out.append(Judged(sample_id, NO_DATA, findings=[_data_finding(
+                "no_data", REGULATION_ONLINE, plate, window, platform="answered: no position in the day",
+                positions_in_context=r.points)]))
+        else:
+            q = quality[plate]
+            found = list(findings_of.get(plate, []))
+            status = SCANNED
+            if q.partial:
+                status = PARTIAL
+                found.append(_data_finding("partial_data", REGULATION_ONLINE, plate, window, **q.as_dict()))
+            out.append(Judged(sample_id, status, q.points, q.as_dict(), found))
+    return out

@@ -295,11 +295,16 @@ class SimulatorHandle:
         self.stop()
 
 
+class _SharedPortServer(ThreadingHTTPServer):
+    allow_reuse_port = True  # several simulator processes answer on one port (the kernel spreads connections)
+
+
 def start_simulator(vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token", faults: Faults = Faults(),
-                    plant_rate: float = 0.15, plant_rate_for=None, host: str = "127.0.0.1", port: int = 0) -> SimulatorHandle:
+                    plant_rate: float = 0.15, plant_rate_for=None, host: str = "127.0.0.1", port: int = 0,
+                    shared_port: bool = False) -> SimulatorHandle:
     """Serve a SIMULATED platform in a background thread; port 0 picks a free port."""
     platform = SimulatedPlatform(vehicles, seed, token, faults, plant_rate, plant_rate_for)
-    server = ThreadingHTTPServer((host, port), _handler(platform))
+    server = (_SharedPortServer if shared_port else ThreadingHTTPServer)((host, port), _handler(platform))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="simulated-platform", daemon=True)
     thread.start()
@@ -324,10 +329,13 @@ class PlantRates:
 
 class SimulatorProcess:
     """The SIMULATED platform in its own process (as a real platform is), so the client's work and
-    the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG`."""
+    the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG
+    [PORT]`; with `workers` > 1, that many processes answer on one port (SO_REUSEPORT), each
+    generating what it is asked (the same deterministic days), so generation uses every core."""
 
     def __init__(self, vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token",
-                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None, warm_plates: list[str] | None = None):
+                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None, warm_plates: list[str] | None = None,
+                 workers: int = 1):
         import os
         import subprocess
         import sys
@@ -342,10 +350,16 @@ class SimulatorProcess:
             json.dump(config, fh, ensure_ascii=False)
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.process = subprocess.Popen([sys.executable, "-m", "jobs.platform.simulator", self._config], cwd=root, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        def start(port: int):
+            return subprocess.Popen([sys.executable, "-m", "jobs.platform.simulator", self._config, str(port)], cwd=root, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+        self.processes = [start(0)]
+        self.process = self.processes[0]
         self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http"):
+        if self.url.startswith("http"):
+            self.processes += [start(int(self.url.rsplit(":", 1)[1])) for _ in range(workers - 1)]
+        if not self.url.startswith("http") or any(not p.stdout.readline().startswith("http") for p in self.processes[1:]):
             self.stop()
             raise RuntimeError("the simulated platform did not start")
         self.platform = SimulatedPlatform(vehicles, seed, token, Faults(), 0.15, plant_rates)  # same model, for checks
@@ -353,8 +367,9 @@ class SimulatorProcess:
     def stop(self) -> None:
         import os
 
-        self.process.kill()
-        self.process.wait(timeout=10)
+        for process in self.processes:
+            process.kill()
+            process.wait(timeout=10)
         if os.path.exists(self._config):
             os.remove(self._config)
 
@@ -370,8 +385,9 @@ if __name__ == "__main__":
 
     cfg = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     rates = cfg.get("plant_rates")
-    handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"],
-                             plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None)
+    handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"], port=int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+                             plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None,
+                             shared_port=True)
     handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])], cfg.get("warm_plates"))  # before saying where it is
     print(handle.url, flush=True)
     handle.thread.join()

@@ -16,10 +16,9 @@ asks only for what is still waiting and changes nothing already stored.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import func, insert, update
@@ -45,8 +44,6 @@ register({
                                      "answer yet (last: {error}). It keeps retrying; please check the platform or our configuration."),
 })
 
-REGULATION_ONLINE = "道路运输车辆动态监督管理办法(车载终端应保持在线)"
-REGULATION_CONNECTED = "道路运输车辆动态监督管理办法(车辆应接入监控平台)"
 DATA_RULES = rules_sampling.DATA_RULES
 
 
@@ -157,91 +154,6 @@ def select_day(store, settings, day: dt.date, *, now: dt.datetime) -> int:
         return s.exec(select(func.count()).select_from(Sample).where(Sample.day == day)).one()
 
 
-# --- judging one batch (no database, no network) ------------------------------------------------
-
-@dataclass
-class Judged:
-    """What one sampled vehicle-day's answer amounts to."""
-
-    sample_id: int
-    status: str  # rules/sampling.py statuses; WAITING: no real answer yet
-    points: int = 0
-    quality: dict | None = None
-    findings: list = field(default_factory=list)  # rules.trajectory.Finding
-    error: str | None = None
-
-
-def _data_finding(rule: str, regulation: str, plate: str, window, **details):
-    from rules.trajectory import Finding as Found
-
-    start, end = (w.astimezone(dt.timezone.utc) for w in window)
-    return Found(rule=rule, regulation=regulation, vehicle=plate, start=start, end=end, breach=start, details=details)
-
-
-def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
-    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other form
-    is left as text for the reader, which knows every form (and reports what it cannot read).
-    Platforms write one offset (+08:00): then the 19 leading characters are parsed as a plain
-    time and the offset applied once, three times cheaper than parsing an offset per row."""
-    text = raw["time"]
-    offset = text.str.slice(19)
-    one = offset.drop_nulls().unique()
-    if text.null_count() == 0 and one.len() == 1 and (m := re.fullmatch(r"([+-])(\d\d):(\d\d)", one[0] or "")):
-        shift = dt.timedelta(hours=int(m[2]), minutes=int(m[3])) * (1 if m[1] == "+" else -1)
-        parsed = (text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us") - shift
-                  ).dt.replace_time_zone("UTC")
-    else:
-        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
-    return raw.with_columns(time=parsed) if parsed.null_count() == text.null_count() else raw
-
-
-def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
-          roster: pl.DataFrame | None, min_moving_share: float) -> list[Judged]:
-    """batch: (sample id, plate, vehicle class). Runs the rules once over the whole batch."""
-    from rules.trajectory import scan
-    from rules.trajectory.readers import from_frame
-
-    frames = [r.positions.with_columns(vehicle=pl.lit(plate)) for _, plate, _ in batch
-              if (r := fetched[plate]).status == "ok" and r.points]
-    read = from_frame(_api_times(pl.concat(frames, how="vertical_relaxed")), position_name="record", first_position=0) if frames else None
-    points = read.points if read is not None else None
-    findings_of: dict[str, list] = {}
-    quality: dict = {}
-    if points is not None and points.height:
-        result = scan(points, vehicle_class={plate: cls for _, plate, cls in batch}, rules=rules, assignments=roster,
-                      report_window=window)
-        for f in result.findings:
-            findings_of.setdefault(f.vehicle, []).append(f)
-        plates = [plate for _, plate, _ in batch]
-        code = points["vehicle"].replace_strict({p: i for i, p in enumerate(plates)}, default=-1, return_dtype=pl.Int64).to_numpy()
-        keep = code >= 0
-        quality = rules_sampling.data_quality(
-            code[keep], points["time"].dt.epoch("us").to_numpy()[keep] / 1e6, points["speed_kmh"].fill_null(0.0).to_numpy()[keep],
-            (window[0].timestamp(), window[1].timestamp()), moving_kmh=float(rules.section("fatigue")["moving_kmh"]),
-            max_gap_s=float(rules.section("signal_gap")["max_gap_s"]), min_share=min_moving_share, vehicles=plates)
-    out = []
-    for sample_id, plate, _ in batch:
-        r = fetched[plate]
-        if not r.answered:
-            out.append(Judged(sample_id, rules_sampling.WAITING, error=r.error))
-        elif r.status == "unknown_vehicle":
-            out.append(Judged(sample_id, rules_sampling.NOT_ON_PLATFORM, findings=[_data_finding(
-                "not_on_platform", REGULATION_CONNECTED, plate, window, platform="unknown vehicle (404)")]))
-        elif plate not in quality or quality[plate].points == 0:
-            out.append(Judged(sample_id, rules_sampling.NO_DATA, findings=[_data_finding(
-                "no_data", REGULATION_ONLINE, plate, window, platform="answered: no position in the day",
-                positions_in_context=r.points)]))
-        else:
-            q = quality[plate]
-            found = list(findings_of.get(plate, []))
-            status = rules_sampling.SCANNED
-            if q.partial:
-                status = rules_sampling.PARTIAL
-                found.append(_data_finding("partial_data", REGULATION_ONLINE, plate, window, **q.as_dict()))
-            out.append(Judged(sample_id, status, q.points, q.as_dict(), found))
-    return out
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
@@ -288,7 +200,7 @@ def run_day(ctx, day: dt.date) -> dict:
                 with store.session(readonly=True) as s:
                     roster = _assignments(s, [vid for _, vid, _, _ in batch])
                 items = [(sid, plate, cls) for sid, _, plate, cls in batch]
-                judged = judge(items, fetched, window, rules=rules, roster=roster if roster.height else None,
+                judged = rules_sampling.judge(items, fetched, window, rules=rules, roster=roster if roster.height else None,
                                min_moving_share=cfg.min_moving_share)
                 judged = _episodes_past_midnight(client, items, fetched, judged, window, cfg, rules=rules,
                                                  roster=roster if roster.height else None)
@@ -312,8 +224,8 @@ def run_day(ctx, day: dt.date) -> dict:
     return dict(counts)
 
 
-def _episodes_past_midnight(client, items, fetched: dict, judged: list[Judged], window, cfg: SamplingConfig, *, rules,
-                            roster) -> list[Judged]:
+def _episodes_past_midnight(client, items, fetched: dict, judged: list[rules_sampling.Judged], window, cfg: SamplingConfig, *, rules,
+                            roster) -> list[rules_sampling.Judged]:
     """A finding still going on when the day's data end (within max_gap_s of midnight) gets the
     hours after the day too, so its evidence is the whole episode: those vehicles only are asked
     again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
@@ -335,12 +247,12 @@ def _episodes_past_midnight(client, items, fetched: dict, judged: list[Judged], 
             extended[plate] = FetchResult(plate, "unavailable", error=f"the hours after the day: {more.error}")
         elif more.points:
             extended[plate] = FetchResult(plate, "ok", pl.concat([had.positions, more.positions]), pages=had.pages + more.pages)
-    again = {j.sample_id: j for j in judge([i for i in items if i[1] in going_on], extended, window, rules=rules,
+    again = {j.sample_id: j for j in rules_sampling.judge([i for i in items if i[1] in going_on], extended, window, rules=rules,
                                            roster=roster, min_moving_share=cfg.min_moving_share)}
     return [again.get(j.sample_id, j) for j in judged]
 
 
-def store_judged(store, judged: list[Judged], day: dt.date, now: dt.datetime) -> Counter:
+def store_judged(store, judged: list[rules_sampling.Judged], day: dt.date, now: dt.datetime) -> Counter:
     """One transaction: findings and statuses of the samples still waiting (bulk); a sample some
     other worker answered meanwhile is left as it is. Failures are recorded on the sample only."""
     counts = Counter()

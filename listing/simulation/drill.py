@@ -11,6 +11,7 @@ escalates. Every write goes through the services, so every step is audited.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,10 @@ def run(store: Store, *, seed: int, today: dt.date, days: int = 100, step: Calla
     channel = LogChannel(sink=lambda text: None)
     outcomes = {"job_runs": 0, "inspections": 0, "findings_confirmed": 0, "findings_dismissed": 0, "problems_verified": 0,
                 "decisions": {}, "imports": 0}
-    with SimulatorProcess({p: c for p, (c, _) in fleet.items()}, seed=seed, plant_rates=plant_rate) as sim, \
+    # the platform on every core: each sampled vehicle's days are generated fresh (rotation), and the
+    # job waits for them (listing.simulation is the demo's: one argument, for its speed)
+    with SimulatorProcess({p: c for p, (c, _) in fleet.items()}, seed=seed, plant_rates=plant_rate,
+                          workers=os.cpu_count() or 1) as sim, \
             tempfile.TemporaryDirectory(prefix="guapai-drill-") as folder:
         settings = Settings(platform_url=sim.url, platform_token="sim-token", sampling_secret=f"demo-{seed}",
                             catch_up_days=1, remind_from_day=20)

@@ -3,7 +3,7 @@ whatever offset, fraction or form the platform writes (other forms are left to t
 import polars as pl
 import pytest
 
-from listing.services.sampling import _api_times
+from rules.sampling import _api_times
 from rules.trajectory.readers import from_frame
 
 CASES = [
