@@ -23,6 +23,7 @@ from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import sample as sample_cli
+from cli import screen as screen_cli
 from cli import trajectory as trajectory_cli
 from cli import users as users_cli
 
@@ -53,6 +54,7 @@ app.add_typer(platform_cli.app, name="platform")
 app.add_typer(drivers_cli.app, name="drivers")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
+app.command("screen")(screen_cli.screen)
 
 if __name__ == "__main__":
     app()

@@ -61,6 +61,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
+    import logging
+
     from jobs.registry import JOBS
     from jobs.scheduler import run_period
     from listing.errors import ValidationError
@@ -76,6 +78,7 @@ def run(
     store = _service_store()
     with store.session() as session:
         context.actor(session)
+    logging.getLogger("guapai.jobs").addHandler(logging.NullHandler())  # the outcome below says it, once
     p, task = output.progress(None, name)
     try:
         outcome = run_period(store, settings, _channel(), job, period, clock=context.now,
@@ -86,7 +89,9 @@ def run(
             "error": outcome.error, "resumed": outcome.resumed}
     if as_json:
         output.print_json(data)
-    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or outcome.error or ""))
+    said = output.tr(outcome.problem.key, **outcome.problem.params) if outcome.problem is not None else outcome.error
+    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or said or ""),
+                   soft_wrap=True)  # one line, however long
     if outcome.status == "failed":
         raise typer.Exit(1)
 

@@ -70,16 +70,21 @@ def monthly(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     out: Path = typer.Option(..., "--out", help="FILE.xlsx (native Excel charts) or FILE.html"),
     with_effect: bool = typer.Option(True, "--effect/--no-effect", help="Add the effect of listing with its event-study chart (data up to that month)."),
+    as_json: bool = typer.Option(False, "--json", help="Also print the city summary as JSON."),
 ) -> None:
-    """The monthly report: listed companies, inspections, sampling, problems, decisions, charts."""
+    """The monthly report: a city summary first, then listed companies, inspections, sampling,
+    problems, decisions, charts. The same data and clock give the same file."""
     from listing.reports import monthly as report
     from listing.reports.render import write
 
     with context.session(readonly=True) as session:
-        data = report.gather(session, context.actor(session), month)
+        data = report.gather(session, context.actor(session), month, now=context.now())
         if with_effect:
             from listing.services.effect import effect_for_month
 
             data["effect"] = effect_for_month(session, context.actor(session), month)
     write(data, out, output.lang())
+    if as_json:
+        output.print_json({"file": str(out), "month": month, "as_of": data["as_of"], "generated_at": data["generated_at"],
+                           "companies": len(data["companies"]), "summary": data["summary"]})
     output.message(output.tr("msg.report_written", path=str(out), n=len(data["companies"])))

@@ -29,6 +29,9 @@ class Job:
     lag_days: int  # daily: the period is this many days before the run day (sampling: yesterday)
     work: Callable[[JobContext, str], dict]
     doc: str
+    # a failed period is retried once this long has passed since its last attempt ended (given the
+    # attempts so far); None: at every tick
+    retry_after: Callable[[Settings, int], dt.timedelta] | None = None
 
     def due_time(self, settings: Settings, period: str) -> dt.datetime:
         hour, minute = map(int, self.at(settings).split(":"))
@@ -94,6 +97,14 @@ def _sampling(ctx: JobContext, period: str) -> dict:
     return sampling.run_day(ctx, dt.date.fromisoformat(period))
 
 
+def _sampling_retry(settings: Settings, attempts: int) -> dt.timedelta:
+    """A day the platform left unanswered: retried after 15 min, 30 min, 1 h, ... up to 4 h (settings)."""
+    from rules.sampling import retry_delay
+
+    return retry_delay(attempts, dt.timedelta(minutes=settings.sampling_retry_minutes),
+                       dt.timedelta(minutes=settings.sampling_retry_max_minutes))
+
+
 JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("deadlines", False, lambda s: s.jobs.deadlines, 0, _deadlines,
@@ -101,7 +112,7 @@ JOBS: dict[str, Job] = {
         Job("inspections", False, lambda s: s.jobs.inspections, 0, _inspections,
             "Monthly inspections per department: reminders before month end, misses after."),
         Job("sampling", False, lambda s: s.jobs.sampling, 1, _sampling,
-            "Daily 10% trajectory sampling of listed companies, for the previous day."),
+            "Daily 10% trajectory sampling of listed companies, for the previous day.", retry_after=_sampling_retry),
         Job("rules", True, lambda s: s.jobs.rules, 0, _rules,
             "Monthly rule evaluation: new proposals for reviewers."),
     )

@@ -25,6 +25,7 @@ class Outcome:
     result: dict | None = None
     error: str | None = None
     resumed: bool = False
+    problem: Exception | None = None  # a GuapaiError: the CLI says it in the user's language
 
 
 def run_period(store: Store, settings: Settings, channel, job: Job, period: str, *, clock: Clock = system_clock,
@@ -40,9 +41,13 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
     try:
         result = job.work(ctx, period)
     except Exception as exc:  # a failed run is recorded and retried by the next tick
-        log.error("job %s %s failed: %s", job.name, period, exc)
-        job_runs.finish(store, claim, system_clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
-        return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
+        from listing.errors import GuapaiError
+
+        said = exc.message("en") if isinstance(exc, GuapaiError) else "".join(traceback.format_exception_only(exc)).strip()
+        log.error("job %s %s failed: %s", job.name, period, said)
+        job_runs.finish(store, claim, system_clock(), error=said[:2000])
+        return Outcome(job.name, period, "failed", error=said if isinstance(exc, GuapaiError) else str(exc),
+                       resumed=claim.resumed, problem=exc if isinstance(exc, GuapaiError) else None)
     job_runs.finish(store, claim, system_clock(), result=result)
     return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)
 
@@ -53,9 +58,14 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
     outcomes = []
     with store.session() as s:
         done = {name: job_runs.done_periods(s, name) for name in (jobs or JOBS)}
+        failed = {name: job_runs.failed_runs(s, name) for name in (jobs or JOBS) if JOBS[name].retry_after}
     for name in jobs or JOBS:
         job = JOBS[name]
         for period in job.periods_due(settings, clock(), settings.catch_up_days):
+            if period in failed.get(name, {}):  # backoff: not before its retry time (claims are on the real clock)
+                attempts, ended = failed[name][period]
+                if system_clock() < ended + job.retry_after(settings, attempts):
+                    continue
             if period not in done[name]:
                 outcomes.append(run_period(store, settings, channel, job, period, clock=clock, owner=owner,
                                            platform_transport=platform_transport))
@@ -91,6 +101,12 @@ def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Ou
         trigger = CronTrigger(day=settings.jobs.rules_day if job.monthly else "*", hour=hour, minute=minute, timezone=str(LOCAL_TZ))
         scheduler.add_job(run, trigger, args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
                           misfire_grace_time=3600)
+    retried = [job.name for job in JOBS.values() if job.retry_after]
+    if retried:  # failed periods come back on their backoff (tick decides when), not only at the next day's run
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler.add_job(run, IntervalTrigger(minutes=5, timezone=str(LOCAL_TZ)), args=[retried], id="retries",
+                          max_instances=1, coalesce=True)
     scheduler.start()
 
 

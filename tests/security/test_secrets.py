@@ -148,14 +148,19 @@ def test_platform_client_failing_never_shows_the_token(caplog):
         return httpx.Response(503)
 
     start, end = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
+    from jobs.platform.client import PlatformAuthError
+
     with caplog.at_level(logging.DEBUG):
         client = PlatformClient("http://platform.test", CANARY["token"],
                                 transport=httpx.MockTransport(handler), max_retries=2, backoff=lambda n: 0)
-        results = client.fetch_many(["浙AV1", "浙AV2"], start, end)
+        results = client.fetch_many(["浙AV2"], start, end)
+        with pytest.raises(PlatformAuthError) as refused:  # 401: our token, one line about it
+            client.fetch_many(["浙AV1"], start, end)
         unreachable = PlatformClient(f"http://127.0.0.1:{closed_port()}", CANARY["token"], max_retries=1, backoff=lambda n: 0)
         results |= {"down": unreachable.fetch_positions("浙A1", start, end)}
-        texts = [repr(client), repr(unreachable), *(str(r) for r in results.values())]
-    assert {r.status for r in results.values()} == {"failed"}
+        texts = [repr(client), repr(unreachable), *(str(r) for r in results.values()), str(refused.value),
+                 refused.value.message("en"), refused.value.message("zh")]
+    assert {r.status for r in results.values()} == {"unavailable"}
     assert leaked(*texts, caplog.text) == []
 
 
