@@ -100,11 +100,16 @@ def event_chart_svg(data: dict, lang: str, metric: str = "violations") -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from listing.reports.render import _svg
+    from listing.reports.render import SVG_SALT, _svg
 
     es = data[metric]["event_study"]
-    plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "DejaVu Sans"]
-    plt.rcParams["svg.fonttype"] = "none"
+    style = {"font.sans-serif": ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "DejaVu Sans"],
+             "svg.fonttype": "none", "svg.hashsalt": SVG_SALT}  # text stays text; the same bytes every run
+    with plt.rc_context(style):
+        return _event_chart(plt, es, lang, _svg)
+
+
+def _event_chart(plt, es: list[dict], lang: str, svg_of) -> str:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     months = [e["month"] for e in es]
     top.plot(months, [e["treated_rate"] for e in es], marker="o", label=t("effect.treated", lang))
@@ -121,7 +126,7 @@ def event_chart_svg(data: dict, lang: str, metric: str = "violations") -> str:
     bottom.axvline(0, color="grey", linestyle=":")
     bottom.set_title(t("effect.chart.effect", lang))
     bottom.set_xlabel(t("effect.month", lang))
-    svg = _svg(fig)
+    svg = svg_of(fig)
     plt.close(fig)
     return svg
 
