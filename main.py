@@ -9,6 +9,7 @@ import typer
 from cli import context
 from cli import audit as audit_cli
 from cli import board as board_cli
+from cli import company as company_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import drivers as drivers_cli
@@ -51,6 +52,7 @@ app.add_typer(sample_cli.app, name="sample")
 app.add_typer(findings_cli.app, name="findings")
 app.add_typer(platform_cli.app, name="platform")
 app.add_typer(drivers_cli.app, name="drivers")
+app.add_typer(company_cli.app, name="company")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 
