@@ -47,12 +47,11 @@ def checklist(session: Session, listing: Listing) -> dict:
     missing = [f"{m}/{d}" for m, c in by_month.items() if m in required for d, n in c.items() if n == 0]
     items.append({"item": "inspections", "pass": not missing,
                   "evidence": {"by_month": by_month, "required": required, "missing": missing}})
-    # 2. problems found in the cycle all rectified and verified
-    lo_t = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    hi_t = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    open_problems = session.exec(select(func.count()).select_from(Problem).where(
-        Problem.company_id == listing.company_id, Problem.state != "verified",
-        Problem.created_at >= lo_t, Problem.created_at < hi_t)).one()
+    # 2. every problem of the company rectified and verified, whenever it was found (the one
+    #    count the board and the company story use)
+    from listing.services.problem_counts import problem_counts
+
+    open_problems = problem_counts(session, [listing.company_id], end)[listing.company_id].open
     items.append({"item": "problems_closed", "pass": open_problems == 0, "evidence": {"open": open_problems}})
     # 3. sampling coverage
     sampled_days = session.exec(select(func.count(func.distinct(Sample.day))).where(
