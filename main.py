@@ -24,6 +24,7 @@ from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import sample as sample_cli
+from cli import todo as todo_cli
 from cli import trajectory as trajectory_cli
 from cli import users as users_cli
 
@@ -55,6 +56,7 @@ app.add_typer(drivers_cli.app, name="drivers")
 app.add_typer(company_cli.app, name="company")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
+app.command("todo")(todo_cli.todo)
 
 if __name__ == "__main__":
     app()
