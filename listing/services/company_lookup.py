@@ -97,6 +97,6 @@ class AmbiguousCompany(ValidationError):
     """Several companies match; `candidates` says which (the CLI prints them under --json)."""
 
     def __init__(self, query: str, candidates: list[Candidate]):
-        listed = "; ".join(f"{c.name} {c.uscc}" for c in candidates)
+        listed = "; ".join(f"{c.name}({c.uscc})" for c in candidates)
         super().__init__("err.company_ambiguous", query=query, n=len(candidates), candidates=listed)
         self.candidates = candidates
