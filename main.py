@@ -26,6 +26,7 @@ from cli import rules as rules_cli
 from cli import sample as sample_cli
 from cli import todo as todo_cli
 from cli import trajectory as trajectory_cli
+from cli.tui import command as tui_cli
 from cli import users as users_cli
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.add_typer(company_cli.app, name="company")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 app.command("todo")(todo_cli.todo)
+app.command("tui")(tui_cli.tui)
 
 if __name__ == "__main__":
     app()

@@ -96,7 +96,7 @@ class ErrorHandlingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PermissionDenied as exc:
-            _record_denial(exc)
+            record_denial(exc)
             _error_line(exc)
             sys.stderr.flush()
             raise typer.Exit(exc.exit_code) from None
@@ -148,18 +148,19 @@ _AUDITED_DENIALS = {"err.role_denied": None, "err.jurisdiction_denied": None, "e
                     "err.jobs_service_role": "jobs.run"}
 
 
-def _record_denial(exc) -> None:
+def record_denial(exc, store=None, user: str | None = None) -> None:
     """A refused action is itself audited, in its own transaction (the refused one rolled back),
-    under the user the database names on an officer's own PostgreSQL role, else under --as."""
+    under the user the database names on an officer's own PostgreSQL role, else under --as.
+    The terminal (`guapai tui`) passes its own store and user."""
     if exc.key not in _AUDITED_DENIALS:
         return
     try:
         from listing.services import audit
         from listing.services.users import connected_user
 
-        with open_store().session() as session:
+        with (store or open_store()).session() as session:
             connected = connected_user(session)
-            who = connected.name if connected is not None else _settings.user
+            who = connected.name if connected is not None else (user or _settings.user)
             if not who:
                 return
             action = exc.params.get("action") or _AUDITED_DENIALS[exc.key]

@@ -57,7 +57,5 @@ from listing.i18n import register  # noqa: E402
 register(
     {
         "review.header": ("{company}  {uscc}  第 {cycle} 周期 {start} 至 {end}", "{company}  {uscc}  cycle {cycle}, {start} to {end}"),
-        "msg.override": ("注意:此决定与清单建议「{recommendation}」相反,推翻了:{items}",
-                         "note: this decision goes against the checklist's recommendation ({recommendation}); it overrides: {items}"),
     }
 )

@@ -14,6 +14,8 @@ from listing.services import audit, review
 
 register(
     {
+        "msg.override": ("注意:此决定与清单建议「{recommendation}」相反,推翻了:{items}",
+                         "note: this decision goes against the checklist's recommendation ({recommendation}); it overrides: {items}"),
         "err.override_reason": ("清单建议「{recommendation}」,作出相反决定须说明理由(--reason);将推翻:{items}",
                                 "the checklist recommends {recommendation}; deciding otherwise needs --reason; it overrides: {items}"),
     }
