@@ -133,7 +133,7 @@ def story_renderables(data: dict, lang: str) -> list:
             for m in cyc["months"]:
                 months.add_column(m["month"], justify="center")
             for dept in DEPARTMENTS:
-                months.add_row(t(f"dept.{dept}", lang), *(f"{SYMBOL[m[dept]['mark']]} {t('mark.' + m[dept]['mark'], lang)}"
+                months.add_row(t(f"dept.{dept}", lang), *(f"{SYMBOL[m[dept]]} {t('mark.' + m[dept], lang)}"
                                                            for m in cyc["months"]))
             parts.append(months)
             if cyc["checklist"]:

@@ -70,10 +70,10 @@ def secret_values() -> list[str]:
     return sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True)
 
 
-def redact_secrets(text: str) -> str:
+def redact_secrets(text: str, secrets: list[str] | None = None) -> str:
     if not text:
         return text
-    for value in secret_values():
+    for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
     text = _QUERY.sub(lambda m: m.group(1) + MASK, text)
@@ -88,8 +88,19 @@ def redact(text: str) -> str:
 
 def scrub(value: Any, *, personal: bool = True) -> Any:
     """A copy of JSON-like `value` with secrets removed from every string and, if `personal`,
-    ID numbers and phone numbers masked."""
-    return map_strings(value, redact if personal else redact_secrets)
+    ID numbers and phone numbers masked. The secrets are looked up once per call and each
+    distinct string is redacted once (a board of a thousand rows repeats most of its strings)."""
+    secrets = secret_values()
+    done: dict[str, str] = {}
+
+    def one(text: str) -> str:
+        out = done.get(text)
+        if out is None:
+            out = redact_secrets(text, secrets)
+            out = done[text] = mask_text(out) if personal and out else out
+        return out
+
+    return map_strings(value, one)
 
 
 # ---- logging and uncaught exceptions -------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from sqlalchemy import case
 from sqlmodel import Session, func, select
 
 from listing.domain.policy import Actor, authorize
@@ -22,6 +23,12 @@ def sparkline(values: list[float | None]) -> str:
         return "·" * len(values)
     top = max(present) or 1.0
     return "".join("·" if v is None else SPARK[min(int(v / top * (len(SPARK) - 1) + 0.5), len(SPARK) - 1)] for v in values)
+
+
+def _week_of(day_column, week0: dt.date):
+    """The week (0..WEEKS-1) after `week0` a day falls in, computed by the database (portable
+    CASE), so the trend is grouped there rather than fetched a row per vehicle-day."""
+    return case(*((day_column > week0 + dt.timedelta(days=7 * k), k) for k in range(WEEKS - 1, 0, -1)), else_=0)
 
 
 SORTS = ("days", "name", "colour", "problems", "coverage", "jurisdiction")
@@ -66,14 +73,17 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
                                      .group_by(Sample.company_id)).all())
     week0 = today - dt.timedelta(days=7 * WEEKS)
     vehicle_days = defaultdict(lambda: [0] * WEEKS)
-    for cid, day, status in session.exec(select(Sample.company_id, Sample.day, Sample.status).where(
-            Sample.company_id.in_(ids), Sample.day > week0, Sample.status.in_(["scanned", "partial"]))).all():
-        vehicle_days[cid][min((day - week0).days // 7, WEEKS - 1)] += 1
+    week = _week_of(Sample.day, week0)
+    for cid, k, n in session.connection().execute(select(Sample.company_id, week, func.count()).where(
+            Sample.company_id.in_(ids), Sample.day > week0, Sample.status.in_(["scanned", "partial"]))
+            .group_by(Sample.company_id, week)).all():
+        vehicle_days[cid][k] += n
     violations = defaultdict(lambda: [0] * WEEKS)
-    for cid, day in session.exec(select(Finding.company_id, Finding.day).where(
+    week = _week_of(Finding.day, week0)
+    for cid, k, n in session.connection().execute(select(Finding.company_id, week, func.count()).where(
             Finding.company_id.in_(ids), Finding.day > week0, Finding.state != "dismissed",
-            Finding.rule.notin_(["no_data", "partial_data", "signal_gap"]))).all():
-        violations[cid][min((day - week0).days // 7, WEEKS - 1)] += 1
+            Finding.rule.notin_(["no_data", "partial_data", "signal_gap"])).group_by(Finding.company_id, week)).all():
+        violations[cid][k] += n
     problems = problem_counts(session, ids, today)
     misses = dict(session.exec(select(InspectionMiss.listing_id, func.count()).where(
         InspectionMiss.listing_id.in_(listing_ids)).group_by(InspectionMiss.listing_id)).all())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from functools import lru_cache
 
 from sqlmodel import Session, func, select
 
@@ -49,19 +50,20 @@ def month_last_day(month: str) -> dt.date:
 
 def owed_months(confirmed: dt.date, months: list[str]) -> set[str]:
     """The months among `months` in which both departments owe an inspection."""
+    return {month for month in months if _owed(confirmed, month)}
+
+
+@lru_cache(maxsize=4096)
+def _owed(confirmed: dt.date, month: str) -> bool:
     from listing.services.review import required_months
 
-    owed = set()
-    for month in months:
-        first, last = dt.date.fromisoformat(month + "-01"), month_last_day(month)
-        if last >= confirmed and month in required_months(max(confirmed, first), last):
-            owed.add(month)
-    return owed
+    first, last = dt.date.fromisoformat(month + "-01"), month_last_day(month)
+    return last >= confirmed and month in required_months(max(confirmed, first), last)
 
 
 def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], missed: set[tuple[str, str]],
           today: dt.date) -> list[dict]:
-    """Pure: one entry per month, {month, transport: {mark, count}, police: {mark, count}}."""
+    """Pure: one entry per month, {month, transport: mark, police: mark, transport_count, police_count}."""
     this_month = f"{today:%Y-%m}"
     out = []
     for month in months:
@@ -78,7 +80,7 @@ def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], m
                 mark = "owed"
             else:
                 mark = "not_owed"
-            entry[dept] = {"mark": mark, "count": n}
+            entry[dept], entry[f"{dept}_count"] = mark, n
         out.append(entry)
     return out
 
@@ -112,4 +114,4 @@ def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) 
 
 def compact(entry: dict, labels: dict[str, str]) -> str:
     """One board cell: each department's label and symbol, e.g. 运✓警!"""
-    return "".join(f"{labels[d]}{SYMBOL[entry[d]['mark']]}" for d in DEPARTMENTS)
+    return "".join(f"{labels[d]}{SYMBOL[entry[d]]}" for d in DEPARTMENTS)

@@ -102,7 +102,7 @@ def _inspections(session: Session, actor: Actor, department: str, today: dt.date
     out = []
     for listing, company in pairs:
         for m in marks.get((listing.id, listing.cycle), []):
-            mark = m[department]["mark"]
+            mark = m[department]
             if mark not in ("owed", "missed"):
                 continue
             key = "todo.inspect" if mark == "owed" else "todo.inspect_missed"
