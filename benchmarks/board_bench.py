@@ -69,12 +69,12 @@ def main() -> None:
         conn.exec_driver_sql("INSERT INTO inspection (company_id, department, inspector, day, company_not_listed, recorded_at) "
                              f"SELECT id, 'transport', 'li', '{TODAY - dt.timedelta(days=5)}', 0, '2026-11-19 00:00:00.000000' FROM company")
     actor = Actor("zhao", Role.REVIEWER, "x", "*")
-    best = float("inf")
+    best = cpu = float("inf")
     for _ in range(3):
         with store.session(readonly=True) as s:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             rows = board.board(s, actor, TODAY)
-            best = min(best, time.perf_counter() - t)
+            best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
     commands = {}
     for label, extra in (("json", ["--json"]), ("table", []), ("table --wide", ["--wide"])):
         t = time.perf_counter()
@@ -84,8 +84,8 @@ def main() -> None:
     t = time.perf_counter()
     subprocess.run([sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, check=True)
     startup = time.perf_counter() - t
-    print(f"board with {len(rows):,} listed companies ({len(samples):,} samples): service {best:.2f} s "
-          f"({best / 1.0:.2f}x the 1 s target)")
+    print(f"board with {len(rows):,} listed companies ({len(samples):,} samples): service {best:.2f} s wall, "
+          f"{cpu:.2f} s CPU ({best / 1.0:.2f}x the 1 s target by wall time; the machine is shared, so CPU is the steadier figure)")
     print("whole command: " + ", ".join(f"{k} {v:.2f} s" for k, v in commands.items())
           + f"; `guapai --help` alone (start-up) {startup:.2f} s")
 

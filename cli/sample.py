@@ -13,14 +13,15 @@ app = typer.Typer(help="Daily sampling: show, verify the draw. 每日抽查。",
 @app.command("show")
 def show(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: all recent)."),
-    company: str = typer.Option(None, "--company", help="Credit code."),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The vehicles sampled, their status and findings."""
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), dt.date.fromisoformat(day) if day else None, company)
+        uscc = context.company(session, company, as_json).uscc if company else None
+        rows = sampling.show(session, context.actor(session), dt.date.fromisoformat(day) if day else None, uscc)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -28,7 +29,7 @@ def show(
 @app.command("verify")
 def verify(
     day: str = typer.Argument(..., help="YYYY-MM-DD"),
-    company: str = typer.Argument(..., help="Credit code."),
+    company: str = typer.Argument(..., help="Any part of the name, or the credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recompute the keyed draw for a day and company and compare it with what was sampled."""
@@ -37,7 +38,8 @@ def verify(
 
     settings = load()
     with context.session(readonly=True) as session:
-        data = sampling.verify(session, context.actor(session), dt.date.fromisoformat(day), company,
+        data = sampling.verify(session, context.actor(session), dt.date.fromisoformat(day),
+                               context.company(session, company, as_json).uscc,
                                sampling._secret(settings), settings.sampling_fraction)
     if as_json:
         output.print_json(data)

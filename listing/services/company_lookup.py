@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import false, func
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
@@ -58,14 +59,19 @@ def find_companies(session: Session, actor: Actor, query: str, limit: int = MAX_
     q = _normalise(query or "")
     if not q:
         raise ValidationError("err.company_query_empty")
-    stmt = select(Company.id, Company.uscc, Company.name, Company.jurisdiction)
+    columns = (Company.id, Company.uscc, Company.name, Company.jurisdiction)
+    # an exact code names one company wherever it is: the action on it is then refused (exit 3,
+    # audited) by the permission check if it lies outside the actor's jurisdiction
+    code = q.upper()
+    by_code = session.exec(select(*columns).where(
+        (Company.uscc == code) | (func.substr(Company.uscc, 9, 9) == code)
+        | ((Company.id == int(q)) if q.isdigit() and len(q) < 9 else false()))).all()
+    if by_code:
+        return [Candidate(*r, score=100.0) for r in by_code[:limit]]
+    stmt = select(*columns)
     if not actor.city_level:
         stmt = stmt.where(Company.jurisdiction == actor.jurisdiction)
     rows = session.exec(stmt).all()
-    by_code = [r for r in rows if q in (r.uscc.casefold(), r.uscc[8:17].casefold())
-               or (q.isdigit() and len(q) < 9 and r.id == int(q))]
-    if by_code:
-        return [Candidate(*r, score=100.0) for r in by_code[:limit]]
     names = {r.id: _normalise(r.name) for r in rows}
     exact = [r for r in rows if names[r.id] == q]
     if exact:
