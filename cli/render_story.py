@@ -13,6 +13,7 @@ register(
                          "{name}  {uscc}  {jurisdiction} · {business_type} · vehicles {active}/{vehicles}"),
         "story.why": ("挂牌依据(案件 {listing},规则 {version})", "Why listed (listing {listing}, rules {version})"),
         "story.criterion": ("{criterion}:{value}(标准 {threshold})", "{criterion}: {value} (threshold {threshold})"),
+        "story.record_count": ("依据记录 {n} 条(列出 {shown} 条)", "{n} records ({shown} listed)"),
         "story.timeline": ("经过", "What happened"),
         "story.cycle": ("第 {n} 周期 {start} 至 {end}", "Cycle {n}: {start} to {end}"),
         "story.months": ("每月检查", "Monthly inspections"),
@@ -28,7 +29,7 @@ register(
         "ev.listing.fail": ("{actor} 验收未通过,继续挂牌:{reason}", "review failed by {actor}, stays listed: {reason}"),
         "ev.listing.review_overdue": ("验收逾期", "acceptance review overdue"),
         "ev.inspection.miss": ("{month} {department}未检查(记为缺失)", "{month}: no {department} inspection (recorded as missed)"),
-        "ev.record": ("{criterion} 依据记录 {record}", "{criterion} record {record}"),
+        "ev.records": ("「{criterion}」依据记录 {n} 条({first} 至 {last}):{shown}", "{n} records behind '{criterion}' ({first} to {last}): {shown}"),
         "ev.cycle.start": ("第 {cycle} 周期开始,截止 {due}", "cycle {cycle} starts, due {due}"),
         "ev.inspection": ("{department}检查({inspector})", "{department} inspection ({inspector})"),
         "ev.problem": ("问题 {id}:{description}(期限 {due},现 {state})", "problem {id}: {description} (due {due}, now {state})"),
@@ -65,14 +66,16 @@ def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
     """(date, sentence) for the timeline; findings grouped per day so a busy month stays readable."""
     lines: list[tuple[dt.datetime, str]] = []
     findings_by_day = defaultdict(list)
+    records_by_criterion = defaultdict(list)
     for e in data["timeline"]:
         kind, at = e["kind"], e["at"]
         if kind == "finding":
             findings_by_day[_d(at)].append(e)
             continue
         if kind == "record":
-            text = t("ev.record", lang, criterion=t(f"criterion.{e['criterion']}", lang), record=_record(e["record"]))
-        elif kind.startswith("listing."):
+            records_by_criterion[e["criterion"]].append(e)
+            continue
+        if kind.startswith("listing."):
             after = e.get("after") or {}
             text = t(f"ev.{kind}", lang, actor=e["actor"], reason=e.get("reason") or "–",
                      version=after.get("rules_version", "–"), cycle=after.get("cycle", "–"))
@@ -97,6 +100,10 @@ def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
         at = items[0]["at"]
         lines.append((at, t("ev.findings", lang, n=len(items), rules=", ".join(f"{k} {v}" for k, v in rules.items()),
                             states=", ".join(f"{k} {v}" for k, v in states.items()))))
+    for criterion, items in records_by_criterion.items():  # the records behind a criterion: one line
+        shown = ", ".join(_record(e["record"]) for e in items[:3]) + (" …" if len(items) > 3 else "")
+        lines.append((items[0]["at"], t("ev.records", lang, n=len(items), criterion=t(f"criterion.{criterion}", lang),
+                                        first=_d(items[0]["at"]), last=_d(items[-1]["at"]), shown=shown)))
     lines.sort(key=lambda x: x[0])
     return [(_d(at), text) for at, text in lines]
 
@@ -116,8 +123,11 @@ def story_renderables(data: dict, lang: str) -> list:
     for listing in data["listings"]:
         parts.append(Text(t("story.why", lang, listing=listing["id"], version=listing["rules_version"]), style="bold"))
         for crit in listing["criteria"]:
-            parts.append(Text("  " + t("story.criterion", lang, criterion=t(f"criterion.{crit['criterion']}", lang),
-                                       value=_num(crit["value"]), threshold=_num(crit["threshold"]))))
+            line = t("story.criterion", lang, criterion=t(f"criterion.{crit['criterion']}", lang),
+                     value=_num(crit["value"]), threshold=_num(crit["threshold"]))
+            if crit.get("record_count") is not None:
+                line += " · " + t("story.record_count", lang, n=crit["record_count"], shown=len(crit["records"]))
+            parts.append(Text("  " + line))
     timeline = Table(title=t("story.timeline", lang), box=None, show_header=False, pad_edge=False)
     timeline.add_column(no_wrap=True, style="dim")
     timeline.add_column(overflow="fold")

@@ -47,7 +47,8 @@ def decide(
     row = result["listing"]
     if result["against"]:
         output.message(output.tr("msg.override", recommendation=output.tr(result["recommendation"]),
-                                 items=", ".join(output.tr(f"check.{i}") for i in result["overridden"])), style="yellow")
+                                 items=", ".join(output.tr(f"check.{i}") for i in result["overridden"])), style="yellow",
+                       soft_wrap=True)
     output.message(output.tr("msg.listing_changed", listing=row.id, state=output.tr(f"state.{row.state}"),
                              cycle=row.cycle, due=row.cycle_due or "-"))
 

@@ -76,7 +76,7 @@ def detail(session: Session, actor: Actor, finding_id: int, positions: Positions
     out["speed_profile"], out["speed_source"] = _profile(ev, vehicle.plate, start, end, positions)
     top = max([v for _, v in out["speed_profile"]] + [out["limit_kmh"] or 0], default=0) or None
     out["sparkline"] = speed_sparkline([s for s, _ in out["speed_profile"]], [v for _, v in out["speed_profile"]],
-                                       top=top)
+                                       buckets=min(BUCKETS, max(len(out["speed_profile"]), 1)), top=top)
     return out
 
 
