@@ -35,17 +35,16 @@ SYMBOL = {"done": "✓", "missed": "✗", "owed": "!", "not_owed": "–", "upcom
 
 
 def months_between(start: dt.date, end: dt.date) -> list[str]:
-    """Calendar months (YYYY-MM) touched by the days start..end inclusive."""
-    out, day = [], start.replace(day=1)
-    while day <= end:
-        out.append(f"{day:%Y-%m}")
-        day = (day + dt.timedelta(days=32)).replace(day=1)
-    return out
+    """Calendar months (YYYY-MM) touched by the days start..end inclusive (the checklist's own)."""
+    from listing.services.review import _months
+
+    return _months(start, end)
 
 
 def month_last_day(month: str) -> dt.date:
-    first = dt.date.fromisoformat(month + "-01")
-    return (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    from listing.services.inspections import month_bounds
+
+    return month_bounds(month)[1]
 
 
 def owed_months(confirmed: dt.date, months: list[str]) -> set[str]:

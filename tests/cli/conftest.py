@@ -6,17 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli import world as world_module
-
-
-@pytest.fixture
-def world(sqlite_url):
-    from listing.store.db import open_store
-
-    store = open_store(sqlite_url)
-    ids = world_module.build(store)
-    ids["store"] = store
-    yield ids
-    store.engine.dispose()
+from tests.cli.world import world  # noqa: F401 - the fixture
 
 
 @pytest.fixture

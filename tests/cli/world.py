@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from sqlmodel import select
 
 from listing.domain.identifiers import uscc_check_char
@@ -99,3 +101,15 @@ def build(store) -> dict:
         ids["finding"] = f.id
     del police
     return ids
+
+
+@pytest.fixture
+def world(sqlite_url):
+    """The city above on a fresh SQLite store: its ids, and the store under "store"."""
+    from listing.store.db import open_store
+
+    store = open_store(sqlite_url)
+    ids = build(store)
+    ids["store"] = store
+    yield ids
+    store.engine.dispose()
