@@ -17,19 +17,24 @@ def list_(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD"),
     state: str = typer.Option("suspected", "--state", help="suspected | confirmed | dismissed | all"),
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
+    rule: str = typer.Option(None, "--rule", help="Only this rule: overspeed, fatigue_continuous, ... (or 超速, ...)."),
     limit: int = typer.Option(200, "--limit"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List findings in your jurisdiction (driver ID numbers masked unless your role needs them)."""
-    from cli.options import check_choice
+    from cli.options import check_choice, check_rule
     from listing.services import findings
 
     state = check_choice(state, STATES, "--state")
+    rule = check_rule(rule)
     with context.session(readonly=True) as session:
         who = context.actor(session)
         uscc = context.company(session, company, as_json).uscc if company else None
         rows = findings.list_findings(session, who, day=dt.date.fromisoformat(day) if day else None,
-                                      state=None if state == "all" else state, company=uscc, limit=limit)
+                                      state=None if state == "all" else state, company=uscc,
+                                      limit=limit if rule is None else 1_000_000)
+    if rule is not None:
+        rows = [r for r in rows if r["rule"] == rule][:limit]
     for r in rows:
         r["what"] = output.tr(f"rule.{r['rule']}")
     output.show(rows, [("id", "col.id"), ("plate", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"),

@@ -61,6 +61,10 @@ def department_aliases() -> dict[str, str]:
     return {"运管": "transport", "运输": "transport", "交警": "police", "公安": "police"}
 
 
+def role_aliases() -> dict[str, str]:
+    return {"交警": "police", "运管": "transport", "审核领导": "reviewer", "领导": "reviewer", "管理员": "admin"}
+
+
 def check_jurisdiction(session, value: str | None) -> str | None:
     """A county/district that exists (a company or a user has it), or `*` / 全市 for the city."""
     if value is None:

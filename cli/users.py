@@ -16,8 +16,10 @@ def add(
     jurisdiction: str = typer.Option(..., "--jurisdiction", help="County/district, or '*' for city level"),
 ) -> None:
     """Add a user. The first user of an empty database must be an admin (no --as needed)."""
+    from cli.options import check_choice, role_aliases
     from listing.services.users import add_user
 
+    role = check_choice(role, ("police", "transport", "reviewer", "admin"), "--role", aliases=role_aliases())
     with context.session() as session:
         user = add_user(session, context.settings().user, name, role, department, jurisdiction, now=context.now())
     output.message(output.tr("msg.user_added", name=user.name, role=user.role, jurisdiction=user.jurisdiction))

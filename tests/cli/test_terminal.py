@@ -141,10 +141,22 @@ def test_board_months_legend_full_names_filters_and_sort(run):
     (("board", "--colour", "redd"), "did you mean 'red'"),
     (("board", "--sort", "dayz"), "did you mean 'days'"),
     (("findings", "list", "--state", "Suspectd"), "did you mean 'suspected'"),
+    (("findings", "list", "--rule", "overspeeed"), "did you mean 'overspeed'"),
+    (("listing", "list", "--state", "delist"), "did you mean 'delisted'"),
+    (("problems", "list", "--state", "verifed"), "did you mean 'verified'"),
+    (("inspect", "record", "--company", "乙客运", "--department", "polise"), "did you mean 'police'"),
+    (("users", "add", "x", "--role", "reviwer", "--department", "d", "--jurisdiction", "*"), "did you mean 'reviewer'"),
 ])
 def test_a_wrong_enumerated_value_is_one_line_and_exit_2(run, args, said):
     r = run(*args, user="reviewer")
     assert r.exit_code == 2 and said in r.stderr and len(r.stderr.strip().splitlines()) == 1 and r.stdout == ""
+
+
+def test_aliases_and_case_are_accepted(run):
+    assert run("listing", "list", "--state", "挂牌整治中", "--json", user="reviewer").exit_code == 0
+    assert json.loads(run("findings", "list", "--rule", "超速", "--json", user="police").stdout)[0]["rule"] == "overspeed"
+    r = run("inspect", "record", "--company", "乙客运", "--department", "交警", "--date", "2026-11-23", user="police")
+    assert r.exit_code == 0 and "police" in r.stderr
 
 
 def test_global_options_before_or_after_the_subcommand(run, sqlite_url):
