@@ -43,6 +43,19 @@ def test_ambiguous_company_under_json_is_exit_2_with_candidates(run):
     assert r.exit_code == 2 and "matches 2 companies" in r.stderr
 
 
+def test_on_a_terminal_several_matches_give_a_numbered_choice(run, monkeypatch):
+    from cli import context
+
+    monkeypatch.setattr(context, "interactive", lambda: True)
+    r = run("company", "show", "杭州甲", user="reviewer", input="2\n")
+    assert r.exit_code == 0, r.stderr
+    assert "1. 杭州甲" in r.stderr and "2. 杭州甲" in r.stderr
+    chosen = r.stderr.split("2. ", 1)[1].split()[0]
+    assert chosen in next(line for line in r.stdout.splitlines() if "vehicles" in line)
+    r = run("company", "show", "杭州甲", user="reviewer", input="\n")  # Enter: no choice, exit 2
+    assert r.exit_code == 2
+
+
 # --- company story --------------------------------------------------------------------------
 
 def test_company_story_tells_cycles_months_problems_and_decisions_in_time_order(run):
