@@ -14,6 +14,8 @@ register(
         "story.why": ("挂牌依据(案件 {listing},规则 {version})", "Why listed (listing {listing}, rules {version})"),
         "story.criterion": ("{criterion}:{value}(标准 {threshold})", "{criterion}: {value} (threshold {threshold})"),
         "story.record_count": ("依据记录 {n} 条(列出 {shown} 条)", "{n} records ({shown} listed)"),
+        "story.against": ("{by} 决定「{outcome}」,与清单建议「{recommendation}」相反,推翻:{items};理由:{reason}",
+                          "{by} decided {outcome} against the checklist's recommendation ({recommendation}), overriding: {items}; reason: {reason}"),
         "story.timeline": ("经过", "What happened"),
         "story.cycle": ("第 {n} 周期 {start} 至 {end}", "Cycle {n}: {start} to {end}"),
         "story.months": ("每月检查", "Monthly inspections"),
@@ -138,6 +140,11 @@ def story_renderables(data: dict, lang: str) -> list:
         for cyc in listing["cycles"]:
             end = cyc["due"] - dt.timedelta(days=1) if isinstance(cyc["due"], dt.date) else cyc["due"]
             parts.append(Text(t("story.cycle", lang, n=cyc["number"], start=cyc["start"], end=end), style="bold"))
+            if cyc["against_recommendation"]:
+                parts.append(Text(t("story.against", lang, outcome=t(cyc["outcome"], lang), by=cyc["decided_by"],
+                                    recommendation=t(cyc["checklist"]["recommendation"], lang),
+                                    items=", ".join(t(f"check.{i}", lang) for i in cyc["against_recommendation"]),
+                                    reason=cyc["reason"] or "–"), style="yellow"))
             months = Table(box=None, pad_edge=False)
             months.add_column(t("story.months", lang))
             for m in cyc["months"]:

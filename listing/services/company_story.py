@@ -123,7 +123,11 @@ def _cycle(session: Session, listing: Listing, cycle: Cycle, marks: list[dict], 
         from listing.services.review import checklist as assemble
 
         checklist, provisional = assemble(session, listing), True
+    from listing.services.decision import overrides
+
+    against = overrides(checklist, cycle.outcome == "pass") if cycle.outcome and checklist else []
     return {"number": cycle.number, "start": cycle.start, "due": cycle.due, "outcome": cycle.outcome,
+            "against_recommendation": against,
             "decided_by": cycle.decided_by, "decided_at": _aware(cycle.decided_at), "reason": cycle.reason,
             "current": current, "months": marks, "checklist": checklist, "checklist_provisional": provisional}
 

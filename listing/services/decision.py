@@ -1,6 +1,8 @@
 """Deciding an acceptance review against the evidence says so (验收决定与清单建议不一致):
-a decision that goes against the checklist's recommendation needs a reason, names the items it
-overrides, and leaves an audit event of its own. The CLI and the terminal both decide here."""
+a decision that goes against the checklist's recommendation needs a reason and names the items it
+overrides. The record is the decision's own: its audit event carries the reason and the cycle keeps
+the checklist with its recommendation, so the company story shows the override ever after. The CLI
+and the terminal both decide here."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +12,7 @@ from sqlmodel import Session
 from listing.domain.policy import Actor
 from listing.errors import ValidationError
 from listing.i18n import register
-from listing.services import audit, review
+from listing.services import review
 
 register(
     {
@@ -44,9 +46,5 @@ def decide(session: Session, actor: Actor, listing_id: int, passed: bool, *, rea
         raise ValidationError("err.override_reason", recommendation=t(checklist["recommendation"], lang),
                               items=", ".join(t(f"check.{i}", lang) for i in overridden))
     row = review.decide(session, actor, listing_id, passed, reason=reason or "", now=now, channel=channel)
-    if overridden:
-        audit.record(session, actor, "review.override", "listing", listing_id, at=now,
-                     after={"recommendation": checklist["recommendation"], "decision": "pass" if passed else "fail",
-                            "overridden": overridden, "reason": reason, "cycle": checklist["cycle"]})
     return {"listing": row, "recommendation": checklist["recommendation"], "against": bool(overridden),
             "overridden": overridden}

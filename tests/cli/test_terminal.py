@@ -232,8 +232,14 @@ def test_deciding_against_the_recommendation_needs_a_reason_and_says_what_it_ove
     r = run("review", "decide", lid, "--pass", "--reason", "现场核查已整改", user="reviewer")
     assert r.exit_code == 0, r.stderr
     assert "goes against the checklist's recommendation (fail)" in r.stderr and "delisted" in r.stderr
-    log = json.loads(run("audit", "log", "--json", "--action", "review.override", user="admin").stdout)
-    assert log[0]["after"]["overridden"] and log[0]["after"]["reason"] == "现场核查已整改"
+    log = json.loads(run("audit", "log", "--json", "--action", "listing.pass", user="admin").stdout)
+    assert log[0]["after"]["reason"] == "现场核查已整改"  # the decision's own event carries the reason
+    story = json.loads(run("company", "show", uscc(1), "--json", user="reviewer").stdout)
+    decided = story["listings"][0]["cycles"][1]
+    assert (decided["outcome"], decided["checklist"]["recommendation"]) == ("pass", "fail")
+    assert "problems_closed" in decided["against_recommendation"]
+    human = run("company", "show", uscc(1), user="reviewer").stdout
+    assert "reviewer decided pass against the checklist's recommendation (fail)" in human
 
 
 def test_following_the_recommendation_needs_no_reason():
