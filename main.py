@@ -25,6 +25,7 @@ from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import sample as sample_cli
 from cli import todo as todo_cli
+from cli import screen as screen_cli
 from cli import trajectory as trajectory_cli
 from cli.tui import command as tui_cli
 from cli import users as users_cli
@@ -59,6 +60,7 @@ app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
 app.command("todo")(todo_cli.todo)
 app.command("tui")(tui_cli.tui)
+app.command("screen")(screen_cli.screen)
 
 if __name__ == "__main__":
     app()

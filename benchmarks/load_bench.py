@@ -1,7 +1,7 @@
 """Officer load on PostgreSQL: N officer processes (inspections, finding decisions, problem
 rectify/verify/reopen, contended) and the scheduler (deadlines, inspection tracking, sampling
 against the SIMULATED platform) through the real services for a bounded time, then every
-guarantee checked (listing/simulation/load.py): nothing lost or duplicated, no finding decided
+guarantee checked (tools/load/run.py): nothing lost or duplicated, no finding decided
 twice, four eyes, audit chain intact, each (job, period) once. Prints throughput and p50/p95/p99
 latency per operation, conflicts, deadlocks retried, and how much of each write is spent in
 audit.record (waiting for the chain's single head row, which orders every write); --scaling
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from listing.simulation.load import LoadPlan, run, scratch_database, summary  # noqa: E402
+from tools.load.run import LoadPlan, run, scratch_database, summary  # noqa: E402
 
 
 def one(workers: int, duration: float, scheduler: bool, quiet: bool = False) -> dict:

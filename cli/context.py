@@ -170,6 +170,24 @@ def record_denial(exc, store=None, user: str | None = None) -> None:
         pass
 
 
+def date_option(value: str | None, option: str = "--date", *, default_today: bool = False, past_only: bool = False):
+    """Every CLI date option goes through here: one parser (listing.dates), one clear line and
+    exit 2 for a wrong date; None (or today) when not given; `past_only` refuses a future date."""
+    from listing.dates import not_after_today, parse_date
+    from listing.timeutil import local_today
+
+    if value is None:
+        return local_today(now) if default_today else None
+    day = parse_date(value, option)
+    return not_after_today(day, local_today(now), option) if past_only else day
+
+
+def month_option(value: str | None, option: str = "--month") -> str | None:
+    from listing.dates import parse_month
+
+    return None if value is None else parse_month(value, option)
+
+
 def interactive() -> bool:
     """A person at a terminal (a numbered choice may be asked), not a script or a pipe."""
     return sys.stdin.isatty() and sys.stdout.isatty()

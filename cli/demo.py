@@ -62,6 +62,7 @@ def demo(
 
 def _finish(store, result, folder, url) -> dict:
     from listing.reports import monthly
+    from listing.reports.effect import headline
     from listing.reports.render import write
     from listing.services import audit, board, effect
     from listing.services.users import resolve_actor
@@ -71,7 +72,8 @@ def _finish(store, result, folder, url) -> dict:
         rows = board.board(s, reviewer, result.end)
         month = (result.end.replace(day=1) - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
         report = monthly.gather(s, reviewer, month)
-        measured = effect.effect(s, reviewer, result.end, months=3)
+        measured = effect.effect(s, reviewer, result.end)  # the report's window (one Design for both)
+        report["effect"] = measured
         verdict = audit.verify(s, resolve_actor(s, "admin"))
     files = [str(write(report, folder / f"monthly-{month}.html", output.lang())),
              str(write(report, folder / f"monthly-{month}.xlsx", output.lang()))]
@@ -79,7 +81,7 @@ def _finish(store, result, folder, url) -> dict:
     return {"database": url, "from": result.start, "to": result.end, "outcomes": result.outcomes,
             "delisted": decisions.count("delisted"), "continued": decisions.count("continued"),
             "escalated": decisions.count("escalated"), "board": rows, "reports": files,
-            "effect": {k: measured[k]["overall"] for k in ("violations", "accidents")},
+            "effect": {k: headline(measured[k]) for k in ("violations", "accidents")},
             "audit_ok": verdict.ok, "audit_events": verdict.checked}
 
 
@@ -87,6 +89,7 @@ def _print(summary: dict) -> None:
     from rich.console import Console
 
     from cli.board import print_board
+    from listing.simulation.city import PLANTED_EFFECT
 
     c = Console()
     tr = output.tr
@@ -98,9 +101,11 @@ def _print(summary: dict) -> None:
     c.print(tr("demo.decisions", delisted=summary["delisted"], continued=summary["continued"], escalated=summary["escalated"]))
     print_board(summary["board"])
     v = summary["effect"]["violations"]
-    if v:
-        c.print(tr("demo.effect", did=f"{v['relative_did']:+.0%}", lo=f"{v['relative_ci95'][0]:+.0%}",
-                   hi=f"{v['relative_ci95'][1]:+.0%}", raw=f"{v['relative_raw']:+.0%}", n=v["listings"]))
+    if v["relative"] is not None:
+        ci = v["relative_ci95"]
+        c.print(tr("demo.effect", did=f"{v['relative']:+.0%}", lo=f"{ci[0]:+.0%}" if ci else "-",
+                   hi=f"{ci[1]:+.0%}" if ci else "-", raw=f"{v['raw']:+.0%}" if v["raw"] is not None else "-", n=v["listings"],
+                   planted=f"{PLANTED_EFFECT:+.0%}"))
     c.print(tr("audit.ok", n=summary["audit_events"]) if summary["audit_ok"] else "[red]audit chain broken[/red]")
     for path in summary["reports"]:
         c.print(tr("demo.report", path=path))

@@ -16,8 +16,9 @@ register(
         "ev.rate": ("每车日违法:{months}(目标 ≤ {target})", "findings per vehicle-day: {months} (target ≤ {target})"),
         "ev.rate.none": ("无抽查数据", "no sampled data"),
         "ev.fatal": ("有责亡人事故 {n} 起", "{n} fatal at-fault accidents"),
-        "ev.metrics": ("亡人事故 {fatal}(标准 {t_fatal});车均有责事故 {at_fault}(标准 {t_at_fault});车均违法 {violations}(标准 {t_violations});规则 {version},{months} 个月",
-                       "fatal accidents {fatal} (threshold {t_fatal}); at-fault per vehicle {at_fault} (threshold {t_at_fault}); violations per vehicle {violations} (threshold {t_violations}); rules {version}, {months} months"),
+        "ev.metrics": ("亡人事故 {fatal}(标准 {t_fatal});车均有责事故 {at_fault}(标准 {t_at_fault});车均违法 {violations}(标准 {t_violations});规则 {version},{days} 天",
+                       "fatal accidents {fatal} (threshold {t_fatal}); at-fault per vehicle {at_fault} (threshold {t_at_fault}); violations per vehicle {violations} (threshold {t_violations}); rules {version}, {days} days"),
+        "ev.metrics.missing": ("无指标数据", "no metrics"),
     }
 )
 
@@ -71,11 +72,13 @@ def evidence_text(item: str, ev: dict, lang: str) -> str:
         if item == "no_fatal_at_fault_accident":
             return t("ev.fatal", lang, n=ev["fatal_at_fault"])
         if item == "metrics_under_thresholds":
+            if ev.get("missing"):
+                return t("ev.metrics.missing", lang)
             th = ev.get("thresholds", {})
             return t("ev.metrics", lang, fatal=_num(ev["fatal_accidents"]), t_fatal=_num(th.get("fatal_accidents")),
                      at_fault=_num(ev["at_fault_per_vehicle"]), t_at_fault=_num(th.get("at_fault_per_vehicle")),
                      violations=_num(ev["violations_per_vehicle"]), t_violations=_num(th.get("violations_per_vehicle")),
-                     version=ev.get("rules_version", "–"), months=ev.get("months", "–"))
+                     version=ev.get("rules_version", "–"), days=ev.get("days", "–"))
     except (KeyError, TypeError, AttributeError):
         pass  # evidence of another shape (a newer checklist): say it plainly below
     return flat(ev)

@@ -1,7 +1,6 @@
 """guapai findings — police review of what sampling found (抽查线索)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import typer
 
@@ -30,7 +29,7 @@ def list_(
     with context.session(readonly=True) as session:
         who = context.actor(session)
         uscc = context.company(session, company, as_json).uscc if company else None
-        rows = findings.list_findings(session, who, day=dt.date.fromisoformat(day) if day else None,
+        rows = findings.list_findings(session, who, day=context.date_option(day),
                                       state=None if state == "all" else state, company=uscc,
                                       limit=limit if rule is None else 1_000_000)
     if rule is not None:
@@ -90,7 +89,7 @@ def _platform_positions():
 
         with PlatformClient(settings.platform_url, settings.platform_token, timeout=5.0, max_retries=1) as client:
             result = client.fetch_positions(plate, start, end)
-        return result.positions
+        return [] if result.positions is None else result.positions.select("time", "speed_kmh").to_dicts()
 
     return fetch
 

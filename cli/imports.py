@@ -38,6 +38,8 @@ def _command(kind: Kind):
                 p.stop()
         if as_json:
             output.print_json(result.as_dict())
+        for warning in result.warnings(output.lang()):  # what was read differently from a plain table
+            output.message(warning, style="yellow")
         if not result.ok:
             if not as_json:
                 output.show(result.errors, [("row", "col.row"), ("column", "col.column"), ("value", "col.value"),

@@ -1,7 +1,6 @@
 """guapai inspect — monthly safety inspections (安全检查)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import typer
 
@@ -23,11 +22,10 @@ def record(
     """Record an inspection; problems found go on the company's problem list."""
     from cli.options import check_choice, department_aliases
     from listing.services import inspections
-    from listing.timeutil import local_today
 
     department = check_choice(department, inspections.DEPARTMENTS, "--department", aliases=department_aliases())
-    when = dt.date.fromisoformat(day) if day else local_today(context.now)
-    dues = [dt.date.fromisoformat(d) for d in due] + [None] * (len(problem) - len(due))
+    when = context.date_option(day, "--date", default_today=True, past_only=True)
+    dues = [context.date_option(d, "--due") for d in due] + [None] * (len(problem) - len(due))
     with context.session() as session:
         company = context.company(session, company).uscc
         row = inspections.record(session, context.actor(session), company, department, when, now=context.now(),
@@ -46,6 +44,6 @@ def list_(
     from listing.services import inspections
 
     with context.session(readonly=True) as session:
-        rows = inspections.list_inspections(session, context.actor(session), month)
+        rows = inspections.list_inspections(session, context.actor(session), context.month_option(month))
     output.show(rows, [("id", "col.id"), ("day", "col.at"), ("company", "col.company"), ("department", "col.department"),
                        ("inspector", "col.actor")], as_json=as_json)

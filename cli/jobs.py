@@ -61,34 +61,48 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
+    import logging
+
     from jobs.registry import JOBS
     from jobs.scheduler import run_period
     from listing.errors import ValidationError
     from listing.settings import load
-    from listing.timeutil import LOCAL_TZ
 
     job = JOBS.get(name)
     if job is None:
         raise ValidationError("err.job_unknown", name=name, jobs=", ".join(JOBS))
     settings = load()
     now = context.now()
-    period = date or (job.periods_due(settings, now, 40)[-1:] or [f"{now.astimezone(LOCAL_TZ):%Y-%m}"])[0]
+    period = job.parse_period(date) if date else (job.periods_due(settings, now, 40)[-1:] or [None])[0]
+    if period is None:
+        raise ValidationError("err.job_nothing_due", job=name)
+    job.check_over(settings, period, now)
     store = _service_store()
-    with store.session() as session:
-        context.actor(session)
+    with store.session(readonly=True) as session:
+        job.authorize_run(context.actor(session))
+    logging.getLogger("guapai.jobs").addHandler(logging.NullHandler())  # the outcome below says it, once
     p, task = output.progress(None, name)
     try:
         outcome = run_period(store, settings, _channel(), job, period, clock=context.now,
                              progress=lambda done, total: p.update(task, completed=done, total=total))
     finally:
         p.stop()
+    error = outcome.error_text(output.lang()) if outcome.status == "failed" else None
     data = {"job": outcome.job, "period": outcome.period, "status": outcome.status, "result": outcome.result,
-            "error": outcome.error, "resumed": outcome.resumed}
+            "error": error, "resumed": outcome.resumed}
     if as_json:
         output.print_json(data)
-    output.message(output.tr(f"msg.job_{outcome.status}", job=name, period=period, result=outcome.result or outcome.error or ""))
+    output.message(_sentence(outcome), soft_wrap=True)  # one line, however long
     if outcome.status == "failed":
         raise typer.Exit(1)
+
+
+def _sentence(outcome) -> str:
+    """One line a person reads: the job, its period and what it did (or why it failed)."""
+    from jobs.registry import describe
+
+    said = outcome.error_text(output.lang()) if outcome.status == "failed" else describe(outcome.job, outcome.result, output.lang())
+    return output.tr(f"msg.job_{outcome.status}", job=outcome.job, period=outcome.period, result=said)
 
 
 @app.command("serve")
@@ -98,7 +112,7 @@ def serve() -> None:
     from listing.settings import load
 
     def report(o) -> None:
-        output.message(output.tr(f"msg.job_{o.status}", job=o.job, period=o.period, result=o.result or o.error or ""))
+        output.message(_sentence(o))
 
     run_forever(_service_store(), load(), _channel(), on_outcome=report)
 
@@ -118,7 +132,7 @@ def simulate(
     from listing.timeutil import LOCAL_TZ
 
     settings = load()
-    clock, advance = simulated_clock(dt.datetime.combine(dt.date.fromisoformat(start), dt.time(), tzinfo=LOCAL_TZ))
+    clock, advance = simulated_clock(dt.datetime.combine(context.date_option(start, "--from"), dt.time(), tzinfo=LOCAL_TZ))
     store = _service_store()
     outcomes = []
     steps = int(days * 24 / step_hours)

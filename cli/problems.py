@@ -30,11 +30,13 @@ def list_(
 
 
 def _change(action: str):
-    def run(problem_id: int = typer.Argument(...), note: str = typer.Option(None, "--note")) -> None:
+    def run(problem_id: int = typer.Argument(...), note: str = typer.Option(None, "--note"),
+            day: str = typer.Option(None, "--date", help="When it was done, YYYY-MM-DD (default: today; never later).")) -> None:
         from listing.services import problems
 
+        on = context.date_option(day, "--date", past_only=True)
         with context.session() as session:
-            row = problems.change(session, context.actor(session), problem_id, action, now=context.now(), note=note)
+            row = problems.change(session, context.actor(session), problem_id, action, now=context.now(), note=note, on=on)
         output.message(output.tr("msg.problem_changed", id=row.id, state=row.state))
 
     run.__doc__ = {"rectify": "Mark a problem rectified.", "verify": "Verify a rectification (a different officer).",

@@ -14,7 +14,7 @@ def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(Fal
     from listing.services import review
 
     with context.session(readonly=True) as session:
-        data = review.show(session, context.actor(session), listing_id)
+        data = review.show(session, context.actor(session), listing_id, today=context.date_option(None, default_today=True))
     if as_json:
         output.print_json(data)
         return
@@ -41,9 +41,14 @@ def decide(
     from listing.services import decision
     from listing.settings import load
 
+    from listing.services.notifications import deliver
+
+    settings = load()
+    channel = channel_for(settings, sink=output.message)
     with context.session() as session:
         result = decision.decide(session, context.actor(session), listing_id, passed, reason=reason, now=context.now(),
-                                 channel=channel_for(load(), sink=output.message), lang=output.lang())
+                                 channel=channel, lang=output.lang(), notify_lang=settings.notify_lang)
+    deliver(context.open_store(), channel, now=context.now())  # after commit: a robot down changes nothing decided
     row = result["listing"]
     if result["against"]:
         output.message(output.tr("msg.override", recommendation=output.tr(result["recommendation"]),

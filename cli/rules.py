@@ -11,16 +11,8 @@ from cli import context, output
 app = typer.Typer(help="Listing criteria (挂牌整治标准): show, load, check, apply, backtest.", no_args_is_help=True)
 
 
-def _date(value: str | None) -> dt.date:
-    from listing.errors import ValidationError
-    from listing.timeutil import local_today
-
-    if value is None:
-        return local_today(context.now)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("err.bad_date", value=value) from None
+def _date(value: str | None, option: str = "--as-of") -> dt.date:
+    return context.date_option(value, option, default_today=True)
 
 
 @app.command("show")
@@ -39,9 +31,11 @@ def show(
     if as_json:
         output.print_json({"version": rules.version, "effective_from": rules.effective_from, "source": rules.source,
                            "thresholds": rules.thresholds, "window_months": rules.window_months,
-                           "at_fault": rules.at_fault, "min_fleet": rules.min_fleet, "stored_versions": stored})
+                           "at_fault": rules.at_fault, "min_fleet": rules.min_fleet,
+                           "relist_lookback": rules.relist_lookback, "stored_versions": stored})
         return
     output.message(output.tr("msg.rules_in_force", version=rules.version, effective=rules.effective_from))
+    output.message(output.tr(f"msg.relist_lookback.{rules.relist_lookback}"))
     print(rules.source)
     if stored:
         output.show(stored, [("version", "col.version"), ("effective_from", "col.effective_from"),
@@ -115,7 +109,7 @@ def backtest(
     from rules.criteria import config
 
     with context.session(readonly=True) as session:
-        result = svc.backtest(session, context.actor(session), _date(start), _date(end),
+        result = svc.backtest(session, context.actor(session), _date(start, "--from"), _date(end, "--to"),
                               config.load(rules_file) if rules_file else None)
     if as_json:
         output.print_json(result)

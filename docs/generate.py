@@ -26,7 +26,7 @@ def import_columns() -> str:
         for c in spec.columns:
             value = kinds[c.kind] if c.kind != "enum" else " / ".join(sorted(set(c.choices.values())))
             if c.kind == "enum":
-                zh = sorted(k for k, v in c.choices.items() if not k.isascii())
+                zh = sorted(k for k in c.choices if k not in c.choices.values())  # the everyday words
                 value += f" ({' / '.join(zh)})"
             aliases = f" (also {', '.join(c.aliases)})" if c.aliases else ""
             out.append(f"| `{c.name}` | {c.zh}{aliases} | {'yes' if c.required else 'no'} | {value} |")

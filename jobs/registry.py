@@ -1,6 +1,7 @@
 """The jobs: what runs, when, and for which period. Work is done by services; this file wires."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
@@ -29,15 +30,60 @@ class Job:
     lag_days: int  # daily: the period is this many days before the run day (sampling: yesterday)
     work: Callable[[JobContext, str], dict]
     doc: str
+    action: str = "jobs.run"  # the policy action that may also run it by hand (besides jobs.run)
+    # a failed period is retried once this long has passed since its last attempt ended (given the
+    # attempts so far); None: at every tick
+    retry_after: Callable[[Settings, int], dt.timedelta] | None = None
+
+    def trigger(self, settings: Settings):
+        """The job's schedule as an APScheduler trigger (Asia/Shanghai). A monthly day past the
+        28th runs on the month's last day in shorter months (rules_day=31: 28/29 Feb, 30 Apr)."""
+        from apscheduler.triggers.combining import OrTrigger
+        from apscheduler.triggers.cron import CronTrigger
+
+        hour, minute = map(int, self.at(settings).split(":"))
+        at = {"hour": hour, "minute": minute, "timezone": LOCAL_TZ}
+        if not self.monthly:
+            return CronTrigger(**at)
+        day = settings.jobs.rules_day
+        short = [m for m in range(1, 13) if calendar.monthrange(2023, m)[1] < day or (m == 2 and day >= 29)]
+        if not short:
+            return CronTrigger(day=day, **at)
+        return OrTrigger([CronTrigger(day=day, **at), CronTrigger(month=",".join(map(str, short)), day="last", **at)])
 
     def due_time(self, settings: Settings, period: str) -> dt.datetime:
-        hour, minute = map(int, self.at(settings).split(":"))
+        """When the run for `period` is scheduled: the trigger's first time in that month (monthly)
+        or on the period's day plus the lag (daily)."""
         if self.monthly:
             year, month = map(int, period.split("-"))
-            day = dt.date(year, month, settings.jobs.rules_day)
-        else:
-            day = dt.date.fromisoformat(period) + dt.timedelta(days=self.lag_days)
-        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LOCAL_TZ)
+            first = dt.datetime(year, month, 1, tzinfo=LOCAL_TZ)
+            return self.trigger(settings).get_next_fire_time(None, first)
+        day = dt.date.fromisoformat(period) + dt.timedelta(days=self.lag_days)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+        return self.trigger(settings).get_next_fire_time(None, start)
+
+    def authorize_run(self, actor) -> None:
+        """Running a period by hand: the roles of `jobs.run`, and for sampling the police."""
+        from listing.domain.policy import authorize, can
+
+        if not can(actor, "jobs.run"):
+            authorize(actor, self.action)
+
+    def check_over(self, settings: Settings, period: str, now: dt.datetime) -> None:
+        """Refuse a period whose scheduled time has not come (Beijing time): a day or month not
+        over yet is never run early, so a scheduler never finds a future period already taken."""
+        from listing.errors import ValidationError
+
+        due = self.due_time(settings, period)
+        if due > now:
+            raise ValidationError("err.job_not_due", job=self.name, period=period,
+                                  due=due.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"))
+
+    def parse_period(self, text: str) -> str:
+        """A period as typed by a person: YYYY-MM for a monthly job, a date for a daily one."""
+        from listing.dates import parse_date, parse_month
+
+        return parse_month(text, "--date") if self.monthly else parse_date(text, "--date").isoformat()
 
     def periods_due(self, settings: Settings, now: dt.datetime, catch_up_days: int) -> list[str]:
         """Every period whose run time has come, newest last, no further back than catch_up_days."""
@@ -77,8 +123,7 @@ def _rules(ctx: JobContext, period: str) -> dict:
     from listing.services import rules
     from listing.services.notifications import notify_once
 
-    year, month = map(int, period.split("-"))
-    as_of = dt.date(year, month, ctx.settings.jobs.rules_day)
+    as_of = JOBS["rules"].due_time(ctx.settings, period).date()
     with ctx.store.session() as s:
         result = rules.apply(s, SYSTEM_ACTOR, as_of, now=ctx.now)
         if result["proposed"]:
@@ -94,6 +139,29 @@ def _sampling(ctx: JobContext, period: str) -> dict:
     return sampling.run_day(ctx, dt.date.fromisoformat(period))
 
 
+def _sampling_retry(settings: Settings, attempts: int) -> dt.timedelta:
+    """A day the platform left unanswered: retried after 15 min, 30 min, 1 h, ... up to 4 h (settings)."""
+    from rules.sampling import retry_delay
+
+    return retry_delay(attempts, dt.timedelta(minutes=settings.sampling_retry_minutes),
+                       dt.timedelta(minutes=settings.sampling_retry_max_minutes))
+
+
+def describe(name: str, result: dict | None, lang: str) -> str:
+    """A job's result as a sentence (its own message when it has one, else 'key value' pairs)."""
+    from listing.i18n import CATALOG, t
+
+    if not result:
+        return ""
+    key = f"result.{name}"
+    if key in CATALOG:
+        try:
+            return t(key, lang, **result)
+        except (KeyError, IndexError):
+            pass
+    return ", ".join(f"{k} {v}" for k, v in result.items() if not isinstance(v, (dict, list)))
+
+
 JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("deadlines", False, lambda s: s.jobs.deadlines, 0, _deadlines,
@@ -101,7 +169,8 @@ JOBS: dict[str, Job] = {
         Job("inspections", False, lambda s: s.jobs.inspections, 0, _inspections,
             "Monthly inspections per department: reminders before month end, misses after."),
         Job("sampling", False, lambda s: s.jobs.sampling, 1, _sampling,
-            "Daily 10% trajectory sampling of listed companies, for the previous day."),
+            "Daily 10% trajectory sampling of listed companies, for the previous day.", "sampling.run",
+            retry_after=_sampling_retry),
         Job("rules", True, lambda s: s.jobs.rules, 0, _rules,
             "Monthly rule evaluation: new proposals for reviewers."),
     )
@@ -119,7 +188,13 @@ register(
 register(
     {
         "err.job_unknown": ("没有任务 {name}(可选:{jobs})", "no job {name} (jobs: {jobs})"),
+        "err.job_nothing_due": ("任务 {job} 目前没有已结束的周期可运行", "job {job}: no period is over yet to run"),
         "msg.job_done": ("任务 {job} {period} 完成:{result}", "job {job} {period} done: {result}"),
+        "err.job_not_due": ("任务 {job} 的周期 {period} 尚未结束(北京时间 {due} 起才能运行)", "job {job}: period {period} is not over yet (it can run from {due}, Beijing time)"),
+        "result.deadlines": ("{cycles_ended} 个周期届满转入验收,{reviews_overdue} 个验收逾期", "{cycles_ended} cycles ended and went to review, {reviews_overdue} reviews overdue"),
+        "result.inspections": ("{day}:挂牌企业 {listed} 家,提醒 {reminders} 条,记录缺检 {misses} 条", "{day}: {listed} listed companies, {reminders} reminders, {misses} missed inspections recorded"),
+        "result.rules": ("按 {as_of} 评估:新提议 {proposed} 家,已有案件跳过 {skipped} 家", "as of {as_of}: {proposed} new proposals, {skipped} skipped (open listing)"),
+        "result.outbox": ("通知已发送 {sent} 条,失败 {failed} 条,待发 {pending} 条", "notices sent {sent}, failed {failed}, waiting {pending}"),
         "msg.job_skipped": ("任务 {job} {period} 已完成或正由他处运行,未重复执行", "job {job} {period} already done or running elsewhere; nothing done twice"),
         "msg.job_failed": ("任务 {job} {period} 失败:{result}", "job {job} {period} failed: {result}"),
         "msg.simulated": ("模拟运行 {days} 天:完成 {runs} 次任务,失败 {failed} 次", "simulated {days} days: {runs} job runs done, {failed} failed"),

@@ -10,6 +10,7 @@ from typing import Callable
 
 from jobs.registry import JOBS, Job, JobContext
 from listing.services import job_runs
+from listing.services.notifications import deliver
 from listing.settings import Settings
 from listing.store.db import Store
 from listing.timeutil import LOCAL_TZ, Clock, system_clock
@@ -25,6 +26,15 @@ class Outcome:
     result: dict | None = None
     error: str | None = None
     resumed: bool = False
+    exception: Exception | None = None
+
+    def error_text(self, lang: str) -> str:
+        """The failure in the reader's language: a service error's message, never its raw key."""
+        from listing.errors import GuapaiError
+
+        if isinstance(self.exception, GuapaiError):
+            return self.exception.message(lang)
+        return self.error or ""
 
 
 def run_period(store: Store, settings: Settings, channel, job: Job, period: str, *, clock: Clock = system_clock,
@@ -40,10 +50,15 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
     try:
         result = job.work(ctx, period)
     except Exception as exc:  # a failed run is recorded and retried by the next tick
-        log.error("job %s %s failed: %s", job.name, period, exc)
-        job_runs.finish(store, claim, system_clock(), error="".join(traceback.format_exception_only(exc)).strip()[:2000])
-        return Outcome(job.name, period, "failed", error=str(exc), resumed=claim.resumed)
+        from listing.errors import GuapaiError
+
+        said = exc.message("en") if isinstance(exc, GuapaiError) else "".join(traceback.format_exception_only(exc)).strip()
+        log.error("job %s %s failed: %s", job.name, period, said)
+        job_runs.finish(store, claim, system_clock(), error=said[:2000])
+        return Outcome(job.name, period, "failed", error=said if isinstance(exc, GuapaiError) else str(exc),
+                       resumed=claim.resumed, exception=exc)
     job_runs.finish(store, claim, system_clock(), result=result)
+    deliver(store, channel, now=clock())  # notices queued by the run, after its commit
     return Outcome(job.name, period, "done", result=result, resumed=claim.resumed)
 
 
@@ -53,32 +68,29 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
     outcomes = []
     with store.session() as s:
         done = {name: job_runs.done_periods(s, name) for name in (jobs or JOBS)}
+        failed = {name: job_runs.failed_runs(s, name) for name in (jobs or JOBS) if JOBS[name].retry_after}
     for name in jobs or JOBS:
         job = JOBS[name]
         for period in job.periods_due(settings, clock(), settings.catch_up_days):
+            if period in failed.get(name, {}):  # backoff: not before its retry time (claims are on the real clock)
+                attempts, ended = failed[name][period]
+                if system_clock() < ended + job.retry_after(settings, attempts):
+                    continue
             if period not in done[name]:
                 outcomes.append(run_period(store, settings, channel, job, period, clock=clock, owner=owner,
                                            platform_transport=platform_transport))
+    deliver(store, channel, now=clock())  # and what an earlier failure left waiting for its retry
     return outcomes
 
 
 def next_run(job: Job, settings: Settings, now: dt.datetime) -> dt.datetime:
-    local = now.astimezone(LOCAL_TZ)
-    hour, minute = map(int, job.at(settings).split(":"))
-    if job.monthly:
-        candidate = dt.datetime(local.year, local.month, settings.jobs.rules_day, hour, minute, tzinfo=LOCAL_TZ)
-        if candidate <= local:
-            year, month = (local.year, local.month + 1) if local.month < 12 else (local.year + 1, 1)
-            candidate = candidate.replace(year=year, month=month)
-        return candidate
-    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    return candidate if candidate > local else candidate + dt.timedelta(days=1)
+    """The next scheduled time strictly after `now`, from the job's own APScheduler trigger."""
+    return job.trigger(settings).get_next_fire_time(None, now.astimezone(LOCAL_TZ) + dt.timedelta(seconds=1))
 
 
 def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:
     """Block, running each job at its time (Asia/Shanghai). Catches up missed periods first."""
     from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
 
     def run(names: list[str] | None = None) -> None:
         for outcome in tick(store, settings, channel, jobs=names):
@@ -87,10 +99,14 @@ def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Ou
     run()  # catch up after downtime, in order
     scheduler = BlockingScheduler(timezone=str(LOCAL_TZ))
     for job in JOBS.values():
-        hour, minute = map(int, job.at(settings).split(":"))
-        trigger = CronTrigger(day=settings.jobs.rules_day if job.monthly else "*", hour=hour, minute=minute, timezone=str(LOCAL_TZ))
-        scheduler.add_job(run, trigger, args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
+        scheduler.add_job(run, job.trigger(settings), args=[[job.name]], id=job.name, max_instances=1, coalesce=True,
                           misfire_grace_time=3600)
+    retried = [job.name for job in JOBS.values() if job.retry_after]
+    if retried:  # failed periods come back on their backoff (tick decides when), not only at the next day's run
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler.add_job(run, IntervalTrigger(minutes=5, timezone=str(LOCAL_TZ)), args=[retried], id="retries",
+                          max_instances=1, coalesce=True)
     scheduler.start()
 
 

@@ -11,7 +11,14 @@ class GuapaiError(Exception):
     def __init__(self, key: str, **params: object) -> None:
         self.key = key
         self.params = params
-        super().__init__(f"{key}: {params}")
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        """The English sentence, never the raw key: logs and stored job errors are read by people."""
+        try:
+            return self.message("en")
+        except Exception:  # noqa: BLE001 - a missing or malformed message must not hide the error
+            return self.key
 
     def message(self, lang: str = "en") -> str:
         from listing.i18n import t

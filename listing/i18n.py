@@ -53,10 +53,39 @@ def load_all() -> None:
 _state = {"loaded": False}
 
 
+def _from_source(key: str) -> bool:
+    """Register `key` from the register() call that defines it, read from the source with ast
+    and not imported: a table header registered beside heavy code (polars, numpy, httpx) must
+    not cost a read command that code's import. False when the call is not plain literals."""
+    import ast
+    from pathlib import Path
+
+    root, needle = Path(__file__).resolve().parents[1], f'"{key}"'
+    for package in ("listing", "rules", "jobs"):
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if needle not in text or "register(" not in text:
+                continue
+            for node in ast.walk(ast.parse(text)):
+                if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "register"
+                        and node.args and isinstance(node.args[0], ast.Dict)):
+                    continue
+                for k, v in zip(node.args[0].keys, node.args[0].values):
+                    if isinstance(k, ast.Constant) and k.value == key:
+                        try:
+                            zh, en = ast.literal_eval(v)
+                        except (ValueError, TypeError, SyntaxError):
+                            return False
+                        register({key: (zh, en)})
+                        return True
+    return False
+
+
 def t(key: str, lang: str = "en", **params: object) -> str:
     entry = CATALOG.get(key)
     if entry is None and not _state["loaded"]:
-        load_all()
+        if not _from_source(key):
+            load_all()
         entry = CATALOG.get(key)
     if entry is None:
         # An unknown key is a bug, but the officer still deserves the facts.

@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 import traceback
-from typing import Any
+from typing import Any, Callable
 
 from listing.domain.personal import map_strings, mask_text
 
@@ -70,15 +70,30 @@ def secret_values() -> list[str]:
     return sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True)
 
 
-def redact_secrets(text: str, secrets: list[str] | None = None) -> str:
-    if not text:
+def secret_remover() -> Callable[[str], str]:
+    """A function that removes secrets from a string, with the set of secret values computed once
+    (now): walking a large output calls it per string without reading the environment again."""
+    values = secret_values()
+    by_value = re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+    def remove(text: str) -> str:
+        if not text:
+            return text
+        if by_value is not None:
+            text = by_value.sub(MASK, text)
+        if "=" in text:
+            text = _QUERY.sub(lambda m: m.group(1) + MASK, text)
+        if "bearer" in text.lower():
+            text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+        if "://" in text:
+            text = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(2), text)
         return text
-    for value in secret_values() if secrets is None else secrets:
-        if value in text:
-            text = text.replace(value, MASK)
-    text = _QUERY.sub(lambda m: m.group(1) + MASK, text)
-    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
-    return _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(2), text)
+
+    return remove
+
+
+def redact_secrets(text: str) -> str:
+    return secret_remover()(text) if text else text
 
 
 def redact(text: str) -> str:
@@ -88,19 +103,9 @@ def redact(text: str) -> str:
 
 def scrub(value: Any, *, personal: bool = True) -> Any:
     """A copy of JSON-like `value` with secrets removed from every string and, if `personal`,
-    ID numbers and phone numbers masked. The secrets are looked up once per call and each
-    distinct string is redacted once (a board of a thousand rows repeats most of its strings)."""
-    secrets = secret_values()
-    done: dict[str, str] = {}
-
-    def one(text: str) -> str:
-        out = done.get(text)
-        if out is None:
-            out = redact_secrets(text, secrets)
-            out = done[text] = mask_text(out) if personal and out else out
-        return out
-
-    return map_strings(value, one)
+    ID numbers and phone numbers masked. The secrets are looked up once per call, not per string."""
+    remove = secret_remover()
+    return map_strings(value, (lambda text: mask_text(remove(text)) if text else text) if personal else remove)
 
 
 # ---- logging and uncaught exceptions -------------------------------------------------------

@@ -1,9 +1,22 @@
-"""The daily 10% sample (每日抽查10%车辆): verifiable, unpredictable, fair.
+"""The daily 10% sample (每日抽查10%车辆): verifiable, unpredictable, fair; and what a sampled
+vehicle-day's data is worth. Pure: no database, no network, no clock.
 
-n = ceil(fraction x active vehicles), at least one. Vehicles never sampled, or sampled longest
-ago, come first (so every vehicle is drawn within ceil(N / n) days); ties are broken by a keyed
-hash HMAC-SHA256(secret, "day|company|vehicle"): an auditor with the secret recomputes the
-choice, a company without it cannot predict it. Pure: same inputs, same sample.
+The draw: n = ceil(fraction x active vehicles), at least one. Vehicles never sampled, or sampled
+longest ago, come first (so every vehicle is drawn within ceil(N / n) days); ties are broken by a
+keyed hash HMAC-SHA256(secret, "day|company|vehicle"): an auditor with the secret recomputes the
+choice, a company without it cannot predict it. The inputs (active vehicles, the day each was last
+sampled as known when the draw was made) are stored with the draw, so it is verifiable whatever
+order days were run in.
+
+A sampled vehicle-day's status (`Sample.status`), the contract the acceptance checklist reads:
+
+| status            | meaning                                                        | clean? |
+|-------------------|----------------------------------------------------------------|--------|
+| `selected`        | drawn; no real answer from the platform yet (it failed: retry)  | no: not yet a vehicle-day |
+| `scanned`         | complete data, the trajectory rules ran                        | yes, when it has no finding |
+| `partial`         | data cover too little of the moving time, or stop while moving  | never (a `partial_data` finding) |
+| `no_data`         | the platform answered: a known vehicle sent no position        | never (a `no_data` finding) |
+| `not_on_platform` | the platform answered: it does not know the vehicle (404)      | never (a `not_on_platform` finding) |
 """
 from __future__ import annotations
 
@@ -11,7 +24,19 @@ import datetime as dt
 import hashlib
 import hmac
 import math
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+WAITING = "selected"
+SCANNED = "scanned"
+PARTIAL = "partial"
+NO_DATA = "no_data"
+NOT_ON_PLATFORM = "not_on_platform"
+ANSWERED = (SCANNED, PARTIAL, NO_DATA, NOT_ON_PLATFORM)  # the platform gave a real answer
+CLEAN_CANDIDATE = (SCANNED,)  # the only status that may count as a clean vehicle-day
+DATA_RULES = ("no_data", "partial_data", "not_on_platform")  # findings about the data, not the driving
 
 
 def sample_size(active: int, fraction: float = 0.10) -> int:
@@ -32,3 +57,91 @@ def select_sample(vehicles: Sequence[str], last_sampled: Mapping[str, dt.date | 
         return (last_sampled.get(vehicle) or never, draw_key(secret, day, company, vehicle))
 
     return sorted(unique, key=order)[: sample_size(len(unique), fraction)]
+
+
+def last_sampled_before(history: Iterable[tuple[str, dt.date]], day: dt.date) -> dict[str, dt.date]:
+    """From (vehicle, sampled day) pairs known to a draw: each vehicle's last sampled day before `day`."""
+    out: dict[str, dt.date] = {}
+    for vehicle, when in history:
+        if when < day and (vehicle not in out or when > out[vehicle]):
+            out[vehicle] = when
+    return out
+
+
+def retry_delay(failed_attempts: int, first: dt.timedelta, longest: dt.timedelta) -> dt.timedelta:
+    """Exponential backoff between runs the platform left unfinished: first, 2x, 4x, ... longest."""
+    return min(longest, first * (2 ** max(0, failed_attempts - 1)))
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """How well one vehicle-day's positions cover the time the vehicle moved."""
+
+    vehicle: str
+    points: int  # positions inside the day
+    moving_s: float  # time the vehicle moved inside the day (covered or not)
+    uncovered_moving_s: float  # of which without positions for longer than max_gap_s
+    stops_while_moving: bool  # the day's positions end while the vehicle moves, and nothing follows
+    min_share: float
+
+    @property
+    def moving_share(self) -> float:
+        return 1.0 if self.moving_s <= 0 else 1.0 - self.uncovered_moving_s / self.moving_s
+
+    @property
+    def partial(self) -> bool:
+        return self.points > 0 and (self.stops_while_moving or self.moving_share < self.min_share)
+
+    def as_dict(self) -> dict:
+        return {"points": self.points, "moving_s": round(self.moving_s, 1), "uncovered_moving_s": round(self.uncovered_moving_s, 1),
+                "moving_share": round(self.moving_share, 4), "min_share": self.min_share,
+                "stops_while_moving": self.stops_while_moving, "partial": self.partial}
+
+
+def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: tuple[float, float], *,
+                 moving_kmh: float, max_gap_s: float, min_share: float, vehicles: Sequence[str]) -> dict[str, DataQuality]:
+    """Per vehicle, over the day `window` (epoch seconds; positions outside are context), vectorised.
+
+    Arrays are per position: vehicle code (int, index into `vehicles`), epoch seconds, km/h.
+    Between consecutive positions the vehicle moved when it was moving at either end. An interval
+    longer than max_gap_s is moving time without data for this day when the data stopped, or
+    resumed, while moving inside the day (a terminal that goes quiet after the vehicle parked and
+    wakes before it leaves is the normal ignition-off pattern, not missing data; a vehicle that
+    moved while quiet is the engine's `signal_gap` rule; data that stopped while moving the day
+    before is that day's gap). The uncovered moving time is the part of such intervals inside the
+    window; the day's positions "stop while moving" when the last one inside the window is moving
+    and no position follows within max_gap_s inside the window.
+    """
+    lo, hi = window
+    ordered = len(t) < 2 or bool(np.all((vehicle[1:] > vehicle[:-1]) | ((vehicle[1:] == vehicle[:-1]) & (t[1:] >= t[:-1]))))
+    if not ordered:  # platforms answer in time order per vehicle: sorting is rarely needed
+        order = np.lexsort((t, vehicle))
+        vehicle, t, speed = vehicle[order], t[order], speed[order]
+    vid, v = vehicle, np.nan_to_num(speed, nan=0.0)
+    n, nv = len(t), len(vehicles)
+    same = np.zeros(n, bool)  # interval i: from position i-1 to position i of the same vehicle
+    gap = np.zeros(n)
+    if n > 1:
+        same[1:] = vid[1:] == vid[:-1]
+        gap[1:] = t[1:] - t[:-1]
+    moving_at = v > moving_kmh
+    moving_before = np.r_[False, moving_at[:-1]][:n]
+    start = t - gap
+    inside = lambda x: (x >= lo) & (x < hi)  # noqa: E731
+    long = gap > max_gap_s
+    # a long gap is this day's missing data when the data stopped or resumed while moving inside the day
+    moved = same & np.where(long, (moving_before & inside(start)) | (moving_at & inside(t)), moving_at | moving_before)
+    inside_s = np.clip(np.minimum(t, hi) - np.maximum(start, lo), 0.0, None)
+    moving_s = np.bincount(vid, weights=np.where(moved, inside_s, 0.0), minlength=nv)
+    uncovered = np.bincount(vid, weights=np.where(moved & long, inside_s, 0.0), minlength=nv)
+    in_day = (t >= lo) & (t < hi)
+    points = np.bincount(vid[in_day], minlength=nv)
+    stops = np.zeros(nv, bool)
+    idx = np.flatnonzero(in_day)
+    if idx.size:  # the last position inside the window of each vehicle, and what follows it
+        last = idx[np.r_[vid[idx][1:] != vid[idx][:-1], True]]
+        has_next = (last + 1 < n) & (np.r_[vid[1:], -1][last] == vid[last])
+        following = np.where(has_next, t[np.minimum(last + 1, n - 1)], np.inf)
+        stops[vid[last]] = moving_at[last] & (np.minimum(following, hi) - t[last] > max_gap_s)
+    return {name: DataQuality(name, int(points[i]), float(moving_s[i]), float(uncovered[i]), bool(stops[i]), min_share)
+            for i, name in enumerate(vehicles)}

@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+_SEED = pytest.StashKey[int]()
+
 PG_ADMIN_URL = os.environ.get("GUAPAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Hangzhou
 
@@ -23,6 +25,34 @@ def _pg_reachable() -> str | None:
 
 
 _PG_SKIP = _pg_reachable()
+
+
+def pytest_configure(config):
+    """Property tests never flake on a loaded machine and always say how to replay them: no
+    deadline (their time depends on the machine, not on the code), the failing example's blob
+    printed, and one seed per run, chosen here unless --hypothesis-seed is given and printed at
+    the end of every run that failed."""
+    import random
+
+    from hypothesis import core, settings
+
+    settings.register_profile("guapai", deadline=None, print_blob=True)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "guapai"))
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+        core.global_force_seed = seed
+    config.stash[_SEED] = seed
+
+
+def pytest_report_header(config):
+    return f"hypothesis seed: {config.stash[_SEED]}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if exitstatus != 0:
+        seed = config.stash[_SEED]
+        terminalreporter.write_line(f"hypothesis seed of this run: {seed} (replay: pytest --hypothesis-seed={seed})")
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """A SIMULATED vehicle-monitoring platform serving the API of docs/platform-api.md on loopback,
 for the demo and the tests. Positions come from rules.trajectory.synthetic, deterministically
 from (seed, plate, day), with violations planted in some vehicle-days and optional faults:
-slow responses, 500s, truncated paging, unknown vehicles, garbage bodies, terminals offline.
+slow responses, 500s, paging that breaks off, unknown vehicles, garbage bodies, terminals offline
+or cut off mid-drive, and a whole-platform outage (`platform.outage = 503`) switched at run time.
+Each simulated day starts and ends with the vehicle standing still (a terminal reports a few
+fixes after the engine stops), as real days do.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -19,6 +23,11 @@ from rules.trajectory.synthetic import PLANTS, simulated_vehicle_day
 
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
+# The sampling job reads 24 h before a day, where "> 8 h driving in 24 h" is judged: the generated
+# days (7 h of driving in three trips) would break it whenever a planted violation adds driving.
+# Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
+# day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
+AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,11 @@ class Faults:
     slow: float = 0.0  # a response delayed by slow_seconds
     slow_seconds: float = 2.0
     error_500: float = 0.0  # a request answered 500 once (a retry succeeds)
-    truncated: float = 0.0  # paging breaks off: the next page is gone (404)
+    truncated: float = 0.0  # paging breaks off once: the next page's token has expired (404); asked again it works
     missing: float = 0.0  # the platform does not know the vehicle (404)
     garbage: float = 0.0  # 200 with a body that is not the API's JSON, every time
     offline: float = 0.0  # the terminal sent nothing that day
+    cut_off: float = 0.0  # the terminal stopped reporting in the middle of the day's first drive
 
     @classmethod
     def parse(cls, text: str | None) -> "Faults":
@@ -47,6 +57,60 @@ class Faults:
         return cls(**values)
 
 
+def _round_trips(cols: dict, depot: tuple[float, float], parked_s: float = 3600.0) -> dict:
+    """Make a generated day physically continuous with the days around it: every trip (positions
+    between breaks of an hour or more) leaves the vehicle's depot, drives out along its path and
+    comes back the same way, and the vehicle stands at the depot (three fixes at rest, 30 s
+    apart) before and after each trip, as a terminal reports a little while parked. The distance
+    travelled is the reported speed over time, so stops stay exactly still and a planted signal
+    gap (a 20-minute gap while moving) stays a gap while moving. numpy, per trip."""
+    import numpy as np
+
+    t, v = cols["t"], cols["speed_kmh"]
+    if len(t) == 0:
+        return cols
+    lat, lon = cols["lat"].copy(), cols["lon"].copy()
+    gap = np.diff(t, prepend=t[0]) / 1e6
+    first = np.r_[True, gap[1:] >= parked_s]
+    step = np.minimum(v, np.r_[v[0], v[:-1]]) / 3.6 * gap  # 0 across a parked break
+    step[first] = 0.0
+    cum = np.cumsum(step)
+    bounds = np.r_[np.flatnonzero(first), len(t)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        c = cum[a:b] - cum[a]
+        back = np.where(c > c[-1] / 2, c[-1] - c, c)  # out to half the distance, then the same way back
+        la, lo = np.interp(back, c, lat[a:b]), np.interp(back, c, lon[a:b])
+        lat[a:b], lon[a:b] = la - la[0] + depot[0], lo - lo[0] + depot[1]
+    ends, begins = np.r_[first[1:], True], first
+    out = {**cols, "lat": lat, "lon": lon}
+    parts = [out]
+    for k in (1, 2, 3):
+        for rows, sign in ((ends, 1), (begins, -1)):
+            parts.append({**{name: col[rows] for name, col in out.items()}, "t": t[rows] + sign * 30_000_000 * k,
+                          "speed_kmh": np.zeros(int(rows.sum()))})
+    merged = {name: np.concatenate([p[name] for p in parts]) for name in out}
+    order = np.argsort(merged["t"], kind="stable")
+    return {name: col[order] for name, col in merged.items()}
+
+
+def _wire(cols: dict):
+    """The API's position rows (local ISO times) from a day's columns."""
+    import polars as pl
+
+    return pl.DataFrame({
+        "time": pl.Series(cols["t"]).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone("Asia/Shanghai")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+        "lat": cols["lat"].round(6), "lon": cols["lon"].round(6), "speed_kmh": cols["speed_kmh"],
+        "heading": cols["heading"].round(1), "status": cols["status"], "alarm": cols["alarm"]})
+
+
+@functools.lru_cache(maxsize=1)
+def _rules():
+    from rules.trajectory.config import load
+
+    return load()
+
+
 def _chance(seed: int, *parts) -> float:
     digest = hashlib.sha256("|".join(map(str, (seed, *parts))).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -60,6 +124,8 @@ class SimulatedPlatform:
     faults: Faults = Faults()
     plant_rate: float = 0.15
     plant_rate_for: object = None  # optional (plate, day) -> share of vehicle-days with a violation
+    outage: int | None = None  # set (e.g. 503): every request is answered with it: the platform is down
+    forced: dict = field(default_factory=dict)  # fault name -> plates always hit by it (tests)
     _attempts: dict = field(default_factory=dict)
     _days: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,43 +139,65 @@ class SimulatedPlatform:
         allowed = [p for p in PLANTS if (p != "night_overspeed" or cls in PASSENGER) and (p != "early_morning" or cls == "coach")]
         return [allowed[int(_chance(self.seed, plate, day, "which") * len(allowed))]]
 
+    def depot(self, plate: str) -> tuple[float, float]:
+        """Where the vehicle parks between trips (deterministic per plate)."""
+        return 30.25 + 0.4 * (_chance(self.seed, plate, "lat") - 0.5), 120.15 + 0.4 * (_chance(self.seed, plate, "lon") - 0.5)
+
     def fault(self, name: str, plate: str, day: dt.date) -> bool:
-        return _chance(self.seed, plate, day, name) < getattr(self.faults, name)
+        return plate in self.forced.get(name, ()) or _chance(self.seed, plate, day, name) < getattr(self.faults, name)
 
     def _day(self, plate: str, day: dt.date):
-        """(positions as a polars frame with local ISO times, planted), generated once per vehicle-day."""
+        """(the day's positions as numpy columns, t in epoch microseconds; planted), generated
+        once per vehicle-day and kept (bounded), as a platform keeps what terminals sent."""
+        import numpy as np
         import polars as pl
 
         key = (plate, day)
         cached = self._days.get(key)
         if cached is not None:
             return cached
-        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], self.plants(plate, day))
-        rows = frame.select(
-            pl.col("time").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S+08:00").alias("time"),
-            pl.col("lat").round(6), pl.col("lon").round(6), "speed_kmh", pl.col("heading").round(1),
-            pl.col("status").cast(pl.Int64), pl.col("alarm").cast(pl.Int64),
-            pl.col("time").alias("_t"))
+        plants = self.plants(plate, day)
+        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], plants, rules=_rules())
+        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
+            local_s = (frame["time"].dt.epoch("s").to_numpy() + 8 * 3600) % 86400
+            frame = frame.filter(pl.Series((local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])))
+        cols = {"t": frame["time"].dt.epoch("us").to_numpy(), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+                "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
+                "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}
+        cols = _round_trips(cols, self.depot(plate))
+        if self.fault("cut_off", plate, day):
+            moving = np.flatnonzero(cols["speed_kmh"] > 5)
+            keep = cols["t"] <= cols["t"][moving[len(moving) // 3]]
+            cols = {name: col[keep] for name, col in cols.items()}
         with self._lock:
             if len(self._days) > 20_000:  # bounded: the demo runs ~100 days of a few hundred vehicles
                 self._days.clear()
-            self._days[key] = (rows, planted)
-        return rows, planted
+            self._days[key] = (cols, planted)
+        return cols, planted
+
+    def warm(self, days: list[dt.date], plates: list[str] | None = None) -> None:
+        """Generate these vehicles' days now (a real platform has them stored before anyone asks)."""
+        for day in days:
+            for plate in self.vehicles if plates is None else plates:
+                self._day(plate, day)
 
     def positions(self, plate: str, start: dt.datetime, end: dt.datetime):
-        """A polars frame of the positions in [start, end) (the wire columns only)."""
-        import polars as pl
+        """A polars frame of the positions in [start, end) (the wire columns)."""
+        import numpy as np
 
-        frames = []
+        parts = []
         day = start.astimezone(LOCAL).date()
+        lo, hi = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
         while dt.datetime.combine(day, dt.time(), tzinfo=LOCAL) < end:
             if not self.fault("offline", plate, day):
-                rows, _ = self._day(plate, day)
-                frames.append(rows.filter((pl.col("_t") >= start) & (pl.col("_t") < end)))
+                cols, _ = self._day(plate, day)
+                a, b = np.searchsorted(cols["t"], [lo, hi], side="left")
+                parts.append({name: col[a:b] for name, col in cols.items()})
             day += dt.timedelta(days=1)
-        if not frames:
-            return pl.DataFrame(schema={"time": pl.Utf8})
-        return pl.concat(frames).drop("_t")
+        if not parts:
+            parts = [{name: np.zeros(0, dtype) for name, dtype in (("t", np.int64), ("lat", float), ("lon", float), ("speed_kmh", float),
+                                                                  ("heading", float), ("status", np.int64), ("alarm", np.int64))}]
+        return _wire({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
 
     def planted(self, plate: str, day: dt.date) -> list[dict]:
         if plate not in self.vehicles or self.fault("offline", plate, day):
@@ -155,6 +243,8 @@ def _handler(platform: SimulatedPlatform):
             parts = url.path.strip("/").split("/")
             if len(parts) != 5 or parts[:3] != ["api", "v1", "vehicles"] or parts[4] != "positions":
                 return self._json(404, {"error": "not found"})
+            if platform.outage:
+                return self._json(platform.outage, {"error": "simulated outage"})
             if self.headers.get("Authorization") != f"Bearer {platform.token}":
                 return self._json(401, {"error": "bad token"})
             plate = unquote(parts[3])
@@ -175,7 +265,7 @@ def _handler(platform: SimulatedPlatform):
             if platform.fault("garbage", plate, day):
                 return self._send(200, b"<html>gateway says hello</html>", "text/html")
             rows = platform.positions(plate, start, end)
-            if offset > 0 and platform.fault("truncated", plate, day):
+            if offset > 0 and platform.fault("truncated", plate, day) and platform.first_attempt((plate, str(day), "paging")):
                 return self._json(404, {"error": "page token expired"})
             page = rows.slice(offset, size)
             nxt = str(offset + size) if offset + size < rows.height else None
@@ -237,7 +327,7 @@ class SimulatorProcess:
     the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG`."""
 
     def __init__(self, vehicles: dict[str, str], *, seed: int = 1, token: str = "sim-token",
-                 plant_rates: PlantRates | None = None):
+                 plant_rates: PlantRates | None = None, warm: list[dt.date] | None = None, warm_plates: list[str] | None = None):
         import os
         import subprocess
         import sys
@@ -245,7 +335,8 @@ class SimulatorProcess:
 
         config = {"vehicles": vehicles, "seed": seed, "token": token,
                   "plant_rates": None if plant_rates is None else {"profile_of_plate": plant_rates.profile_of_plate,
-                                                                   "start": plant_rates.start.isoformat()}}
+                                                                   "start": plant_rates.start.isoformat()},
+                  "warm": [d.isoformat() for d in warm or []], "warm_plates": warm_plates}
         fd, self._config = tempfile.mkstemp(prefix="guapai-sim-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, ensure_ascii=False)
@@ -281,5 +372,6 @@ if __name__ == "__main__":
     rates = cfg.get("plant_rates")
     handle = start_simulator(cfg["vehicles"], seed=cfg["seed"], token=cfg["token"],
                              plant_rate_for=PlantRates(rates["profile_of_plate"], dt.date.fromisoformat(rates["start"])) if rates else None)
+    handle.platform.warm([dt.date.fromisoformat(d) for d in cfg.get("warm", [])], cfg.get("warm_plates"))  # before saying where it is
     print(handle.url, flush=True)
     handle.thread.join()

@@ -68,6 +68,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "finding.confirm": frozenset({Role.POLICE}),
     "finding.dismiss": frozenset({Role.POLICE}),
     "sampling.run": frozenset({Role.POLICE, Role.SYSTEM}),
+    "jobs.run": frozenset({Role.ADMIN, Role.SYSTEM}),  # run a scheduled job's period by hand
     "audit.read": frozenset({Role.ADMIN, Role.REVIEWER}),
     "audit.verify": _ALL,
 }

@@ -9,11 +9,12 @@ audit event in one transaction.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from listing.domain import cycles
+from listing.domain.cycles import add_months  # noqa: F401 - the one month arithmetic, re-exported
 from listing.errors import Conflict
 from listing.i18n import register
 
@@ -56,13 +57,6 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
 OPEN_STATES = frozenset({State.PROPOSED, State.LISTED, State.UNDER_REVIEW})
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day n calendar months later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 @dataclass(frozen=True)
 class Case:
     """What the state machine needs to know about one listing."""
@@ -74,6 +68,7 @@ class Case:
     cycle_due: dt.date | None = None
     consecutive_failures: int = 0
     escalated: bool = False
+    confirmed_on: dt.date | None = None  # start of cycle 1: every due date counts from it
 
 
 @dataclass(frozen=True)
@@ -83,20 +78,24 @@ class CyclePolicy:
 
 
 def advance(case: Case, event: Event, on: dt.date, policy: CyclePolicy = CyclePolicy()) -> Case:
-    """Apply `event` on local date `on`; an illegal transition raises Conflict."""
+    """Apply `event` on local date `on`; an illegal transition raises Conflict. A failed review
+    opens the next cycle at the previous due date, not on `on` (cycles are contiguous)."""
     target = TRANSITIONS.get((case.state, event))
     if target is None:
         raise Conflict("err.illegal_transition", listing=case.id, state=case.state.value, event=event.value)
     if event is Event.CONFIRM:
-        return replace(case, state=target, cycle=1, cycle_start=on, cycle_due=add_months(on, policy.months))
+        period = cycles.first(on, policy.months)
+        return replace(case, state=target, cycle=1, cycle_start=period.start, cycle_due=period.due, confirmed_on=on)
     if event is Event.FAIL:
         failures = case.consecutive_failures + 1
+        ended = cycles.Period(case.cycle, case.cycle_start, case.cycle_due)
+        period = cycles.following(ended, policy.months, case.confirmed_on or case.cycle_start)
         return replace(
             case,
             state=target,
-            cycle=case.cycle + 1,
-            cycle_start=on,
-            cycle_due=add_months(on, policy.months),
+            cycle=period.number,
+            cycle_start=period.start,
+            cycle_due=period.due,
             consecutive_failures=failures,
             escalated=case.escalated or failures >= policy.escalate_after_failures,
         )

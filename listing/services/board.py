@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
-from listing.store.tables import Company, Deadline, Finding, Inspection, InspectionMiss, Listing, Sample
+from listing.store.tables import Company, Deadline, Finding, Inspection, InspectionObligation, Listing, Sample
 from listing.timeutil import to_local
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -85,8 +85,10 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
             Finding.rule.notin_(["no_data", "partial_data", "signal_gap"])).group_by(Finding.company_id, week)).all():
         violations[cid][k] += n
     problems = problem_counts(session, ids, today)
-    misses = dict(session.exec(select(InspectionMiss.listing_id, func.count()).where(
-        InspectionMiss.listing_id.in_(listing_ids)).group_by(InspectionMiss.listing_id)).all())
+    # months missed and not made good since (an obligation missed, then met by a late record, is met)
+    misses = dict(session.exec(select(InspectionObligation.listing_id, func.count()).where(
+        InspectionObligation.listing_id.in_(listing_ids), InspectionObligation.state == "missed")
+        .group_by(InspectionObligation.listing_id)).all())
     review_due = dict(session.exec(select(Deadline.listing_id, func.max(Deadline.due_at)).where(
         Deadline.listing_id.in_(listing_ids), Deadline.kind == "review_due").group_by(Deadline.listing_id)).all())
     marks = cycle_marks(session, [(l.id, c.id, l.cycle, l.cycle_start, l.cycle_due) for l, c in pairs

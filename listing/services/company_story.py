@@ -16,7 +16,7 @@ from sqlmodel import Session, or_, select
 from listing.domain.policy import Actor, authorize
 from listing.i18n import register
 from listing.store.tables import (Accident, AuditEvent, Company, Cycle, Finding, Inspection, Listing, Problem, Sample,
-                                  SentNotification, Vehicle, Violation)
+                                  OutboxMessage, Vehicle, Violation)
 from listing.timeutil import LOCAL_TZ, UTC
 
 register(
@@ -68,7 +68,8 @@ def story(session: Session, actor: Actor, company: Company, today: dt.date, live
             "cycle": listing.cycle, "cycle_due": listing.cycle_due,
             "criteria": _criteria(session, listing.explanation or {}),
             "events": [e for e in events if e["listing_id"] == listing.id],
-            "cycles": [_cycle(session, listing, c, marks.get((listing.id, c.number), []), live_checklist) for c in own],
+            "cycles": [_cycle(session, listing, c, marks.get((listing.id, c.number), []), live_checklist, today)
+                       for c in own],
         })
     inspections = session.exec(select(Inspection).where(Inspection.company_id == company.id)
                                .order_by(Inspection.day, Inspection.id)).all()
@@ -116,13 +117,13 @@ def _criteria(session: Session, explanation: dict) -> list[dict]:
     return out
 
 
-def _cycle(session: Session, listing: Listing, cycle: Cycle, marks: list[dict], live: bool) -> dict:
+def _cycle(session: Session, listing: Listing, cycle: Cycle, marks: list[dict], live: bool, today: dt.date) -> dict:
     checklist, provisional = cycle.checklist, False
     current = cycle.number == listing.cycle and listing.state in ("listed", "under_review")
     if checklist is None and current and live:
         from listing.services.review import checklist as assemble
 
-        checklist, provisional = assemble(session, listing), True
+        checklist, provisional = assemble(session, listing, today), True
     from listing.services.decision import overrides
 
     against = overrides(checklist, cycle.outcome == "pass") if cycle.outcome and checklist else []
@@ -154,18 +155,20 @@ def _sampling(samples) -> dict:
 
 
 def _notices(session: Session, listing_ids: list[int]) -> list[dict]:
-    """Notices sent about these listings (keys kind:listing[:...])."""
+    """Notices about these listings (outbox keys kind:listing[:...]), one per channel: queued at
+    `at`, `sent_at` None while a robot has not taken it yet."""
     if not listing_ids:
         return []
     wanted = {str(i) for i in listing_ids}
-    conds = [SentNotification.key.like(f"%:{i}:%") for i in listing_ids] + \
-        [SentNotification.key == f"escalated:{i}" for i in listing_ids]
+    conds = [OutboxMessage.key.like(f"%:{i}:%") for i in listing_ids] + \
+        [OutboxMessage.key == f"escalated:{i}" for i in listing_ids]
     out = []
-    for n in session.exec(select(SentNotification).where(or_(*conds)).order_by(SentNotification.sent_at)).all():
+    for n in session.exec(select(OutboxMessage).where(or_(*conds)).order_by(OutboxMessage.created_at,
+                                                                            OutboxMessage.id)).all():
         parts = n.key.split(":")
         if len(parts) >= 2 and parts[1] in wanted:
             out.append({"kind": parts[0], "listing_id": int(parts[1]), "about": ":".join(parts[2:]) or None,
-                        "channel": n.channel, "sent_at": _aware(n.sent_at)})
+                        "channel": n.channel, "at": _aware(n.created_at), "sent_at": _aware(n.sent_at)})
     return out
 
 
@@ -192,5 +195,6 @@ def timeline(data: dict) -> list[dict]:
         items.append({"at": f["start"], "kind": "finding", "id": f["id"], "rule": f["rule"], "plate": f["plate"],
                       "state": f["state"]})
     for n in data["notices"]:
-        items.append({"at": n["sent_at"], "kind": "notice", "notice": n["kind"], "about": n["about"]})
+        items.append({"at": n["at"], "kind": "notice", "notice": n["kind"], "about": n["about"], "channel": n["channel"],
+                      "sent": n["sent_at"] is not None})
     return sorted(items, key=lambda e: e["at"] or dt.datetime.min.replace(tzinfo=UTC))

@@ -12,6 +12,7 @@ from listing.i18n import register, t
 from listing.services import audit, listings
 from listing.services.notifications import Channel, notify_once
 from listing.store.tables import Company, Deadline, Listing
+from listing.timeutil import to_local
 
 register(
     {
@@ -26,7 +27,7 @@ REVIEW_DAYS = 14  # how long reviewers have to decide after a cycle ends
 
 
 def run(session: Session, channel: Channel, *, now: dt.datetime, lang: str = "zh", checklist=None) -> dict:
-    """Handle every due deadline up to `now`. `checklist(session, listing) -> dict` assembles the
+    """Handle every due deadline up to `now`. `checklist(session, listing, today) -> dict` assembles the
     acceptance checklist stored with the cycle (None: leave it to the review)."""
     ended = escalated = 0
     due = session.exec(select(Deadline).where(Deadline.done_at.is_(None), Deadline.due_at <= now)
@@ -40,7 +41,7 @@ def run(session: Session, channel: Channel, *, now: dt.datetime, lang: str = "zh
                 review_due = deadline.due_at + dt.timedelta(days=REVIEW_DAYS)
                 session.add(Deadline(kind="review_due", listing_id=listing.id, due_at=review_due))
                 if checklist is not None:
-                    listings.store_checklist(session, listing.id, checklist(session, listing))
+                    listings.store_checklist(session, listing.id, checklist(session, listing, to_local(now).date()))
                 notify_once(session, channel, f"review_due:{listing.id}:{listing.cycle}", t("notify.review_due.title", lang),
                             t("notify.review_due.text", lang, company=company.name, cycle=listing.cycle,
                               due=review_due.date().isoformat()), now=now)

@@ -34,17 +34,20 @@ def overrides(checklist: dict, passed: bool) -> list[str]:
 
 
 def decide(session: Session, actor: Actor, listing_id: int, passed: bool, *, reason: str | None, now: dt.datetime,
-           channel=None, lang: str = "en") -> dict:
+           channel=None, lang: str = "en", notify_lang: str = "zh") -> dict:
     """Decide; {listing, recommendation, against, overridden}. Refused (exit 2) when it goes against
     the recommendation without a reason."""
     from listing.i18n import t
 
-    checklist = review.show(session, actor, listing_id)
+    from listing.timeutil import to_local
+
+    checklist = review.show(session, actor, listing_id, today=to_local(now).date())
     overridden = overrides(checklist, passed)
     reason = (reason or "").strip() or None
     if overridden and reason is None:
         raise ValidationError("err.override_reason", recommendation=t(checklist["recommendation"], lang),
                               items=", ".join(t(f"check.{i}", lang) for i in overridden))
-    row = review.decide(session, actor, listing_id, passed, reason=reason or "", now=now, channel=channel)
+    row = review.decide(session, actor, listing_id, passed, reason=reason or "", now=now, channel=channel,
+                        lang=notify_lang)
     return {"listing": row, "recommendation": checklist["recommendation"], "against": bool(overridden),
             "overridden": overridden}

@@ -25,8 +25,8 @@ register(
         "demo.outcomes": ("任务运行 {runs} 次;检查 {inspections} 次;线索确认 {confirmed}、驳回 {dismissed};问题验证 {verified};导入违法/事故 {imported} 条",
                           "{runs} job runs; {inspections} inspections; findings {confirmed} confirmed, {dismissed} dismissed; {verified} problems verified; {imported} violations/accidents imported"),
         "demo.decisions": ("验收:摘牌 {delisted},继续挂牌 {continued},升级 {escalated}", "acceptance: {delisted} delisted, {continued} continued, {escalated} escalated"),
-        "demo.effect": ("挂牌效果(车均违法,双重差分):{did}(95%区间 {lo} 至 {hi});简单前后对比 {raw};{n} 个案件",
-                        "effect of listing on violations per vehicle (DiD): {did} (95% interval {lo} to {hi}); raw before/after {raw}; {n} listings"),
+        "demo.effect": ("挂牌效果(车均违法,匹配双重差分):{did}(95%区间 {lo} 至 {hi});简单前后对比 {raw};{n} 个案件;模拟植入的真实效果 {planted}",
+                        "effect of listing on violations per vehicle (matched DiD): {did} (95% interval {lo} to {hi}); raw before/after {raw}; {n} listings; planted (SIMULATED truth) {planted}"),
         "demo.report": ("报告:{path}", "report: {path}"),
         "err.demo_not_empty": ("数据库 {url} 已有数据;演示需要空库(或不带 --db 使用默认演示库)", "database {url} is not empty; the demo needs an empty one (or omit --db to use the demo database)"),
     }
@@ -80,7 +80,7 @@ def build_city(store: Store, *, seed: int, as_of: dt.date, now: dt.datetime,
         verdict = audit.verify(session, users.resolve_actor(session, "admin"))
         summary = _summary(session, as_of)
     summary.update(seed=seed, as_of=as_of, imported=results, audit_ok=verdict.ok, audit_events=verdict.checked,
-                   planted_bad=city["planted_bad"]["uscc"].to_list())
+                   planted_bad=city["planted_bad"]["uscc"].to_list(), truth=city["truth"])
     return summary
 
 

@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 
 from listing.domain.identifiers import mask_ric
 from listing.domain.policy import Actor, authorize, can
-from listing.errors import Conflict, NotFound, ValidationError
+from listing.domain import findings as lifecycle
+from listing.errors import Conflict, NotFound
 from listing.i18n import register, t
 from listing.services import audit
 from listing.store.tables import Company, Driver, Finding, Problem, Vehicle, Violation
@@ -35,8 +36,6 @@ def _load(session: Session, actor: Actor, finding_id: int, action: str) -> tuple
         raise NotFound("err.finding_not_found", id=finding_id)
     company = session.get(Company, row.company_id)
     authorize(actor, f"finding.{action}", company.jurisdiction)
-    if row.state != "suspected":
-        raise Conflict("err.finding_state", id=finding_id, state=row.state)
     return row, company
 
 
@@ -49,9 +48,10 @@ def _claim(session: Session, row: Finding, values: dict) -> None:
 
 def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime, lang: str = "zh") -> Finding:
     row, company = _load(session, actor, finding_id, "confirm")
+    decision = lifecycle.decide(row.id, row.state, "confirm", row.rule)
     vehicle = session.get(Vehicle, row.vehicle_id)
     violation_id = None
-    if row.rule not in ("no_data", "partial_data"):
+    if decision.makes_violation:
         code = f"TRJ-{row.rule}"
         # the same event may reach two findings (a run across midnight is sampled on both days):
         # it is one violation, counted once
@@ -74,7 +74,7 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
     problem.listing_id = listing.id if listing else None
     session.add(problem)
     session.flush()
-    _claim(session, row, {"state": "confirmed", "decided_by": actor.name, "decided_at": now,
+    _claim(session, row, {"state": decision.state, "decided_by": actor.name, "decided_at": now,
                           "violation_id": violation_id, "problem_id": problem.id})
     session.refresh(row)
     audit.record(session, actor, "finding.confirm", "finding", row.id, at=now,
@@ -83,10 +83,9 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
 
 
 def dismiss(session: Session, actor: Actor, finding_id: int, *, reason: str, now: dt.datetime) -> Finding:
-    if not reason or not reason.strip():
-        raise ValidationError("err.reason_required")
     row, _ = _load(session, actor, finding_id, "dismiss")
-    _claim(session, row, {"state": "dismissed", "decided_by": actor.name, "decided_at": now, "reason": reason})
+    decision = lifecycle.decide(row.id, row.state, "dismiss", row.rule, reason)
+    _claim(session, row, {"state": decision.state, "decided_by": actor.name, "decided_at": now, "reason": reason})
     session.refresh(row)
     audit.record(session, actor, "finding.dismiss", "finding", row.id, at=now, after={"reason": reason, "rule": row.rule})
     return row

@@ -6,15 +6,20 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from listing.dates import not_after_today
+from listing.domain import months
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.errors import NotFound, ValidationError
 from listing.i18n import register
 from listing.services import audit
 from listing.services.notifications import Channel, notify_once
-from listing.store.tables import Company, Cycle, Inspection, InspectionMiss, Listing, Problem
+from listing.store.tables import Company, Cycle, Inspection, InspectionMiss, InspectionObligation, Listing, Problem
+from listing.timeutil import LOCAL_TZ, to_local
 
 register(
     {
@@ -31,7 +36,8 @@ register(
     }
 )
 
-DEPARTMENTS = ("transport", "police")
+DEPARTMENTS = months.DEPARTMENTS
+RECENTLY_CLOSED = dt.timedelta(days=120)
 
 
 def _company(session: Session, ref: str) -> Company:
@@ -54,9 +60,12 @@ def record(session: Session, actor: Actor, company_ref: str, department: str, da
     open on the company's problem list (问题清单)."""
     if department not in DEPARTMENTS:
         raise ValidationError("err.department")
+    not_after_today(day, to_local(now).date())
     company = _company(session, company_ref)
     authorize(actor, f"inspection.record.{department}", company.jurisdiction)
     listing = open_listing(session, company.id)
+    if listing is not None and day < (confirmed_on(session, listing.id) or day):
+        listing = None  # dated before the confirmation: it does not count for this listing
     row = Inspection(company_id=company.id, listing_id=listing.id if listing else None, department=department,
                      inspector=actor.name, day=day, notes=notes, findings=list(findings),
                      company_not_listed=listing is None, recorded_at=now)
@@ -89,60 +98,101 @@ def list_inspections(session: Session, actor: Actor, month: str | None = None) -
             for i, c in session.exec(query).all()]
 
 
-def _done(session: Session, company_id: int, department: str, first: dt.date, last: dt.date) -> bool:
+def confirmed_on(session: Session, listing_id: int) -> dt.date | None:
+    """The listing's confirmation day: the start of its cycle 1 (None: never confirmed)."""
+    return session.exec(select(Cycle.start).where(Cycle.listing_id == listing_id, Cycle.number == 1)).first()
+
+
+def ended_on(session: Session, listing: Listing) -> dt.date | None:
+    """The day a closed listing stopped being supervised: the reviewer's decision (inspections
+    stay owed while a review is pending, the company is still listed); None while it is open."""
+    if listing.state in (State.LISTED.value, State.UNDER_REVIEW.value) or listing.closed_at is None:
+        return None
+    return to_local(listing.closed_at).date()
+
+
+def _inspected(session: Session, company_id: int, department: str, month: str, since: dt.date, today: dt.date) -> bool:
+    first = months.first_day(month)
+    last = months.due_date(month) - dt.timedelta(days=1)
     return session.exec(select(func.count()).select_from(Inspection).where(
         Inspection.company_id == company_id, Inspection.department == department,
-        Inspection.day >= first, Inspection.day <= last)).one() > 0
+        Inspection.day >= max(first, since), Inspection.day <= min(last, today))).one() > 0
 
 
-def _month_required(session: Session, listing: Listing, month_first: dt.date, remind_from_day: int) -> bool:
-    """The same rule as the acceptance checklist: a month is owed when the listing covered at
-    least MONTH_MIN_DAYS of it (counted from the first confirmation)."""
-    from listing.services.review import required_months
-
-    confirmed = session.exec(select(Cycle.start).where(Cycle.listing_id == listing.id, Cycle.number == 1)).first()
-    if confirmed is None:
-        return False
-    month_last = (month_first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return f"{month_first:%Y-%m}" in required_months(max(confirmed, month_first), month_last)
+def _open_obligations(session: Session, listing: Listing, company: Company, today: dt.date, now: dt.datetime) -> None:
+    """Create the obligation rows of every month this listing owes up to today's month."""
+    start = confirmed_on(session, listing.id)
+    if start is None:
+        return
+    have = set(session.exec(select(InspectionObligation.month, InspectionObligation.department).where(
+        InspectionObligation.company_id == company.id)).all())
+    for month in months.owed_while_listed(start, ended_on(session, listing), today):
+        for dept in DEPARTMENTS:
+            if (month, dept) in have:
+                continue
+            due_at = dt.datetime.combine(months.due_date(month), dt.time(), tzinfo=LOCAL_TZ)
+            try:  # a second scheduler running another day may create it at the same moment
+                with session.begin_nested():
+                    session.add(InspectionObligation(company_id=company.id, listing_id=listing.id, month=month,
+                                                     department=dept, due_at=due_at, state=months.Obligation.OWED.value,
+                                                     created_at=now))
+            except IntegrityError:
+                pass
 
 
 def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime, remind_from_day: int = 20,
           lang: str = "zh") -> dict:
-    """The daily check (run for local date `day`): reminders from `remind_from_day` of the month
-    on; on the 1st, a miss for each department without an inspection last month."""
+    """The daily check for local date `day`: create the obligation row of every month owed (also
+    for months the job was not running in), settle each open obligation (met, missed once it has
+    fallen due, waived when the listing ended before the month was owed), and remind before
+    month end for owed months only."""
     from listing.i18n import t
 
     listed = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
         Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value]))).all()
-    month = f"{day:%Y-%m}"
-    first, last = month_bounds(month)
+    # and listings closed lately: a month owed before the delisting took effect is owed even
+    # when the job did not run while the listing was open (scheduler stopped for weeks)
+    recent = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
+        Listing.state == State.DELISTED.value, Listing.closed_at >= now - RECENTLY_CLOSED)).all()
+    for listing, company in [*listed, *recent]:
+        _open_obligations(session, listing, company, day, now)
+    pending = session.exec(select(InspectionObligation, Listing, Company)
+                           .join(Listing, Listing.id == InspectionObligation.listing_id)
+                           .join(Company, Company.id == InspectionObligation.company_id)
+                           .where(InspectionObligation.state.in_([months.Obligation.OWED.value, months.Obligation.MISSED.value]))
+                           .order_by(InspectionObligation.month, InspectionObligation.id)).all()
     reminders = misses = 0
-    for listing, company in listed:
-        for dept in DEPARTMENTS:
-            dept_label = t(f"dept.{dept}", lang)
-            if day.day >= remind_from_day and not _done(session, company.id, dept, first, last):
-                reminders += notify_once(session, channel, f"remind:{listing.id}:{month}:{dept}",
-                                         t("notify.remind.title", lang),
-                                         t("notify.remind.text", lang, company=company.name, department=dept_label, month=month), now=now)
-        if day.day == 1:
-            prev_last = first - dt.timedelta(days=1)
-            prev = f"{prev_last:%Y-%m}"
-            prev_first = prev_last.replace(day=1)
-            if not _month_required(session, listing, prev_first, remind_from_day):
+    for ob, listing, company in pending:
+        since = confirmed_on(session, listing.id)
+        end = ended_on(session, listing)
+        still_owed = end is None or ob.month in months.owed(since, end)
+        old = months.Obligation(ob.state)
+        new = months.settle(old, ob.month, _inspected(session, company.id, ob.department, ob.month, since, day), day, still_owed)
+        dept_label = t(f"dept.{ob.department}", lang)
+        if new is not old:
+            # compare-and-set: of two schedulers settling the same month, one writes it
+            won = session.execute(update(InspectionObligation).where(
+                InspectionObligation.id == ob.id, InspectionObligation.state == old.value)
+                .values(state=new.value, settled_at=now).execution_options(synchronize_session=False)).rowcount
+            if not won:
                 continue
-            for dept in DEPARTMENTS:
-                if _done(session, company.id, dept, prev_first, prev_last):
-                    continue
-                exists = session.exec(select(InspectionMiss.id).where(InspectionMiss.listing_id == listing.id,
-                                      InspectionMiss.month == prev, InspectionMiss.department == dept)).first()
-                if exists:
-                    continue
-                session.add(InspectionMiss(listing_id=listing.id, company_id=company.id, month=prev, department=dept, recorded_at=now))
-                session.flush()
-                audit.record(session, "system", "inspection.miss", "listing", listing.id, at=now,
-                             after={"month": prev, "department": dept, "company": company.uscc})
-                misses += 1
-                notify_once(session, channel, f"miss:{listing.id}:{prev}:{dept}", t("notify.miss.title", lang),
-                            t("notify.miss.text", lang, company=company.name, department=t(f"dept.{dept}", lang), month=prev), now=now)
+            audit.record(session, "system", f"inspection.{new.value}", "listing", listing.id, at=now,
+                         before={"state": old.value}, after={"month": ob.month, "department": ob.department,
+                                                             "company": company.uscc, "state": new.value})
+        if new is months.Obligation.MISSED and old is months.Obligation.OWED:
+            try:  # recorded before this upgrade already: one miss
+                with session.begin_nested():
+                    session.add(InspectionMiss(listing_id=listing.id, company_id=company.id, month=ob.month,
+                                               department=ob.department, recorded_at=now))
+            except IntegrityError:
+                pass
+            misses += 1
+            notify_once(session, channel, f"miss:{listing.id}:{ob.month}:{ob.department}", t("notify.miss.title", lang),
+                        t("notify.miss.text", lang, company=company.name, department=dept_label, month=ob.month), now=now)
+        elif months.reminder_due(new, ob.month, day, remind_from_day):
+            reminders += notify_once(session, channel, f"remind:{listing.id}:{ob.month}:{ob.department}",
+                                     t("notify.remind.title", lang),
+                                     t("notify.remind.text", lang, company=company.name, department=dept_label,
+                                       month=ob.month), now=now)
+        session.flush()
     return {"day": day, "listed": len(listed), "reminders": reminders, "misses": misses}

@@ -97,6 +97,12 @@ def done_periods(session: Session, job: str) -> set[str]:
     return set(session.exec(select(JobRun.period).where(JobRun.job == job, JobRun.state == "done")).all())
 
 
+def failed_runs(session: Session, job: str) -> dict[str, tuple[int, dt.datetime]]:
+    """period -> (attempts, when the last attempt ended) of the job's failed runs."""
+    rows = session.exec(select(JobRun.period, JobRun.attempts, JobRun.finished_at).where(JobRun.job == job, JobRun.state == "failed"))
+    return {period: (attempts, _aware(finished)) for period, attempts, finished in rows.all() if finished is not None}
+
+
 def runs(session: Session, job: str | None = None, limit: int = 100) -> list[JobRun]:
     query = select(JobRun).order_by(JobRun.started_at.desc()).limit(limit)
     if job:

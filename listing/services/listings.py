@@ -35,9 +35,11 @@ _EVENT_ACTION = {
 }
 
 
-def _case(row: Listing) -> Case:
+def _case(session: Session, row: Listing) -> Case:
+    confirmed = session.exec(select(Cycle.start).where(Cycle.listing_id == row.id, Cycle.number == 1)).first()
     return Case(id=row.id, state=State(row.state), cycle=row.cycle, cycle_start=row.cycle_start,
-                cycle_due=row.cycle_due, consecutive_failures=row.consecutive_failures, escalated=row.escalated)
+                cycle_due=row.cycle_due, consecutive_failures=row.consecutive_failures, escalated=row.escalated,
+                confirmed_on=confirmed)
 
 
 def snapshot(row: Listing) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def apply(session: Session, actor: Actor, listing_id: int, event: Event, *, now:
     authorize(actor, _EVENT_ACTION[event], company.jurisdiction)
     before = snapshot(row)
     old_cycle = row.cycle
-    new = advance(_case(row), event, now.astimezone(LOCAL_TZ).date(), policy)
+    new = advance(_case(session, row), event, now.astimezone(LOCAL_TZ).date(), policy)
     values = {"state": new.state.value, "cycle": new.cycle, "cycle_start": new.cycle_start,
               "cycle_due": new.cycle_due, "consecutive_failures": new.consecutive_failures,
               "escalated": new.escalated, "version": row.version + 1}

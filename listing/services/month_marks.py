@@ -2,20 +2,20 @@
 missed? (每月检查完成情况). The board, the company story, the to-do list and the terminal read
 the marks from here.
 
-Which months are owed is today's rule (`review.required_months`, a month the listing covers for at
-least 15 days, counted from the first confirmation). When the case engine's pure months-owed
-module lands, `owed_months` is the one call to re-point.
+Which months a cycle owes is the case engine's rule (`listing.domain.months.owed` over the cycle's
+days from the confirmation on, as the acceptance checklist counts them); where the daily job has
+settled a month's obligation row (owed / met / missed / waived) that state is the answer.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from functools import lru_cache
 
 from sqlmodel import Session, func, select
 
+from listing.domain import months as months_owed
 from listing.i18n import register
-from listing.store.tables import Cycle, Inspection, InspectionMiss
+from listing.store.tables import Cycle, Inspection, InspectionObligation
 
 register(
     {
@@ -27,40 +27,29 @@ register(
     }
 )
 
-DEPARTMENTS = ("transport", "police")
+DEPARTMENTS = months_owed.DEPARTMENTS
 # done: inspected; missed: the month ended without one; owed: this month, not yet;
-# not_owed: the listing covered too little of the month; upcoming: the month has not begun
+# not_owed: the listing covered too little of the month (or it was waived); upcoming: not begun
 MARKS = ("done", "missed", "owed", "not_owed", "upcoming")
 SYMBOL = {"done": "✓", "missed": "✗", "owed": "!", "not_owed": "–", "upcoming": "·"}
+_FROM_OBLIGATION = {"met": "done", "missed": "missed", "waived": "not_owed"}
 
 
-def months_between(start: dt.date, end: dt.date) -> list[str]:
-    """Calendar months (YYYY-MM) touched by the days start..end inclusive (the checklist's own)."""
-    from listing.services.review import _months
-
-    return _months(start, end)
+def months_between(start: dt.date, due: dt.date) -> list[str]:
+    """Calendar months touched by the days start <= day < due."""
+    return months_owed.months_between(start, due)
 
 
 def month_last_day(month: str) -> dt.date:
-    from listing.services.inspections import month_bounds
-
-    return month_bounds(month)[1]
+    return months_owed.due_date(month) - dt.timedelta(days=1)
 
 
-def owed_months(confirmed: dt.date, months: list[str]) -> set[str]:
-    """The months among `months` in which both departments owe an inspection."""
-    return {month for month in months if _owed(confirmed, month)}
+def owed_months(confirmed: dt.date, start: dt.date, due: dt.date) -> set[str]:
+    """The months a cycle start <= day < due owes, counted from the confirmation (the checklist's rule)."""
+    return set(months_owed.owed(max(start, confirmed), due))
 
 
-@lru_cache(maxsize=4096)
-def _owed(confirmed: dt.date, month: str) -> bool:
-    from listing.services.review import required_months
-
-    first, last = dt.date.fromisoformat(month + "-01"), month_last_day(month)
-    return last >= confirmed and month in required_months(max(confirmed, first), last)
-
-
-def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], missed: set[tuple[str, str]],
+def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], settled: dict[tuple[str, str], str],
           today: dt.date) -> list[dict]:
     """Pure: one entry per month, {month, transport: mark, police: mark, transport_count, police_count}."""
     this_month = f"{today:%Y-%m}"
@@ -71,7 +60,9 @@ def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], m
             n = done.get((month, dept), 0)
             if n:
                 mark = "done"
-            elif (month, dept) in missed or (month in owed and month < this_month):
+            elif (month, dept) in settled:
+                mark = settled[(month, dept)]
+            elif month in owed and month < this_month:
                 mark = "missed"
             elif month > this_month:
                 mark = "upcoming"
@@ -86,7 +77,7 @@ def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], m
 
 def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) -> dict[tuple[int, int], list[dict]]:
     """Marks for many (listing, company_id, cycle number, start, due) at once, in three queries:
-    {(listing_id, cycle number): marks}."""
+    {(listing_id, cycle number): marks}. An inspection counts from the confirmation on and up to today."""
     if not listings_cycles:
         return {}
     listing_ids = sorted({lc[0] for lc in listings_cycles})
@@ -94,20 +85,26 @@ def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) 
     earliest = min(lc[3] for lc in listings_cycles)
     confirmed = dict(session.exec(select(Cycle.listing_id, func.min(Cycle.start)).where(
         Cycle.listing_id.in_(listing_ids)).group_by(Cycle.listing_id)).all())
-    done: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    days: dict[int, list] = defaultdict(list)
     for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
-            Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1))).all():
-        done[cid][(f"{day:%Y-%m}", dept)] += 1
-    missed: dict[int, set] = defaultdict(set)
-    for lid, month, dept in session.exec(select(InspectionMiss.listing_id, InspectionMiss.month,
-                                                InspectionMiss.department).where(
-            InspectionMiss.listing_id.in_(listing_ids))).all():
-        missed[lid].add((month, dept))
+            Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1),
+            Inspection.day <= today)).all():
+        days[cid].append((dept, day))
+    settled: dict[int, dict] = defaultdict(dict)
+    for cid, month, dept, state in session.exec(select(
+            InspectionObligation.company_id, InspectionObligation.month, InspectionObligation.department,
+            InspectionObligation.state).where(InspectionObligation.company_id.in_(company_ids),
+                                              InspectionObligation.state.in_(list(_FROM_OBLIGATION)))).all():
+        settled[cid][(month, dept)] = _FROM_OBLIGATION[state]
     out = {}
     for lid, cid, number, start, due in listings_cycles:
-        months = months_between(start, due - dt.timedelta(days=1))
-        owed = owed_months(confirmed.get(lid, start), months)
-        out[(lid, number)] = marks(months, owed, done[cid], missed[lid], today)
+        since = confirmed.get(lid, start)
+        done: dict[tuple[str, str], int] = defaultdict(int)
+        for dept, day in days[cid]:
+            if day >= since:
+                done[(months_owed.month_of(day), dept)] += 1
+        months = months_between(start, due)
+        out[(lid, number)] = marks(months, owed_months(since, start, due), done, settled[cid], today)
     return out
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from listing.domain.problems import CLOSED
 from listing.store.tables import Problem
-
-CLOSED = "verified"
 
 
 @dataclass
@@ -46,10 +45,16 @@ def count(rows, today: dt.date) -> ProblemCount:
     return out
 
 
+def unverified(session: Session, company_ids: list[int]) -> list:
+    """Every problem of these companies not verified, whenever created: rows (id, company_id,
+    state, due, created_at). The acceptance checklist loads its problems here too."""
+    return session.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.due, Problem.created_at).where(
+        Problem.company_id.in_(company_ids), Problem.state != CLOSED)).all()
+
+
 def problem_counts(session: Session, company_ids: list[int], today: dt.date) -> dict[int, ProblemCount]:
     """Per company id (every id given has an entry), in one query."""
     by_company: dict[int, list] = defaultdict(list)
-    for cid, state, due in session.exec(select(Problem.company_id, Problem.state, Problem.due).where(
-            Problem.company_id.in_(company_ids), Problem.state != CLOSED)).all():
+    for _, cid, state, due, _ in unverified(session, company_ids):
         by_company[cid].append((state, due))
     return {cid: count(by_company.get(cid, []), today) for cid in company_ids}

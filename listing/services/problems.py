@@ -9,10 +9,12 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
-from listing.errors import Conflict, NotFound, PermissionDenied
+from listing.domain import problems as domain
+from listing.errors import Conflict, NotFound
 from listing.i18n import register
 from listing.services import audit
 from listing.store.tables import Company, Problem
+from listing.timeutil import LOCAL_TZ, to_local
 
 register(
     {
@@ -26,27 +28,29 @@ register(
     }
 )
 
-TRANSITIONS = {"rectify": ({"open", "reopened"}, "rectified"), "verify": ({"rectified"}, "verified"),
-               "reopen": ({"rectified", "verified"}, "reopened")}
+def _case(row: Problem) -> domain.ProblemCase:
+    return domain.ProblemCase(id=row.id, state=row.state, created_on=to_local(row.created_at).date(),
+                              rectified_by=row.rectified_by, verified_by=row.verified_by)
 
 
-def change(session: Session, actor: Actor, problem_id: int, action: str, *, now: dt.datetime, note: str | None = None) -> Problem:
+def change(session: Session, actor: Actor, problem_id: int, action: str, *, now: dt.datetime, note: str | None = None,
+           on: dt.date | None = None) -> Problem:
+    """Rectify, verify or reopen a problem, dated `on` (default: today); the lifecycle decides
+    (listing.domain.problems), this writes the result and its audit event."""
     row = session.get(Problem, problem_id)
     if row is None:
         raise NotFound("err.problem_not_found", id=problem_id)
     company = session.get(Company, row.company_id)
     authorize(actor, f"problem.{action}", company.jurisdiction)
-    allowed, target = TRANSITIONS[action]
-    if row.state not in allowed:
-        raise Conflict("err.problem_state", id=problem_id, state=row.state, action=action)
-    if action == "verify" and row.rectified_by == actor.name:
-        raise PermissionDenied("err.four_eyes", user=actor.name)
+    today = to_local(now).date()
+    new = domain.change(_case(row), action, actor.name, on or today, today)
+    stamp = now if on is None or on == today else dt.datetime.combine(on, dt.time(12), tzinfo=LOCAL_TZ)
     before = {"state": row.state, "version": row.version}
-    values = {"state": target, "version": row.version + 1}
+    values = {"state": new.state, "version": row.version + 1}
     if action == "rectify":
-        values |= {"rectified_by": actor.name, "rectified_at": now}
+        values |= {"rectified_by": new.rectified_by, "rectified_at": stamp}
     elif action == "verify":
-        values |= {"verified_by": actor.name, "verified_at": now}
+        values |= {"verified_by": new.verified_by, "verified_at": stamp}
     else:
         values |= {"verified_by": None, "verified_at": None}
     res = session.execute(update(Problem).where(Problem.id == problem_id, Problem.version == row.version).values(**values)
@@ -55,7 +59,7 @@ def change(session: Session, actor: Actor, problem_id: int, action: str, *, now:
         raise Conflict("err.problem_state", id=problem_id, state="changed", action=action)
     session.refresh(row)
     audit.record(session, actor, f"problem.{action}", "problem", problem_id, before=before,
-                 after={"state": target, "note": note}, at=now)
+                 after={"state": new.state, "note": note} | ({"on": on.isoformat()} if on else {}), at=now)
     return row
 
 
@@ -71,7 +75,7 @@ def list_problems(session: Session, actor: Actor, *, today: dt.date, state: str 
         query = query.where(Company.jurisdiction == actor.jurisdiction)
     rows = []
     for p, c in session.exec(query).all():
-        late = p.state != "verified" and p.due is not None and p.due < today
+        late = p.state != domain.CLOSED and p.due is not None and p.due < today
         if overdue and not late:
             continue
         rows.append({"id": p.id, "company": c.name, "uscc": c.uscc, "description": p.description, "source": p.source,

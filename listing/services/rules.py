@@ -11,12 +11,13 @@ import polars as pl
 from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import Session, select
 
+from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
 from listing.errors import Conflict, NotFound
 from listing.i18n import register
 from listing.services import audit, listings
-from listing.store.tables import Accident, Company, Listing, RuleVersion, Vehicle, Violation
+from listing.store.tables import Accident, Company, Cycle, Listing, RuleVersion, Vehicle, VehicleOwnership, Violation
 from listing.timeutil import LOCAL_TZ
 from rules.criteria import config
 from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate, explanation
@@ -98,14 +99,64 @@ def load_rules(session: Session, actor: Actor, path: Path | None, *, now: dt.dat
 
 # ---- metrics ------------------------------------------------------------------------------
 
-def _exposure_days(dialect: str, w: Window):
-    """Days each vehicle was registered to its company inside the window (SQL expression)."""
-    end = func.coalesce(Vehicle.active_to, w.end)
+def _exposure_days(dialect: str, w: Window, start=None, stop=None):
+    """Days each vehicle was registered to a company inside the window (SQL expression), for the
+    period start <= day < stop (default: the vehicle's active period)."""
+    start = Vehicle.active_from if start is None else start
+    end = func.coalesce(Vehicle.active_to if stop is None else stop, w.end)
     if dialect == "sqlite":
         hi = func.min(end, w.end)
-        lo = func.max(Vehicle.active_from, w.start)
+        lo = func.max(start, w.start)
         return func.julianday(hi) - func.julianday(lo)
-    return func.least(end, w.end) - func.greatest(Vehicle.active_from, w.start)
+    return func.least(end, w.end) - func.greatest(start, w.start)
+
+
+def _ownership_exposure(dialect: str, w: Window):
+    """Vehicle-days per company from the ownership history (a vehicle sold to another company
+    counts for the old one until the move), for the vehicles that have one."""
+    o = VehicleOwnership
+    return (select(o.company_id.label("company_id"), func.sum(_exposure_days(dialect, w, o.start, o.end)).label("days"))
+            .join(Vehicle, Vehicle.id == o.vehicle_id)
+            .where(o.start < w.end, or_(o.end.is_(None), o.end > w.start)).group_by(o.company_id))
+
+
+def _moved_vehicles(session: Session) -> list[int]:
+    return list(session.exec(select(VehicleOwnership.vehicle_id).group_by(VehicleOwnership.vehicle_id)
+                             .having(func.count() > 1)).all())
+
+
+def _owner_corrections(session: Session, rules: RuleSet, w: Window, moved: list[int]) -> pl.DataFrame:
+    """For vehicles that changed company: per company, the events to add (the owner on the day of
+    the event) and remove (the company the record names). Few rows: decided in polars."""
+    start, end = w.utc()
+    history = pl.DataFrame(session.exec(select(VehicleOwnership.vehicle_id, VehicleOwnership.company_id, VehicleOwnership.start,
+                                               VehicleOwnership.end).where(VehicleOwnership.vehicle_id.in_(moved))).all(),
+                           schema={"vehicle_id": pl.Int64, "owner": pl.Int64, "start": pl.Date, "end": pl.Date}, orient="row")
+    fatal = and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
+    frames = [
+        pl.DataFrame(session.exec(select(Violation.vehicle_id, Violation.company_id, Violation.occurred_at, literal(1), literal(0),
+                                         literal(0), literal(0)).where(Violation.vehicle_id.in_(moved), Violation.occurred_at >= start,
+                                                                       Violation.occurred_at < end)).all(),
+                     schema=_EVENT_SCHEMA, orient="row"),
+        pl.DataFrame(session.exec(select(Accident.vehicle_id, Accident.company_id, Accident.occurred_at, literal(0),
+                                         case((fatal, 1), else_=0), case((fatal, Accident.fatalities), else_=0),
+                                         case((Accident.responsibility.in_(rules.at_fault), 1), else_=0))
+                                  .where(Accident.vehicle_id.in_(moved), Accident.occurred_at >= start, Accident.occurred_at < end)).all(),
+                     schema=_EVENT_SCHEMA, orient="row"),
+    ]
+    events = pl.concat(frames).with_columns(
+        pl.col("at").dt.replace_time_zone("UTC").dt.convert_time_zone(str(LOCAL_TZ)).dt.date().alias("day"))
+    owned = (events.join(history, on="vehicle_id").filter(
+        (pl.col("start") <= pl.col("day")) & (pl.col("end").is_null() | (pl.col("end") > pl.col("day"))))
+        .filter(pl.col("owner") != pl.col("company_id")))
+    counts = ["violations", "fatal_accidents", "deaths", "at_fault_accidents"]
+    plus = owned.group_by(pl.col("owner").alias("cid")).agg([pl.col(c).sum() for c in counts])
+    minus = owned.group_by(pl.col("company_id").alias("cid")).agg([-pl.col(c).sum() for c in counts])
+    return pl.concat([plus, minus]).group_by("cid").agg([pl.col(c).sum() for c in counts])
+
+
+_EVENT_SCHEMA = {"vehicle_id": pl.Int64, "company_id": pl.Int64, "at": pl.Datetime("us"), "violations": pl.Int64,
+                 "fatal_accidents": pl.Int64, "deaths": pl.Int64, "at_fault_accidents": pl.Int64}
 
 
 def _class_filter(session: Session, rules: RuleSet):
@@ -120,9 +171,12 @@ def aggregates(session: Session, rules: RuleSet, w: Window, company_ids: list[in
     start, end = w.utc()
     in_scope = _class_filter(session, rules)
 
+    has_history = select(VehicleOwnership.id).where(VehicleOwnership.vehicle_id == Vehicle.id).exists()
     exposure = (select(Vehicle.company_id, func.sum(_exposure_days(dialect, w)))
-                .where(Vehicle.active_from < w.end, or_(Vehicle.active_to.is_(None), Vehicle.active_to > w.start))
+                .where(Vehicle.active_from < w.end, or_(Vehicle.active_to.is_(None), Vehicle.active_to > w.start),
+                       ~has_history)
                 .group_by(Vehicle.company_id))
+    owned = _ownership_exposure(dialect, w)
     fatal = and_(Accident.fatalities > 0, Accident.responsibility.in_(rules.fatal_responsibility))
     acc = (select(Accident.company_id,
                   func.sum(case((fatal, 1), else_=0)), func.sum(case((fatal, Accident.fatalities), else_=0)),
@@ -132,12 +186,14 @@ def aggregates(session: Session, rules: RuleSet, w: Window, company_ids: list[in
            .group_by(Violation.company_id))
     if in_scope is not None:
         exposure = exposure.where(in_scope)
+        owned = owned.where(in_scope)
         acc = acc.join(Vehicle, Vehicle.id == Accident.vehicle_id).where(in_scope)
         vio = vio.join(Vehicle, Vehicle.id == Violation.vehicle_id).where(in_scope)
     companies = select(Company.id, Company.uscc, Company.name, Company.business_type, Company.jurisdiction)
     if company_ids is not None:
         companies = companies.where(Company.id.in_(company_ids))
         exposure = exposure.where(Vehicle.company_id.in_(company_ids))
+        owned = owned.where(VehicleOwnership.company_id.in_(company_ids))
         acc = acc.where(Accident.company_id.in_(company_ids))
         vio = vio.where(Violation.company_id.in_(company_ids))
 
@@ -145,10 +201,19 @@ def aggregates(session: Session, rules: RuleSet, w: Window, company_ids: list[in
         return pl.DataFrame(session.exec(query).all(), schema=schema, orient="row")
 
     out = frame(companies, ["company_id", "uscc", "name", "business_type", "jurisdiction"])
-    out = out.join(frame(exposure, {"company_id": pl.Int64, "vehicle_days": pl.Float64}), on="company_id", how="left")
+    days = pl.concat([frame(exposure, {"company_id": pl.Int64, "vehicle_days": pl.Float64}),
+                      frame(owned, {"company_id": pl.Int64, "vehicle_days": pl.Float64})])
+    out = out.join(days.group_by("company_id").agg(pl.col("vehicle_days").sum()), on="company_id", how="left")
     out = out.join(frame(acc, {"company_id": pl.Int64, "fatal_accidents": pl.Int64, "deaths": pl.Int64,
                                "at_fault_accidents": pl.Int64}), on="company_id", how="left")
     out = out.join(frame(vio, {"company_id": pl.Int64, "violations": pl.Int64}), on="company_id", how="left")
+    moved = _moved_vehicles(session)
+    if moved:  # events of a vehicle that changed company count for its owner on the day
+        fix = _owner_corrections(session, rules, w, moved).rename({"cid": "company_id"})
+        counts = ["violations", "fatal_accidents", "deaths", "at_fault_accidents"]
+        out = (out.join(fix.rename({c: f"fix_{c}" for c in counts}), on="company_id", how="left")
+               .with_columns([(pl.col(c).fill_null(0) + pl.col(f"fix_{c}").fill_null(0)).alias(c) for c in counts])
+               .drop([f"fix_{c}" for c in counts]))
     return out.select([pl.col(k).cast(v) for k, v in AGGREGATE_COLUMNS.items()])
 
 
@@ -249,10 +314,14 @@ def apply(session: Session, actor: Actor, as_of: dt.date, *, now: dt.datetime) -
                                 sha256=rules.sha256, loaded_by=actor.name, loaded_at=now))
         session.flush()
     result = check(session, actor, as_of, rules)
-    proposed, skipped = [], []
+    proposed, skipped, recently_delisted = [], [], []
+    ended = _last_listing_ended(session)
     for company in result["flagged"]:
         if company["listed"]:
             skipped.append(company["uscc"])
+            continue
+        if not _still_flagged_after_last_listing(session, rules, as_of, company["company_id"], ended):
+            recently_delisted.append(company["uscc"])
             continue
         explanation_ = {"as_of": as_of.isoformat(), "window": {k: str(v) for k, v in result["window"].items()},
                         "criteria": [{k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in r.items() if k != "records"}
@@ -262,7 +331,37 @@ def apply(session: Session, actor: Actor, as_of: dt.date, *, now: dt.datetime) -
         row = listings.propose(session, actor, company["company_id"], rules_version=rules.version,
                                explanation=explanation_, now=now)
         proposed.append({"listing_id": row.id, "uscc": company["uscc"], "name": company["name"]})
-    return {"as_of": as_of, "rules_version": rules.version, "proposed": proposed, "skipped": skipped}
+    return {"as_of": as_of, "rules_version": rules.version, "proposed": proposed, "skipped": skipped,
+            "recently_delisted": recently_delisted}
+
+
+def _last_listing_ended(session: Session) -> dict[int, dt.date]:
+    """company -> the day its last delisting took effect (the passed cycle's due date)."""
+    rows = session.exec(select(Listing.company_id, Cycle.due).join(Cycle, Cycle.listing_id == Listing.id)
+                        .where(Listing.state == "delisted", Cycle.outcome == "pass")).all()
+    out: dict[int, dt.date] = {}
+    for cid, due in rows:
+        out[cid] = max(due, out.get(cid, due))
+    return out
+
+
+def _still_flagged_after_last_listing(session: Session, rules: RuleSet, as_of: dt.date, company_id: int,
+                                      ended: dict[int, dt.date]) -> bool:
+    """The look-back rule for a company listed before (rules `relist_lookback`): judged only on
+    what happened since its last listing ended, thresholds scaled to that shorter window."""
+    from dataclasses import replace
+
+    from listing.domain.checklist import scale_thresholds
+
+    w = Window.ending(as_of, rules.window_months)
+    start = lookback.window_start(w.start, ended.get(company_id), rules.relist_lookback)
+    if start == w.start:
+        return True
+    if lookback.too_short(start, w.end):
+        return False
+    short = Window(start, w.end)
+    scaled = replace(rules, thresholds=scale_thresholds(rules.thresholds, short.days, w.days))
+    return bool(evaluate(aggregates(session, scaled, short, [company_id]), scaled, short.days)["flagged"][0])
 
 
 def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra: RuleSet | None = None) -> dict:
@@ -288,6 +387,8 @@ def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra
 register(
     {
         "msg.rules_in_force": ("现行规则版本 {version}(自 {effective} 起)", "rules in force: version {version} (from {effective})"),
+        "msg.relist_lookback.after_last_listing": ("曾挂牌企业:统计期从上次摘牌之日起算(relist_lookback = after_last_listing)", "companies listed before: the look-back starts when their last listing ended (relist_lookback = after_last_listing)"),
+        "msg.relist_lookback.full_window": ("曾挂牌企业:统计期与其他企业相同,不因摘牌缩短(relist_lookback = full_window)", "companies listed before: the full look-back counts, as for any company (relist_lookback = full_window)"),
         "msg.rules_checked": ("{total} 家企业中 {n} 家达到挂牌标准(规则 {version},统计期 {start} 至 {end})", "{n} of {total} companies meet the criteria (rules {version}, window {start} to {end})"),
         "title.rules_check": ("达到挂牌标准的企业", "Companies meeting the listing criteria"),
         "title.proposed": ("新提议挂牌", "New proposals"),

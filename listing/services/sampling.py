@@ -1,33 +1,75 @@
 """The daily sampling run (每日抽查): for every listed company, draw ceil(10%) of its active
-vehicles for a local day, fetch their trajectories from the platform, run the trajectory
-rules, attribute drivers, and store findings as `suspected`. No data, or partial data, is a
-finding of its own: never a clean vehicle.
+vehicles for a local day, fetch their trajectories (with context before and after the day) from
+the platform, run the trajectory rules, attribute drivers, and store findings as `suspected`.
 
-Crash-safe and idempotent: the selection is committed first; each vehicle's findings and its
-sample status are committed together; a rerun scans only what is not yet scanned, and unique
-keys stop any finding from being stored twice.
+A platform failure is never the company's fault: a vehicle-day without a real answer stays
+`selected` (its failures recorded on the sample), the run raises `SamplingIncomplete`, and the
+scheduler runs it again with backoff; once the platform answers, the run completes. Only the
+platform's answer that a known vehicle had no positions makes a `no_data` finding. Partial data
+(too little of the moving time covered, or data stopping while moving) is a `partial_data`
+finding and never a clean day. Statuses: rules/sampling.py.
+
+Crash-safe and idempotent: the draw (with its inputs) is committed first; each batch's findings
+and sample statuses are committed together, and only samples still waiting are written; a rerun
+asks only for what is still waiting and changes nothing already stored.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import func
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.errors import GuapaiError
 from listing.i18n import register
-from listing.store.tables import Assignment, Company, Finding, Listing, Sample, Vehicle
+from listing.store.tables import Assignment, Company, Finding, Listing, Sample, SampleDraw, Vehicle
 from listing.timeutil import LOCAL_TZ
-from rules.sampling import draw_key, select_sample
+from rules import sampling as rules_sampling
+from rules.sampling import draw_key, last_sampled_before, select_sample
 
-register({"err.sampling_secret": ("未配置抽样密钥(GUAPAI_SAMPLING_SECRET)", "no sampling secret configured (GUAPAI_SAMPLING_SECRET)")})
+register({
+    "err.sampling_secret": ("未配置抽样密钥(GUAPAI_SAMPLING_SECRET)", "no sampling secret configured (GUAPAI_SAMPLING_SECRET)"),
+    "err.sampling_waiting": ("{day} 的抽查尚未完成:{waiting}/{total} 个车辆日监控平台未给出答复(最近:{error});这不计为企业问题,将自动重试",
+                             "sampling of {day} is not done: the platform gave no answer for {waiting} of {total} vehicle-days "
+                             "(last: {error}); this is not held against any company, and it is retried"),
+    "notify.sampling_waiting.title": ("抽查等待监控平台", "Sampling waiting for the platform"),
+    "notify.sampling_waiting.text": ("{day} 的抽查已等待监控平台 {hours} 小时:{waiting}/{total} 个车辆日尚无答复(最近:{error})。系统会继续重试;请检查平台或配置。",
+                                     "sampling of {day} has waited {hours} h for the platform: {waiting} of {total} vehicle-days have no "
+                                     "answer yet (last: {error}). It keeps retrying; please check the platform or our configuration."),
+})
 
-MARGIN = dt.timedelta(hours=4)  # context before the day, for fatigue and episodes over midnight
-DATA_RULES = ("no_data", "partial_data")
+REGULATION_ONLINE = "道路运输车辆动态监督管理办法(车载终端应保持在线)"
+REGULATION_CONNECTED = "道路运输车辆动态监督管理办法(车辆应接入监控平台)"
+DATA_RULES = rules_sampling.DATA_RULES
+
+
+class SamplingIncomplete(GuapaiError):
+    """The platform left vehicle-days without an answer: the run is not done (retried later)."""
+
+    def __init__(self, day: dt.date, waiting: int, total: int, error: str | None):
+        super().__init__("err.sampling_waiting", day=day.isoformat(), waiting=waiting, total=total, error=error or "?")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    context_before: dt.timedelta
+    context_after: dt.timedelta
+    min_moving_share: float
+    notice_after: dt.timedelta
+    batch: int
+
+    @classmethod
+    def of(cls, settings) -> "SamplingConfig":
+        return cls(dt.timedelta(hours=settings.sampling_context_hours), dt.timedelta(hours=settings.sampling_after_hours),
+                   settings.sampling_min_moving_coverage, dt.timedelta(hours=settings.sampling_notice_hours),
+                   max(1, settings.sampling_batch))
 
 
 def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -41,12 +83,19 @@ def _secret(settings) -> bytes:
     return settings.sampling_secret.encode()
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC (naive values, as some stores return them, are UTC)."""
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+# --- the draw ---------------------------------------------------------------------------------
+
 def listed_on(session: Session, day: dt.date) -> list[tuple[Listing, Company]]:
     """Listings in force on `day`: listed or under review, confirmed on or before it."""
-    rows = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
-        Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value])).order_by(Company.uscc)).all()
     from listing.store.tables import Cycle
 
+    rows = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
+        Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value])).order_by(Company.uscc)).all()
     confirmed = dict(session.exec(select(Cycle.listing_id, Cycle.start).where(Cycle.number == 1)).all())
     return [(l, c) for l, c in rows if confirmed.get(l.id) and confirmed[l.id] <= day]
 
@@ -57,29 +106,143 @@ def active_vehicles(session: Session, company_id: int, day: dt.date) -> list[Veh
         (Vehicle.active_to.is_(None)) | (Vehicle.active_to > day)).order_by(Vehicle.plate)).all())
 
 
-def selection(session: Session, company: Company, day: dt.date, secret: bytes, fraction: float) -> list[Vehicle]:
-    """The verifiable draw for one company and day (history: samples before `day`)."""
+def _history(session: Session, company_id: int, before_draw: int | None = None) -> list[tuple[str, dt.date]]:
+    """(plate, day) of the company's samples made by draws before `before_draw` (all: None).
+    Samples of an earlier version have no draw row: they were all drawn before any draw row."""
+    query = (select(Vehicle.plate, Sample.day).join(Vehicle, Vehicle.id == Sample.vehicle_id)
+             .join(SampleDraw, (SampleDraw.day == Sample.day) & (SampleDraw.company_id == Sample.company_id), isouter=True)
+             .where(Sample.company_id == company_id))
+    if before_draw is not None:
+        query = query.where(SampleDraw.id.is_(None) | (SampleDraw.id < before_draw))
+    return list(session.exec(query).all())
+
+
+def draw_inputs(session: Session, company: Company, day: dt.date) -> tuple[list[Vehicle], dict[str, dt.date]]:
+    """What a draw made now sees: the active vehicles and each one's last sampled day before `day`."""
     vehicles = active_vehicles(session, company.id, day)
-    last = dict(session.exec(select(Sample.vehicle_id, func.max(Sample.day)).where(
-        Sample.company_id == company.id, Sample.day < day).group_by(Sample.vehicle_id)).all())
-    by_plate = {v.plate: v for v in vehicles}
-    chosen = select_sample(list(by_plate), {v.plate: last.get(v.id) for v in vehicles}, day, company.uscc, secret, fraction)
-    return [by_plate[p] for p in chosen]
+    return vehicles, last_sampled_before(_history(session, company.id), day)
 
 
-def select_day(store, settings, day: dt.date) -> int:
-    """Record the day's samples (once); returns how many samples the day has."""
+def select_day(store, settings, day: dt.date, *, now: dt.datetime) -> int:
+    """Record the day's draws with their inputs (once per company, in bulk); returns how many
+    samples the day has."""
     secret = _secret(settings)
     with store.session() as s:
         existing = set(s.exec(select(Sample.company_id).where(Sample.day == day).distinct()).all())
-        for listing, company in listed_on(s, day):
-            if company.id in existing:
-                continue  # selected before a crash: keep that selection
-            for rank, vehicle in enumerate(selection(s, company, day, secret, settings.sampling_fraction)):
-                s.add(Sample(day=day, company_id=company.id, listing_id=listing.id, vehicle_id=vehicle.id, rank=rank))
-        s.flush()
+        todo = [(listing, company) for listing, company in listed_on(s, day) if company.id not in existing]
+        if todo:  # drawn before a crash: keep that draw
+            ids = [company.id for _, company in todo]
+            fleet: dict[int, list[tuple[int, str]]] = {}
+            for vid, plate, cid in s.exec(select(Vehicle.id, Vehicle.plate, Vehicle.company_id).where(
+                    Vehicle.company_id.in_(ids), Vehicle.active_from <= day,
+                    (Vehicle.active_to.is_(None)) | (Vehicle.active_to > day)).order_by(Vehicle.plate)).all():
+                fleet.setdefault(cid, []).append((vid, plate))
+            history: dict[int, list[tuple[str, dt.date]]] = {}
+            for cid, plate, when in s.exec(select(Sample.company_id, Vehicle.plate, Sample.day).join(
+                    Vehicle, Vehicle.id == Sample.vehicle_id).where(Sample.company_id.in_(ids), Sample.day < day)).all():
+                history.setdefault(cid, []).append((plate, when))
+            draws, samples = [], []
+            for listing, company in todo:
+                by_plate = {plate: vid for vid, plate in fleet.get(company.id, [])}
+                last = last_sampled_before(history.get(company.id, []), day)
+                chosen = select_sample(list(by_plate), last, day, company.uscc, secret, settings.sampling_fraction)
+                draws.append({"day": day, "company_id": company.id, "listing_id": listing.id, "fraction": settings.sampling_fraction,
+                              "vehicles": [[p, last[p].isoformat() if p in last else None] for p in by_plate],
+                              "chosen": chosen, "drawn_at": _utc(now)})
+                samples += [{"day": day, "company_id": company.id, "listing_id": listing.id, "vehicle_id": by_plate[p], "rank": rank,
+                             "status": rules_sampling.WAITING, "points": 0, "attempts": 0} for rank, p in enumerate(chosen)]
+            s.execute(insert(SampleDraw), draws)  # ids in this order: the draw order verify relies on
+            if samples:
+                s.execute(insert(Sample), samples)
         return s.exec(select(func.count()).select_from(Sample).where(Sample.day == day)).one()
 
+
+# --- judging one batch (no database, no network) ------------------------------------------------
+
+@dataclass
+class Judged:
+    """What one sampled vehicle-day's answer amounts to."""
+
+    sample_id: int
+    status: str  # rules/sampling.py statuses; WAITING: no real answer yet
+    points: int = 0
+    quality: dict | None = None
+    findings: list = field(default_factory=list)  # rules.trajectory.Finding
+    error: str | None = None
+
+
+def _data_finding(rule: str, regulation: str, plate: str, window, **details):
+    from rules.trajectory import Finding as Found
+
+    start, end = (w.astimezone(dt.timezone.utc) for w in window)
+    return Found(rule=rule, regulation=regulation, vehicle=plate, start=start, end=end, breach=start, details=details)
+
+
+def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
+    """The API's times (ISO-8601 with an offset) parsed in one pass; a batch with any other form
+    is left as text for the reader, which knows every form (and reports what it cannot read).
+    Platforms write one offset (+08:00): then the 19 leading characters are parsed as a plain
+    time and the offset applied once, three times cheaper than parsing an offset per row."""
+    text = raw["time"]
+    offset = text.str.slice(19)
+    one = offset.drop_nulls().unique()
+    if text.null_count() == 0 and one.len() == 1 and (m := re.fullmatch(r"([+-])(\d\d):(\d\d)", one[0] or "")):
+        shift = dt.timedelta(hours=int(m[2]), minutes=int(m[3])) * (1 if m[1] == "+" else -1)
+        parsed = (text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us") - shift
+                  ).dt.replace_time_zone("UTC")
+    else:
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
+    return raw.with_columns(time=parsed) if parsed.null_count() == text.null_count() else raw
+
+
+def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
+          roster: pl.DataFrame | None, min_moving_share: float) -> list[Judged]:
+    """batch: (sample id, plate, vehicle class). Runs the rules once over the whole batch."""
+    from rules.trajectory import scan
+    from rules.trajectory.readers import from_frame
+
+    frames = [r.positions.with_columns(vehicle=pl.lit(plate)) for _, plate, _ in batch
+              if (r := fetched[plate]).status == "ok" and r.points]
+    read = from_frame(_api_times(pl.concat(frames, how="vertical_relaxed")), position_name="record", first_position=0) if frames else None
+    points = read.points if read is not None else None
+    findings_of: dict[str, list] = {}
+    quality: dict = {}
+    if points is not None and points.height:
+        result = scan(points, vehicle_class={plate: cls for _, plate, cls in batch}, rules=rules, assignments=roster,
+                      report_window=window)
+        for f in result.findings:
+            findings_of.setdefault(f.vehicle, []).append(f)
+        plates = [plate for _, plate, _ in batch]
+        code = points["vehicle"].replace_strict({p: i for i, p in enumerate(plates)}, default=-1, return_dtype=pl.Int64).to_numpy()
+        keep = code >= 0
+        quality = rules_sampling.data_quality(
+            code[keep], points["time"].dt.epoch("us").to_numpy()[keep] / 1e6, points["speed_kmh"].fill_null(0.0).to_numpy()[keep],
+            (window[0].timestamp(), window[1].timestamp()), moving_kmh=float(rules.section("fatigue")["moving_kmh"]),
+            max_gap_s=float(rules.section("signal_gap")["max_gap_s"]), min_share=min_moving_share, vehicles=plates)
+    out = []
+    for sample_id, plate, _ in batch:
+        r = fetched[plate]
+        if not r.answered:
+            out.append(Judged(sample_id, rules_sampling.WAITING, error=r.error))
+        elif r.status == "unknown_vehicle":
+            out.append(Judged(sample_id, rules_sampling.NOT_ON_PLATFORM, findings=[_data_finding(
+                "not_on_platform", REGULATION_CONNECTED, plate, window, platform="unknown vehicle (404)")]))
+        elif plate not in quality or quality[plate].points == 0:
+            out.append(Judged(sample_id, rules_sampling.NO_DATA, findings=[_data_finding(
+                "no_data", REGULATION_ONLINE, plate, window, platform="answered: no position in the day",
+                positions_in_context=r.points)]))
+        else:
+            q = quality[plate]
+            found = list(findings_of.get(plate, []))
+            status = rules_sampling.SCANNED
+            if q.partial:
+                status = rules_sampling.PARTIAL
+                found.append(_data_finding("partial_data", REGULATION_ONLINE, plate, window, **q.as_dict()))
+            out.append(Judged(sample_id, status, q.points, q.as_dict(), found))
+    return out
+
+
+# --- the run ------------------------------------------------------------------------------------
 
 def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
     rows = session.exec(select(Vehicle.plate, Assignment.driver_id, Assignment.start, Assignment.end)
@@ -89,92 +252,186 @@ def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
 
 
 def run_day(ctx, day: dt.date) -> dict:
-    """The job's work for one local day."""
-    from jobs.platform.client import PlatformClient
-    from rules.trajectory import load_rules, read_platform_json, scan
+    """The job's work for one local day. Raises SamplingIncomplete while the platform owes
+    answers, PlatformAuthError (one line about the token) on 401/403."""
+    from jobs.platform.client import PlatformAuthError, PlatformClient
+    from rules.trajectory import load_rules
 
     store, settings = ctx.store, ctx.settings
-    selected = select_day(store, settings, day)
+    cfg = SamplingConfig.of(settings)
+    selected = select_day(store, settings, day, now=ctx.now)
     with store.session(readonly=True) as s:
-        todo = s.exec(select(Sample, Vehicle).join(Vehicle, Vehicle.id == Sample.vehicle_id).where(
-            Sample.day == day, Sample.status == "selected").order_by(Sample.id)).all()
-    counts = defaultdict(int)
-    counts["selected"] = selected
-    counts["already_scanned"] = selected - len(todo)
-    if not todo:
-        return dict(counts)
-    rules = load_rules()
-    start, end = day_window(day)
-    client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
-    done = 0
-    try:
-        size = max(1, settings.sampling_batch)
-        for first in range(0, len(todo), size):
-            batch = todo[first:first + size]
-            plates = [v.plate for _, v in batch]
-            fetched = client.fetch_many(plates, start - MARGIN, end + MARGIN)
-            pages = [{"vehicle": p, "positions": r.positions} for p, r in fetched.items() if r.positions]
-            points = read_platform_json(pages).points
-            with store.session(readonly=True) as s:
-                roster = _assignments(s, [v.id for _, v in batch])
-            result = scan(points, vehicle_class={v.plate: v.vehicle_class for _, v in batch}, rules=rules,
-                          assignments=roster if roster.height else None, window=(start, end), expected_vehicles=plates)
-            by_vehicle = defaultdict(list)
-            for f in result.findings:
-                by_vehicle[f.vehicle].append(f)
-            for sample, vehicle in batch:
-                outcome = _store_vehicle(store, sample, vehicle, fetched[vehicle.plate], result.coverage.get(vehicle.plate),
-                                         by_vehicle[vehicle.plate], start, end, ctx.now)
-                counts[outcome] += 1
-                counts["findings"] += len(by_vehicle[vehicle.plate])
-            done += len(batch)
-            if not ctx.heartbeat():
-                counts["lost_claim"] += 1  # another worker took the run over: stop, it will finish
-                break
-            if ctx.progress:
-                ctx.progress(done, len(todo))
-    finally:
-        client.close()
+        todo = s.exec(select(Sample.id, Sample.vehicle_id, Vehicle.plate, Vehicle.vehicle_class)
+                      .join(Vehicle, Vehicle.id == Sample.vehicle_id)
+                      .where(Sample.day == day, Sample.status == rules_sampling.WAITING).order_by(Sample.id)).all()
+    counts = Counter({"selected": selected, "already_answered": selected - len(todo)})
+    if todo:
+        rules = load_rules()
+        window = day_window(day)
+        fetch = (window[0] - cfg.context_before, window[1])  # the context after the day is asked only where needed
+        client = PlatformClient(settings.platform_url, settings.platform_token, transport=ctx.platform_transport)
+        batches = [todo[first:first + cfg.batch] for first in range(0, len(todo), cfg.batch)]
+        done = 0
+        # the next batch is fetched while this one is judged and stored: waiting on the platform overlaps the work
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sampling-fetch")
+        pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[0]], *fetch)
+        try:
+            for k, batch in enumerate(batches):
+                try:
+                    fetched = pending.result()
+                except PlatformAuthError as exc:
+                    _record_failures(store, [sid for b in batches[k:] for sid, *_ in b], exc.message("en"), ctx.now)
+                    _notice_if_overdue(store, ctx, day, cfg)
+                    raise
+                if k + 1 < len(batches):
+                    pending = ahead.submit(client.fetch_many, [plate for _, _, plate, _ in batches[k + 1]], *fetch)
+                with store.session(readonly=True) as s:
+                    roster = _assignments(s, [vid for _, vid, _, _ in batch])
+                items = [(sid, plate, cls) for sid, _, plate, cls in batch]
+                judged = judge(items, fetched, window, rules=rules, roster=roster if roster.height else None,
+                               min_moving_share=cfg.min_moving_share)
+                judged = _episodes_past_midnight(client, items, fetched, judged, window, cfg, rules=rules,
+                                                 roster=roster if roster.height else None)
+                for status, n in store_judged(store, judged, day, ctx.now).items():
+                    counts[status] += n
+                counts["findings"] += sum(len(j.findings) for j in judged if j.status != rules_sampling.WAITING)
+                done += len(batch)
+                if not ctx.heartbeat():
+                    counts["lost_claim"] += 1  # another worker took the run over: stop, it will finish
+                    break
+                if ctx.progress:
+                    ctx.progress(done, len(todo))
+        finally:
+            pending.cancel()
+            ahead.shutdown(wait=True)
+            client.close()
+    waiting, last_error = _waiting(store, day)
+    if waiting and not counts["lost_claim"]:
+        _notice_if_overdue(store, ctx, day, cfg)
+        raise SamplingIncomplete(day, waiting, selected, last_error)
     return dict(counts)
 
 
-def _store_vehicle(store, sample: Sample, vehicle: Vehicle, fetched, coverage, findings, start, end, now) -> str:
-    """One vehicle's outcome, in one transaction with its findings."""
-    from rules.trajectory import Finding as Found
+def _episodes_past_midnight(client, items, fetched: dict, judged: list[Judged], window, cfg: SamplingConfig, *, rules,
+                            roster) -> list[Judged]:
+    """A finding still going on when the day's data end (within max_gap_s of midnight) gets the
+    hours after the day too, so its evidence is the whole episode: those vehicles only are asked
+    again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
+    leaves the vehicle-day waiting, as any platform failure does."""
+    from jobs.platform.client import FetchResult
 
-    status = "scanned"
-    extra: list = []
-    points = coverage.points if coverage else 0
-    if fetched.status in ("missing", "failed") or points == 0:
-        status = "no_data" if fetched.status != "failed" else "failed"
-        extra.append(Found(rule="no_data", regulation="道路运输车辆动态监督管理办法(车载终端应保持在线)", vehicle=vehicle.plate,
-                           start=start.astimezone(dt.timezone.utc), end=end.astimezone(dt.timezone.utc),
-                           details={"platform": fetched.status, "error": fetched.error}))
-    elif fetched.status == "partial":
-        status = "partial"
-        extra.append(Found(rule="partial_data", regulation="道路运输车辆动态监督管理办法(车载终端应保持在线)", vehicle=vehicle.plate,
-                           start=start.astimezone(dt.timezone.utc), end=end.astimezone(dt.timezone.utc), point_count=points,
-                           details={"platform": fetched.status, "error": fetched.error,
-                                    "covered_fraction": coverage.covered_fraction if coverage else 0.0}))
+    margin = dt.timedelta(seconds=float(rules.section("signal_gap")["max_gap_s"]))
+    edge = window[1] - margin
+    plate_of = {sid: plate for sid, plate, _ in items}
+    going_on = sorted({plate_of[j.sample_id] for j in judged for f in j.findings
+                       if f.rule not in DATA_RULES and f.end >= edge})
+    if not going_on or cfg.context_after <= dt.timedelta(0):
+        return judged
+    after = client.fetch_many(going_on, window[1], window[1] + cfg.context_after)
+    extended = dict(fetched)
+    for plate in going_on:
+        more, had = after[plate], fetched[plate]
+        if not more.answered:
+            extended[plate] = FetchResult(plate, "unavailable", error=f"the hours after the day: {more.error}")
+        elif more.points:
+            extended[plate] = FetchResult(plate, "ok", pl.concat([had.positions, more.positions]), pages=had.pages + more.pages)
+    again = {j.sample_id: j for j in judge([i for i in items if i[1] in going_on], extended, window, rules=rules,
+                                           roster=roster, min_moving_share=cfg.min_moving_share)}
+    return [again.get(j.sample_id, j) for j in judged]
+
+
+def store_judged(store, judged: list[Judged], day: dt.date, now: dt.datetime) -> Counter:
+    """One transaction: findings and statuses of the samples still waiting (bulk); a sample some
+    other worker answered meanwhile is left as it is. Failures are recorded on the sample only."""
+    counts = Counter()
     with store.session() as s:
-        row = s.get(Sample, sample.id)
-        if row.status != "selected":
-            return "already_scanned"  # another worker finished it
-        known = set(s.exec(select(Finding.rule, Finding.start).where(Finding.sample_id == row.id)).all())
-        for f in [*findings, *extra]:
-            if (f.rule, f.start) in known or (f.rule, f.start.replace(tzinfo=None)) in known:
+        ids = [j.sample_id for j in judged]
+        rows = {r.id: r for r in s.exec(select(Sample).where(Sample.id.in_(ids))).all()}
+        known = {(i, rule, _utc(start)) for i, rule, start in
+                 s.exec(select(Finding.sample_id, Finding.rule, Finding.start).where(Finding.sample_id.in_(ids))).all()}
+        findings, answered, failed = [], [], []
+        for j in judged:
+            row = rows[j.sample_id]
+            if row.status != rules_sampling.WAITING:
+                counts["already_answered"] += 1
                 continue
-            s.add(Finding(sample_id=row.id, day=row.day, company_id=row.company_id, vehicle_id=row.vehicle_id,
-                          driver_id=int(f.driver) if f.driver and f.driver.isdigit() else None, rule=f.rule,
-                          regulation=f.regulation, start=f.start, end=f.end, evidence=f.to_dict()))
-        row.status, row.points, row.scanned_at = status, points, now
-        row.coverage = coverage.as_dict() if coverage else None
-        s.add(row)
-    return status
+            counts[j.status] += 1
+            if j.status == rules_sampling.WAITING:
+                failed.append(j)
+                continue
+            answered.append({"b_id": row.id, "status": j.status, "points": j.points, "coverage": j.quality,
+                             "scanned_at": _utc(now)})
+            for f in j.findings:
+                start = _utc(f.start)
+                if (row.id, f.rule, start) in known:
+                    continue
+                known.add((row.id, f.rule, start))
+                findings.append({"sample_id": row.id, "day": row.day, "company_id": row.company_id, "vehicle_id": row.vehicle_id,
+                                 "driver_id": int(f.driver) if f.driver and f.driver.isdigit() else None, "rule": f.rule,
+                                 "regulation": f.regulation, "start": start, "end": _utc(f.end), "evidence": f.to_dict(),
+                                 "state": "suspected", "version": 1})
+        if findings:
+            s.execute(insert(Finding), findings)
+        if answered:
+            from sqlalchemy import bindparam
 
+            s.connection().execute(update(Sample.__table__).where(Sample.__table__.c.id == bindparam("b_id"))
+                                   .values(status=bindparam("status"), points=bindparam("points"),
+                                           coverage=bindparam("coverage"), scanned_at=bindparam("scanned_at")), answered)
+        for j in failed:
+            row = rows[j.sample_id]
+            row.attempts += 1
+            row.last_error = (j.error or "no answer")[:500]
+            row.waiting_since = row.waiting_since or _utc(now)
+            s.add(row)
+    return counts
+
+
+def _record_failures(store, sample_ids: list[int], error: str, now: dt.datetime) -> None:
+    with store.session() as s:
+        s.execute(update(Sample).where(Sample.id.in_(sample_ids), Sample.status == rules_sampling.WAITING)
+                  .values(attempts=Sample.attempts + 1, last_error=error[:500],
+                          waiting_since=func.coalesce(Sample.waiting_since, _utc(now)))
+                  .execution_options(synchronize_session=False))
+
+
+def _waiting(store, day: dt.date) -> tuple[int, str | None]:
+    with store.session(readonly=True) as s:
+        n = s.exec(select(func.count()).select_from(Sample).where(Sample.day == day, Sample.status == rules_sampling.WAITING)).one()
+        return n, _waiting_error(s, day)
+
+
+def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:
+    """Once the day has waited notice_after for the platform (since its first failure), say so, once."""
+    from listing.i18n import t
+    from listing.services.notifications import notify_once
+
+    with store.session() as s:
+        since, total = s.exec(select(func.min(Sample.waiting_since), func.count()).where(Sample.day == day)).one()
+        waiting = s.exec(select(func.count()).select_from(Sample).where(Sample.day == day, Sample.status == rules_sampling.WAITING)).one()
+        if since is None or not waiting:
+            return False
+        waited = _utc(ctx.now) - _utc(since)
+        if waited < cfg.notice_after:
+            return False
+        last = _waiting_error(s, day)
+        lang = ctx.settings.notify_lang
+        params = {"day": day.isoformat(), "hours": round(waited.total_seconds() / 3600, 1), "waiting": waiting, "total": total,
+                  "error": last or "?"}
+        return notify_once(s, ctx.channel, f"sampling-waiting:{day.isoformat()}", t("notify.sampling_waiting.title", lang),
+                           t("notify.sampling_waiting.text", lang, **params), now=ctx.now)
+
+
+def _waiting_error(session: Session, day: dt.date) -> str | None:
+    return session.exec(select(Sample.last_error).where(Sample.day == day, Sample.status == rules_sampling.WAITING,
+                                                        Sample.last_error.is_not(None)).order_by(Sample.id.desc()).limit(1)).first()
+
+
+# --- verify and show ----------------------------------------------------------------------------
 
 def verify(session: Session, actor: Actor, day: dt.date, company_ref: str, secret: bytes, fraction: float) -> dict:
-    """Recompute a day's draw for a company and compare it with what was sampled."""
+    """Recompute a day's draw for a company from the inputs stored with it, check those inputs
+    against the draws made before it, and compare with what was sampled."""
     authorize(actor, "data.read")
     company = session.exec(select(Company).where(Company.uscc == company_ref)).first()
     if company is None:
@@ -182,30 +439,59 @@ def verify(session: Session, actor: Actor, day: dt.date, company_ref: str, secre
 
         raise NotFound("err.company_unknown", company=company_ref)
     authorize(actor, "data.read", company.jurisdiction)
-    expected = [v.plate for v in selection(session, company, day, secret, fraction)]
+    return _verify(session, company, day, secret, fraction)
+
+
+def _verify(session: Session, company: Company, day: dt.date, secret: bytes, fraction: float) -> dict:
+    draw = session.exec(select(SampleDraw).where(SampleDraw.day == day, SampleDraw.company_id == company.id)).first()
     stored = list(session.exec(select(Vehicle.plate).join(Sample, Sample.vehicle_id == Vehicle.id).where(
         Sample.day == day, Sample.company_id == company.id).order_by(Sample.rank)).all())  # scalars: one column
+    if draw is None:  # drawn by an earlier version: its inputs are the samples of the days before
+        vehicles, last = draw_inputs(session, company, day)
+        plates, inputs_ok = [v.plate for v in vehicles], True
+    else:
+        plates = [p for p, _ in draw.vehicles]
+        last = {p: dt.date.fromisoformat(d) for p, d in draw.vehicles if d}
+        fraction = draw.fraction
+        inputs_ok = last == {p: d for p, d in last_sampled_before(_history(session, company.id, draw.id), day).items() if p in plates}
+    expected = select_sample(plates, last, day, company.uscc, secret, fraction)
     keys = {p: draw_key(secret, day, company.uscc, p)[:16] for p in expected}
-    return {"day": day, "company": company.uscc, "expected": expected, "stored": stored, "match": expected == stored,
-            "keys": keys}
+    match = expected == stored and inputs_ok and (draw is None or draw.chosen == stored)
+    return {"day": day, "company": company.uscc, "expected": expected, "stored": stored, "match": match,
+            "inputs_match_history": inputs_ok, "stored_inputs": draw is not None, "keys": keys}
 
 
-def show(session: Session, actor: Actor, day: dt.date | None, company_ref: str | None) -> list[dict]:
+def verify_day(session: Session, actor: Actor, day: dt.date, secret: bytes, fraction: float) -> list[dict]:
+    """Every company's draw of a day that the actor may see."""
+    authorize(actor, "data.read")
+    companies = session.exec(select(Company).where(Company.id.in_(
+        select(Sample.company_id).where(Sample.day == day).distinct())).order_by(Company.uscc)).all()
+    return [_verify(session, c, day, secret, fraction) for c in companies if actor.city_level or c.jurisdiction == actor.jurisdiction]
+
+
+def show(session: Session, actor: Actor, day: dt.date | None, company_ref: str | None, days: int = 1) -> list[dict]:
+    """The samples of `day`, or without one of the `days` most recent sampled days."""
     authorize(actor, "data.read")
     query = (select(Sample, Vehicle.plate, Company.name, Company.uscc, Company.jurisdiction)
              .join(Vehicle, Vehicle.id == Sample.vehicle_id).join(Company, Company.id == Sample.company_id)
              .order_by(Sample.day.desc(), Company.uscc, Sample.rank))
+    scope = []
+    if company_ref:
+        scope.append(Company.uscc == company_ref)
+    if not actor.city_level:
+        scope.append(Company.jurisdiction == actor.jurisdiction)
     if day:
         query = query.where(Sample.day == day)
-    if company_ref:
-        query = query.where(Company.uscc == company_ref)
-    if not actor.city_level:
-        query = query.where(Company.jurisdiction == actor.jurisdiction)
-    rows = session.exec(query.limit(5000)).all()
+    else:  # every day ever sampled is no one's question (and was seconds of table to print)
+        recent = (select(Sample.day).join(Company, Company.id == Sample.company_id).where(*scope)
+                  .distinct().order_by(Sample.day.desc()).limit(days))
+        query = query.where(Sample.day.in_(recent.scalar_subquery()))
+    rows = session.exec(query.where(*scope).limit(5000)).all()
     counts = dict(session.exec(select(Finding.sample_id, func.count()).where(
         Finding.sample_id.in_([r[0].id for r in rows])).group_by(Finding.sample_id)).all()) if rows else {}
     return [{"day": s.day, "company": name, "uscc": uscc, "plate": plate, "rank": s.rank, "status": s.status,
-             "points": s.points, "findings": counts.get(s.id, 0)} for s, plate, name, uscc, _ in rows]
+             "points": s.points, "findings": counts.get(s.id, 0), "attempts": s.attempts, "last_error": s.last_error}
+            for s, plate, name, uscc, _ in rows]
 
 
 register(
@@ -216,8 +502,10 @@ register(
         "col.rank": ("序", "rank"),
         "col.stored": ("实际抽取", "sampled"),
         "col.key": ("抽样密钥摘要", "draw key"),
+        "col.match": ("一致", "match"),
         "msg.sample_match": ("复核一致:抽样结果可由密钥重算", "verified: the stored sample is exactly the keyed draw"),
         "msg.sample_mismatch": ("复核不一致:实际抽样与重算结果不同", "MISMATCH: the stored sample differs from the keyed draw"),
         "msg.platform_serving": ("模拟监控平台运行于 {url}({n} 辆车);Ctrl-C 停止", "simulated platform at {url} ({n} vehicles); Ctrl-C to stop"),
+        "rule.not_on_platform": ("车辆未接入监控平台", "vehicle not on the monitoring platform"),
     }
 )

@@ -32,13 +32,24 @@ _POINTS = np.array([6, 9, 3, 1, 3, 1, 6, 0, 3, 3])
 _RESP = np.array(["full", "main", "equal", "secondary", "none"])
 
 
+# The SIMULATED effect of listing the demo plants (violations and accidents), and the blocks of
+# luck: the year of history and the months the demo simulates after it.
+PLANTED_EFFECT = -0.40
+BLOCK_DAYS = 365.25 / 12
+HISTORY_BLOCKS, FUTURE_BLOCKS = 12, 12
+
+
 @dataclass(frozen=True)
 class CityPlan:
     companies: int = 300
     mean_fleet: float = 15.0
-    violations_per_vehicle: float = 1.2  # a year, typical company
+    violations_per_vehicle: float = 1.6  # a year, typical company
     accidents_per_vehicle: float = 0.03
     bad_companies: int = 6  # planted: clearly over the listing thresholds
+    bad_factor: float = 3.0  # how much riskier the planted bad companies are
+    risk_shape: float = 2.0  # gamma shape of the companies' own risk (mean 1)
+    luck_sd: float = 0.35  # sd of a company's monthly log shock (good and bad spells)
+    luck_persistence: float = 0.6  # month-to-month AR(1) coefficient of that shock
 
 
 def _uscc(rng: np.random.Generator, region: np.ndarray) -> list[str]:
@@ -136,19 +147,20 @@ def synthetic_city(seed: int, as_of: dt.date, plan: CityPlan = CityPlan()) -> di
     assignments = pl.DataFrame({"driver_id_number": ids, "plate": [plates[v] for v in driver_vehicle],
                                 "start": start, "end": None}, schema_overrides={"end": pl.Utf8})
 
-    # Company risk: typical companies vary (gamma); the planted bad ones are far above.
-    risk = rng.gamma(4.0, 0.25, size=n)
+    # Company risk: each company keeps its own (gamma, wide: a city has good and poor operators)
+    # and has runs of good and bad luck (a monthly AR(1) shock, the same for its whole fleet), so
+    # the listing rules pick some companies for a bad spell that would pass anyway (regression to
+    # the mean as it really happens). The planted bad companies are structurally worse.
+    risk = rng.gamma(plan.risk_shape, 1.0 / plan.risk_shape, size=n)
     bad = rng.choice(np.flatnonzero(fleet >= 3), size=min(plan.bad_companies, int((fleet >= 3).sum())), replace=False)
-    risk[bad] *= 5.0
-    active_days = np.array([max(0, min(365, (int(l) if l >= 0 else 365)) - max(0, int(j))) for j, l in zip(joined, left)])
-    exposure = active_days / 365.0
+    risk[bad] *= plan.bad_factor
+    luck = _luck(rng, n, HISTORY_BLOCKS + FUTURE_BLOCKS, plan)
+    truth = CityTruth(year_start=year_start, uscc=list(uscc), risk=risk, luck=luck, plan=plan)
 
-    def events(rate: float) -> np.ndarray:
-        counts = rng.poisson(rate * risk[owner] * exposure)
-        return np.repeat(np.arange(nv), counts)
+    def events(rate: float) -> tuple[np.ndarray, list[str]]:
+        return _events(rng, truth, rate, owner, joined, left)
 
-    v_idx = events(plan.violations_per_vehicle)
-    v_time = _event_times(rng, v_idx, joined, left, year_start)
+    v_idx, v_time = events(plan.violations_per_vehicle)
     code_idx = rng.integers(0, len(_CODES), size=len(v_idx))
     driver_of_vehicle = {int(v): ids[i] for i, v in enumerate(driver_vehicle) if i < nv}
     violations = pl.DataFrame({
@@ -158,11 +170,11 @@ def synthetic_city(seed: int, as_of: dt.date, plan: CityPlan = CityPlan()) -> di
         "source": rng.choice(["camera", "onsite"], size=len(v_idx), p=[0.8, 0.2]), "record_no": None,
     }, schema_overrides={"record_no": pl.Utf8, "driver_id_number": pl.Utf8}).unique(["plate", "occurred_at", "code"], keep="first", maintain_order=True)
 
-    a_idx = events(plan.accidents_per_vehicle)
+    a_idx, a_time = events(plan.accidents_per_vehicle)
     fatal_company = bad[0]  # one planted company gets a fatal at-fault accident
     fatal_vehicle = np.flatnonzero(owner == fatal_company)[0]
     a_idx = np.concatenate([a_idx, [fatal_vehicle]])
-    a_time = _event_times(rng, a_idx, joined, left, year_start)
+    a_time = a_time + _event_times(rng, np.array([fatal_vehicle]), joined, left, year_start)
     fatalities = (rng.random(len(a_idx)) < 0.03).astype(int) * rng.integers(1, 3, size=len(a_idx))
     fatalities[-1] = 1
     resp = rng.choice(_RESP, size=len(a_idx), p=[0.25, 0.25, 0.2, 0.15, 0.15])
@@ -177,7 +189,7 @@ def synthetic_city(seed: int, as_of: dt.date, plan: CityPlan = CityPlan()) -> di
     }).unique(["plate", "occurred_at"], keep="first", maintain_order=True)
     return {"companies": companies, "vehicles": vehicles, "drivers": drivers, "assignments": assignments,
             "accidents": accidents, "violations": violations,
-            "planted_bad": companies[bad.tolist()].select("uscc", "name")}
+            "planted_bad": companies[bad.tolist()].select("uscc", "name"), "truth": truth}
 
 
 def _event_times(rng, idx, joined, left, year_start: dt.date) -> list[str]:
@@ -189,3 +201,59 @@ def _event_times(rng, idx, joined, left, year_start: dt.date) -> list[str]:
     secs = rng.integers(6 * 3600, 23 * 3600, size=len(idx))
     stamps = (np.datetime64(year_start) + day.astype("timedelta64[D]")).astype("datetime64[s]") + secs.astype("timedelta64[s]")
     return [str(s).replace("T", " ") for s in stamps]
+
+
+@dataclass(frozen=True)
+class CityTruth:
+    """What the SIMULATED city really is: each company's own risk and its luck by 30-day block
+    (block 0 starts a year before `as_of`). The demo's later months are drawn from it too."""
+    year_start: dt.date
+    uscc: list[str]
+    risk: np.ndarray
+    luck: np.ndarray  # companies x blocks, multiplies the rate
+    plan: CityPlan
+
+
+def _luck(rng: np.random.Generator, n: int, blocks: int, plan: CityPlan) -> np.ndarray:
+    shock = np.zeros((n, blocks))
+    shock[:, 0] = rng.normal(0, plan.luck_sd, size=n)
+    innovation = plan.luck_sd * np.sqrt(1 - plan.luck_persistence**2)
+    for b in range(1, blocks):
+        shock[:, b] = plan.luck_persistence * shock[:, b - 1] + rng.normal(0, innovation, size=n)
+    return np.exp(shock - plan.luck_sd**2 / 2)  # mean 1
+
+
+def _events(rng, truth: CityTruth, rate: float, owner, joined, left) -> tuple[np.ndarray, list[str]]:
+    """History events: per vehicle and block, Poisson(rate a year x risk x luck x active share)."""
+    edges = np.round(np.arange(HISTORY_BLOCKS + 1) * BLOCK_DAYS).astype(int)
+    lo = np.maximum(joined[:, None], edges[None, :-1])
+    hi = np.minimum(np.where(left >= 0, left, 365)[:, None], edges[None, 1:])
+    active = np.clip(hi - lo, 0, None)
+    mean = rate / 365.0 * truth.risk[owner][:, None] * truth.luck[owner][:, :HISTORY_BLOCKS] * active
+    counts = rng.poisson(mean)
+    vehicle, block = np.nonzero(counts)
+    reps = counts[vehicle, block]
+    vehicle, block = np.repeat(vehicle, reps), np.repeat(block, reps)
+    start, span = lo[vehicle, block], active[vehicle, block]
+    day = start + (rng.random(len(vehicle)) * span).astype(int)
+    order = np.argsort(vehicle, kind="stable")
+    vehicle, day = vehicle[order], day[order]
+    secs = rng.integers(6 * 3600, 23 * 3600, size=len(vehicle))
+    stamps = (np.datetime64(truth.year_start) + day.astype("timedelta64[D]")).astype("datetime64[s]") + secs.astype("timedelta64[s]")
+    return vehicle, [str(x).replace("T", " ") for x in stamps]
+
+
+def later_counts(truth: CityTruth, rng: np.random.Generator, company_of_vehicle: list[str], first: dt.date, days: int,
+                 listed: set[str], effect: float = PLANTED_EFFECT) -> tuple[np.ndarray, np.ndarray]:
+    """Violations and accidents per vehicle over `days` days from `first`, after the history:
+    each company at its own risk and luck, listed companies (by credit code) times (1 + effect).
+    Returns (violation counts, accident counts), one per vehicle in `company_of_vehicle`."""
+    index = {u: i for i, u in enumerate(truth.uscc)}
+    company = np.array([index.get(u, -1) for u in company_of_vehicle])
+    block = min(int(((first - truth.year_start).days + days / 2) // BLOCK_DAYS), truth.luck.shape[1] - 1)
+    known = company >= 0
+    level = np.where(known, truth.risk[company] * truth.luck[company, block], 1.0)
+    level = level * np.where(np.isin(np.array(company_of_vehicle, dtype=object), list(listed)), 1 + effect, 1.0)
+    share = days / 365.0
+    return (rng.poisson(truth.plan.violations_per_vehicle * share * level),
+            rng.poisson(truth.plan.accidents_per_vehicle * share * level))

@@ -31,6 +31,7 @@ from listing.services.users import resolve_actor
 from listing.settings import Settings
 from listing.store.db import Store
 from listing.store.tables import Company, Finding, Listing, Problem, Vehicle
+from listing.timeutil import to_local
 from listing.timeutil import LOCAL_TZ
 
 PROFILES = ("diligent", "late", "negligent")
@@ -62,7 +63,7 @@ def run(store: Store, *, seed: int, today: dt.date, days: int = 100, step: Calla
     start = today - dt.timedelta(days=days)
     step("demo.step.city", 0, days)
     # smaller fleets than the default city keep the daily sampling of the drill quick
-    build_city(store, seed=seed, as_of=start, now=_at(start, 8), plan=city_plan or CityPlan(mean_fleet=10))
+    truth = build_city(store, seed=seed, as_of=start, now=_at(start, 8), plan=city_plan or CityPlan(mean_fleet=10))["truth"]
     with store.session(readonly=True) as s:
         reviewer, police, transport = (resolve_actor(s, n) for n in ("reviewer.zhao", "police.wang", "transport.li"))
     # a repeat offender: listed ~3 months before the drill, its first cycle already failed
@@ -94,7 +95,7 @@ def run(store: Store, *, seed: int, today: dt.date, days: int = 100, step: Calla
             _officers(store, day, profile, seed, police, transport, outcomes, clock)
             _reviews(store, day, reviewer, clock, outcomes)
             if day.day == 1:
-                outcomes["imports"] += _monthly_data(store, police, seed, day, profile, Path(folder), clock)
+                outcomes["imports"] += _monthly_data(store, police, seed, day, truth, Path(folder), clock)
             advance(dt.timedelta(days=1))
     return DrillResult(start, today, outcomes, channel)
 
@@ -179,33 +180,40 @@ def _reviews(store: Store, day: dt.date, reviewer, clock, outcomes: dict) -> Non
                                               Listing.cycle_due <= day - dt.timedelta(days=7))).all()
     for lid in due:
         with store.session(readonly=True) as s:
-            recommendation = review.show(s, reviewer, lid)["recommendation"]
+            recommendation = review.show(s, reviewer, lid, today=to_local(clock()).date())["recommendation"]
         with store.session() as s:
             row = review.decide(s, reviewer, lid, recommendation == "pass", now=clock(), channel=LogChannel(sink=lambda t: None),
                                 reason="验收通过,予以摘牌" if recommendation == "pass" else "验收未通过,继续挂牌整治")
         outcomes["decisions"][lid] = "delisted" if row.state == "delisted" else ("escalated" if row.escalated else "continued")
 
 
-def _monthly_data(store: Store, police, seed: int, day: dt.date, profile: dict, folder: Path, clock) -> int:
-    """Last month's camera violations and accidents, imported by the police as a file: listed
-    companies' rates drop by 40% from their listing on (the SIMULATED effect the report measures)."""
+def _monthly_data(store: Store, police, seed: int, day: dt.date, truth, folder: Path, clock) -> int:
+    """Last month's camera violations and accidents, imported by the police as a file: every
+    company at its own risk and luck, listed companies' rates cut by the SIMULATED effect of
+    listing (listing.simulation.city.PLANTED_EFFECT) from their listing on."""
+    from listing.simulation.city import later_counts
+
     last = day - dt.timedelta(days=1)
-    first = last.replace(day=1)
+    first = max(last.replace(day=1), truth.year_start + dt.timedelta(days=365))  # the history ends there
     with store.session(readonly=True) as s:
-        vehicles = s.exec(select(Vehicle.plate, Vehicle.company_id)).all()
+        vehicles = s.exec(select(Vehicle.plate, Company.uscc).join(Company, Company.id == Vehicle.company_id)
+                          .where(Vehicle.active_from <= first)
+                          .where((Vehicle.active_to == None) | (Vehicle.active_to > last))).all()  # noqa: E711
+        listed = set(s.exec(select(Company.uscc).join(Listing, Listing.company_id == Company.id)
+                            .where(Listing.state.in_(["listed", "under_review", "delisted"]))).all())
     rng = _rng(seed, "month", first)
     n_days = (last - first).days + 1
+    violations, accidents = later_counts(truth, rng, [u for _, u in vehicles], first, n_days, listed)
     rows_v, rows_a = [], []
-    for plate, cid in vehicles:
-        factor = 0.6 if cid in profile else 1.0  # the SIMULATED effect of listing: 40% fewer violations
-        k = rng.poisson(1.2 / 365 * n_days * factor)
+    for (plate, _), k, a in zip(vehicles, violations, accidents):
         for _ in range(k):
             when = dt.datetime.combine(first + dt.timedelta(days=int(rng.integers(0, n_days))), dt.time(int(rng.integers(6, 23)),
                                        int(rng.integers(0, 60)), int(rng.integers(0, 60))))
             rows_v.append({"occurred_at": when.strftime("%Y-%m-%d %H:%M:%S"), "plate": plate, "code": "1352", "points": "3",
                            "source": "camera"})
-        if rng.random() < 0.03 / 12 * factor:
-            when = dt.datetime.combine(first + dt.timedelta(days=int(rng.integers(0, n_days))), dt.time(14, 0))
+        for _ in range(a):
+            when = dt.datetime.combine(first + dt.timedelta(days=int(rng.integers(0, n_days))), dt.time(int(rng.integers(6, 20)),
+                                       int(rng.integers(0, 60))))
             rows_a.append({"occurred_at": when.strftime("%Y-%m-%d %H:%M:%S"), "plate": plate, "fatalities": "0",
                            "injuries": "1", "responsibility": "equal"})
     count = 0

@@ -77,6 +77,10 @@ def upsert(session: Session, table: str, frame: pl.DataFrame, key: Sequence[str]
     result = conn.exec_driver_sql(f"INSERT INTO {_quote(table)} ({collist}) {source} ON CONFLICT ({keylist}) {action}")
     changed = result.rowcount
     after = conn.exec_driver_sql(f"SELECT count(*) FROM {_quote(table)}").scalar_one()
+    if table == "vehicle" and changed:  # a vehicle that changed company keeps its past with the old one
+        from listing.store import ownership
+
+        ownership.sync(conn)
     if dialect == "sqlite":
         conn.exec_driver_sql(f"DROP TABLE temp.{tmp}")
     inserted = after - before

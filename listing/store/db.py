@@ -1,7 +1,9 @@
 """Opening the store: SQLite by default, PostgreSQL for several users; schema by alembic."""
 from __future__ import annotations
 
+import functools
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +126,11 @@ def _alembic_config(engine: Engine):
 
 
 def head_revision() -> str:
+    """The schema revision the code expects."""
+    return declared_head() or alembic_head()
+
+
+def alembic_head() -> str:
     from alembic.script import ScriptDirectory
 
     from alembic.config import Config
@@ -133,11 +140,40 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+@functools.cache
+def declared_head() -> str | None:
+    """The newest revision the migration files declare, read as text: importing alembic (and
+    through it mako and pygments) to learn it would cost every read command about a third of
+    its start-up. None when the files do not say it plainly (then alembic is asked)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"""^revision\s*(?::[^=]+)?=\s*["']([^"']+)["']\s*$""", text, re.M)
+        down = re.search(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", text, re.M)
+        if rev is None or down is None:
+            return None
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"""["']([^"']+)["']""", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
-    with engine.execution_options(guapai_readonly=True).connect() as conn:  # a read: no write lock
-        return MigrationContext.configure(conn).get_current_revision()
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision alembic recorded, read with one query (alembic's own check imports alembic,
+    mako and pygments); raises the driver's error when the table is not there or the database
+    cannot be reached."""
+    with engine.execution_options(guapai_readonly=True).connect() as conn:
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: a new database)."""
+    try:
+        return _stored_revision(engine)
+    except Exception as exc:
+        if _no_version_table(exc):
+            return None
+        raise
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
@@ -152,7 +188,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
     engine = make_engine(url)
     if migrate:
-        try:
+        try:  # one query, and the head read from the files as text: no alembic import when current
             current = current_revision(engine)
         except Exception as exc:  # connection refused, bad credentials, a writer holding the lock ...
             mapped = store_error(exc, url)
@@ -162,6 +198,12 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         if current != head_revision():
             upgrade(engine)
     return Store(engine=engine, url=url)
+
+
+def _no_version_table(exc: BaseException) -> bool:
+    """A new database: alembic has not recorded a revision yet (SQLite, PostgreSQL 42P01)."""
+    orig = getattr(exc, "orig", None)
+    return "no such table: alembic_version" in str(orig) or getattr(orig, "sqlstate", None) == "42P01"
 
 
 def database_busy(exc: BaseException) -> bool:

@@ -25,11 +25,11 @@ WRITES: dict[str, tuple[str, ...]] = {
     # findings -> violations and problems, inspections. Not job_run: a scheduled job's period
     # is claimed only on the service connection, which sees every jurisdiction (an officer's
     # role would cover only theirs and yet mark the whole city's period done).
-    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "sent_notification"),
+    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "outbox"),
     # imports of the register, inspections, problems
-    "transport": _IMPORT_TRANSPORT + ("inspection", "problem", "sent_notification"),
+    "transport": _IMPORT_TRANSPORT + ("inspection", "problem", "outbox"),
     # listings and their cycles and deadlines, rule versions, verification of problems
-    "reviewer": ("listing", "cycle", "deadline", "rule_version", "problem", "sent_notification"),
+    "reviewer": ("listing", "cycle", "deadline", "rule_version", "problem", "outbox"),
     # users, and every import (the register is the administrator's too)
     "admin": ("user",) + _IMPORT_TRANSPORT + _IMPORT_POLICE,
 }

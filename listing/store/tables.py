@@ -262,18 +262,45 @@ class Sample(SQLModel, table=True):
     listing_id: Optional[int] = Field(default=None, foreign_key="listing.id")
     vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
     rank: int  # position in the verifiable selection order
-    status: str = "selected"  # selected / scanned / no_data / partial / failed
+    # selected (no real answer yet: waiting for the platform) / scanned (complete data: the only
+    # status that can be a clean vehicle-day) / partial / no_data / not_on_platform (rules/sampling.py)
+    status: str = "selected"
     points: int = 0
     coverage: Any = Field(default=None, sa_column=Column(JSON))
     scanned_at: Optional[dt.datetime] = None
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # platform failures so far
+    last_error: Optional[str] = None  # the last platform failure (not the company's fault)
+    waiting_since: Optional[dt.datetime] = None  # first platform failure, for the overdue notice
+
+
+class SampleDraw(SQLModel, table=True):
+    """The inputs of one company's daily draw, stored with it, so `sample verify` recomputes the
+    selection from exactly what the draw saw, in whatever order days were run."""
+
+    __tablename__ = "sample_draw"
+    __table_args__ = (UniqueConstraint("day", "company_id", name="uq_sample_draw_day_company"),)
+    id: Optional[int] = Field(default=None, primary_key=True)  # draw order: history is what earlier draws stored
+    day: dt.date = Field(index=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: Optional[int] = Field(default=None, foreign_key="listing.id")
+    fraction: float
+    vehicles: Any = Field(default=None, sa_column=Column(JSON))  # [[plate, last sampled day or null], ...]
+    chosen: Any = Field(default=None, sa_column=Column(JSON))  # [plate, ...] in rank order
+    drawn_at: dt.datetime
 
 
 class Finding(SQLModel, table=True):
-    """A suspected violation (or a data gap) found in a sampled trajectory, for police review."""
+    """A suspected violation (or a data gap) found in a trajectory, for police review: in the daily
+    sample (source "sampling", with its sample) or by full-fleet screening (source "screening")."""
 
-    __table_args__ = (UniqueConstraint("sample_id", "rule", "start", name="uq_finding"),)
+    __table_args__ = (
+        UniqueConstraint("sample_id", "rule", "start", name="uq_finding"),
+        Index("uq_finding_screening", "vehicle_id", "rule", "start", unique=True,
+              sqlite_where=text("source = 'screening'"), postgresql_where=text("source = 'screening'")),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
-    sample_id: int = Field(foreign_key="sample.id", index=True)
+    sample_id: Optional[int] = Field(default=None, foreign_key="sample.id", index=True)
+    source: str = Field(default="sampling", sa_column_kwargs={"server_default": "sampling"})
     day: dt.date = Field(index=True)
     company_id: int = Field(foreign_key="company.id", index=True)
     vehicle_id: int = Field(foreign_key="vehicle.id")
@@ -313,3 +340,55 @@ class SentNotification(SQLModel, table=True):
     key: str = Field(unique=True)
     channel: str
     sent_at: dt.datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to send (发件箱): written in the transaction of the event that causes it,
+    sent after commit by a retrying sender. One row per (key, channel): each robot gets each
+    notice once, whatever another robot does."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("key", "channel", name="uq_outbox_key_channel"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(index=True)
+    channel: str  # dingtalk / wecom / log
+    title: str
+    text: str
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime = Field(index=True)
+    attempts: int = 0
+    claimed_by: Optional[str] = None  # the sender posting it now (host:pid)
+    claimed_at: Optional[dt.datetime] = None
+    sent_at: Optional[dt.datetime] = None
+    last_error: Optional[str] = None
+
+
+class InspectionObligation(SQLModel, table=True):
+    """One month's inspection duty of a listed company for one department, created when the month
+    is owed; owed -> met | missed | waived (listing.domain.months)."""
+
+    __tablename__ = "inspection_obligation"
+    __table_args__ = (UniqueConstraint("company_id", "month", "department", name="uq_inspection_obligation"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    listing_id: int = Field(foreign_key="listing.id", index=True)
+    month: str  # YYYY-MM
+    department: str
+    due_at: dt.datetime = Field(index=True)  # local midnight starting the next month
+    state: str = "owed"
+    created_at: dt.datetime
+    settled_at: Optional[dt.datetime] = None
+
+
+class VehicleOwnership(SQLModel, table=True):
+    """Which company a vehicle belonged to when (local days start <= day < end): a vehicle sold to
+    another company keeps its exposure and violations with the old one for the time before."""
+
+    __tablename__ = "vehicle_ownership"
+    __table_args__ = (UniqueConstraint("vehicle_id", "start", name="uq_vehicle_ownership"),
+                      Index("ix_vehicle_ownership_company", "company_id", "start"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
+    company_id: int = Field(foreign_key="company.id")
+    start: dt.date
+    end: Optional[dt.date] = None

@@ -48,6 +48,8 @@ class RuleSet:
     scoring: Scoring
     source: str  # the TOML text, stored with the version
     sha256: str
+    # where the look-back starts for a company listed before (listing.domain.lookback)
+    relist_lookback: str = "after_last_listing"
 
     def threshold(self, business_type: str, criterion: str) -> float:
         return self.thresholds.get(business_type, {}).get(criterion, self.thresholds["default"][criterion])
@@ -80,6 +82,8 @@ def parse(text: str) -> RuleSet:
             _field(isinstance(value, (int, float)) and value > 0, f"thresholds.{group}.{name}", "a positive number")
     classes = tuple(data.get("vehicle_classes", ()))
     _field(len(classes) > 0, "vehicle_classes", "at least one vehicle class")
+    relist = data.get("relist_lookback", "after_last_listing")
+    _field(relist in ("after_last_listing", "full_window"), "relist_lookback", "after_last_listing or full_window")
     min_fleet = data.get("min_fleet", 5)
     _field(isinstance(min_fleet, (int, float)) and min_fleet >= 0, "min_fleet", "a number >= 0")
     return RuleSet(
@@ -87,6 +91,7 @@ def parse(text: str) -> RuleSet:
         at_fault=at_fault, fatal_responsibility=fatal, min_fleet=float(min_fleet), vehicle_classes=classes,
         thresholds={g: {k: float(v) for k, v in vals.items()} for g, vals in thresholds.items()},
         scoring=_scoring(data.get("scoring", {})), source=text, sha256=hashlib.sha256(text.encode()).hexdigest(),
+        relist_lookback=relist,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.geo import step_m
+from rules.trajectory import kernels
 
 
 @dataclass
@@ -47,24 +47,39 @@ class Track:
         return len(self.t)
 
 
-def _neighbours(vid, t, lat, lon):
+def _sorted(items: list[str]) -> bool:
+    return all(a < b for a, b in zip(items, items[1:]))
+
+
+def vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """Vehicle codes in plate order (int32 per point), the plates, and the permutation that sorts
+    the points by (vehicle, time) — None when they already are. Strings are hashed once; the
+    sort is on one int64 key (vehicle << 42 | microseconds), far cheaper than sorting strings."""
     n = len(t)
-    first = np.ones(n, dtype=bool)
-    first[1:] = vid[1:] != vid[:-1]
-    seg_m = np.zeros(n)
-    seg_s = np.zeros(n)
-    if n > 1:
-        seg_m[1:] = step_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-        seg_s[1:] = t[1:] - t[:-1]
-    seg_m[first] = 0.0
-    seg_s[first] = 0.0
-    return first, seg_m, seg_s
-
-
-def _local_seconds(t: np.ndarray) -> np.ndarray:
-    """Seconds after local midnight (UTC+8, no DST); floor arithmetic, much faster than float %."""
-    x = t + 8 * 3600.0
-    return x - np.floor(x / 86400.0) * 86400.0
+    if n == 0:
+        return np.zeros(0, np.int32), [], None
+    enum = isinstance(vehicle.dtype, pl.Enum)  # plates already coded (a part of a larger scan)
+    codes = (vehicle if enum else vehicle.cast(pl.Categorical)).to_physical().to_numpy()
+    present = np.zeros(int(codes.max()) + 1, bool)
+    present[codes] = True
+    dense = (np.cumsum(present) - 1).astype(np.int32)[codes]
+    if enum and _sorted(categories := vehicle.dtype.categories.to_list()):
+        names = [categories[i] for i in np.flatnonzero(present)]
+        vid = dense
+    else:
+        first_row = np.empty(int(dense.max()) + 1, np.int64)
+        first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
+        plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
+        rank = np.empty(len(plates), np.int32)
+        rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
+        vid = rank[dense]
+        names = sorted(plates)
+    span = int(t.max() - t.min())
+    key = (vid.astype(np.int64) << 42) + (t - t.min()) if span < 1 << 42 else None  # 50 days of microseconds
+    if key is not None and (key[1:] > key[:-1]).all():
+        return vid, names, None
+    order = np.argsort(key, kind="stable") if key is not None else np.lexsort((t, vid))
+    return vid, names, order
 
 
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
@@ -72,27 +87,23 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     report = CleaningReport(points_in=points.height)
     dropped = report.dropped
     status = pl.col("status")
-    valid = (pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
+    valid = (pl.col("vehicle").is_not_null() & pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
              & pl.col("lat").is_finite() & pl.col("lon").is_finite()
              & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
              & ~((pl.col("lat") == 0) & (pl.col("lon") == 0))
              & (status.is_null() | ((status & 2) != 0)))  # JT/T 808 status bit 1: positioned
     frame = points.filter(valid.fill_null(False))
     dropped["invalid_fix"] = points.height - frame.height
-    # one sort; duplicates and equal timestamps are then neighbours (numpy, no hashing)
-    already = frame.height < 2 or bool(frame.select(
-        ((pl.col("vehicle") > pl.col("vehicle").shift(1)) | ((pl.col("vehicle") == pl.col("vehicle").shift(1))
-         & (pl.col("time") > pl.col("time").shift(1)))).slice(1).all()).item())
-    if not already:
-        frame = frame.sort("vehicle", "time", "lat", "lon", maintain_order=True)
-    vehicle = frame["vehicle"]
-    vid = vehicle.rle_id().to_numpy().astype(np.int32)  # sorted: one run per vehicle
-    firsts = np.flatnonzero(np.r_[True, vid[1:] != vid[:-1]]) if len(vid) else np.zeros(0, np.int64)
-    names = vehicle.gather(firsts).to_list()
     t = frame["time"].dt.epoch("us").to_numpy()
-    lat = frame["lat"].to_numpy().astype(np.float64)
-    lon = frame["lon"].to_numpy().astype(np.float64)
-    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64)
+    vid, names, order = vehicle_order(frame["vehicle"], t)
+    lat = frame["lat"].to_numpy().astype(np.float64, copy=False)
+    lon = frame["lon"].to_numpy().astype(np.float64, copy=False)
+    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
+    if order is not None:  # one sort (on integers); duplicates and equal timestamps are then neighbours
+        vid, t, lat, lon, reported = vid[order], t[order], lat[order], lon[order], reported[order]
+        if ((t[1:] == t[:-1]) & (vid[1:] == vid[:-1])).any():  # equal times: by position, whatever the input order
+            o = np.lexsort((lon, lat, t, vid))
+            vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
     same_time = np.zeros(len(t), bool)
     same_time[1:] = (vid[1:] == vid[:-1]) & (t[1:] == t[:-1])
     exact = np.zeros(len(t), bool)
@@ -108,38 +119,23 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     # GPS jumps: a point reached and left at an impossible speed is a spike, not a drive.
     bound = float(cfg["max_speed_kmh"]) / 3.6
     jumps = 0
-    first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
+    first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     for _ in range(3):
-        v_in = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9), 0.0)
-        v_out = np.zeros_like(v_in)
-        v_out[:-1] = np.where(first[1:], 0.0, v_in[1:])
-        spike = (v_in > bound) & (v_out > bound)
+        spike = kernels.spikes(first, seg_m, seg_s, bound)
         if not spike.any():
             break
         keep = ~spike
         jumps += int(spike.sum())
         vid, t, t_us, lat, lon, reported = vid[keep], t[keep], t_us[keep], lat[keep], lon[keep], reported[keep]
-        first, seg_m, seg_s = _neighbours(vid, t, lat, lon)
+        first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     dropped["jump"] = jumps
 
-    # derived speed at a point: the mean of the segment speeds into and out of it
-    seg_v = np.where(seg_s > 0, seg_m / np.maximum(seg_s, 1e-9) * 3.6, 0.0)
-    v_in = np.where(first, np.nan, seg_v)
-    v_out = np.full_like(seg_v, np.nan)
-    v_out[:-1] = np.where(first[1:], np.nan, seg_v[1:])
-    count = (~np.isnan(v_in)).astype(np.float64) + (~np.isnan(v_out))
-    derived = np.where(count > 0, (np.nan_to_num(v_in) + np.nan_to_num(v_out)) / np.maximum(count, 1), 0.0)
-    has_reported = ~np.isnan(reported)
     source = cfg["speed_source"]
-    if source == "derived":
-        speed = derived
-    elif source == "max":
-        speed = np.where(has_reported, np.maximum(reported, derived), derived)
-    else:
-        speed = np.where(has_reported, reported, derived)
+    speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, {"reported": 0, "derived": 1, "max": 2}[source])
+    has_reported = ~np.isnan(reported)
     report.reported_share = float(has_reported.mean()) if len(t) else 0.0
     report.speed_source = ("derived" if source == "derived" or not has_reported.any()
                            else source if has_reported.all() else f"{source}+derived")
     report.points_out = len(t)
     return Track(vehicles=names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
-                 first=first, report=report, local_s=_local_seconds(t), t_us=t_us)
+                 first=first, report=report, local_s=local_s, t_us=t_us)

@@ -28,4 +28,5 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """Add missing optional columns as nulls, cast, and order the columns."""
     missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in SCHEMA.items() if name not in frame.columns]
     frame = frame.with_columns(missing)
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])
+    coded = isinstance(frame.schema["vehicle"], pl.Enum)  # plates as codes (a part of a larger scan): kept
+    return frame.select([pl.col(name) if coded and name == "vehicle" else pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])

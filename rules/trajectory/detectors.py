@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rules.trajectory import kernels
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.episodes import runs, segment_sums
-from rules.trajectory.geo import step_m
+from rules.trajectory.episodes import breach_after, runs, segment_sums
 
 DAY = 86400.0
 
@@ -29,9 +29,12 @@ def per_vehicle_span(track: Track) -> np.ndarray:
 
 
 def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_limit: np.ndarray | None) -> list[dict]:
-    """Speed above the effective limit for at least min_duration_s. The limit at a point is the
-    class limit, a lower zone limit, and for passenger vehicles at night 80% of the day limit;
-    an episode is `night_overspeed` when the night limit was the binding one."""
+    """Speed above the limit that applies at each point for at least min_duration_s. The limit at
+    a point is the class limit, a lower zone limit, and for passenger vehicles at night 80% of the
+    day limit. A change of limit (22:00, 06:00, a zone edge) never splits an episode: above the
+    day limit before 22:00 and the night limit after is one episode, its duration tested on the
+    whole. It is `night_overspeed` when some of it was over the night limit only (the night rule
+    is needed to call it a violation), otherwise `overspeed`."""
     cfg, night = rules.section("overspeed"), rules.section("night")
     class_limit = np.array([rules.limit_kmh(c) for c in classes])[track.vid] if len(track) else np.zeros(0)
     day_limit = class_limit if zone_limit is None else np.minimum(class_limit, zone_limit)
@@ -41,9 +44,7 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     night_binding = is_night & (night_limit < day_limit)
     limit = np.where(night_binding, night_limit, day_limit)
     over = track.speed > limit
-    breaks = track.first | (track.seg_s > float(cfg["max_gap_s"]))
-    breaks[1:] |= night_binding[1:] != night_binding[:-1]  # a night episode is its own finding
-    starts, ends = runs(over, breaks)
+    starts, ends = runs(over, track.first | (track.seg_s > float(cfg["max_gap_s"])))
     duration = track.t[ends] - track.t[starts]
     keep = duration >= float(cfg["min_duration_s"])
     starts, ends, duration = starts[keep], ends[keep], duration[keep]
@@ -52,34 +53,49 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     dist = segment_sums(track.seg_m, starts, ends)
     out = []
     lo, hi = (float(b) for b in cfg["bands"])
+    min_s = float(cfg["min_duration_s"])
     for s, e, d, km in zip(starts, ends, duration, dist):  # few episodes: a loop over them, not over points
-        v = track.speed[s:e + 1]
-        m = float(v.max())
-        lim = float(limit[s:e + 1].min())
-        excess = (m - lim) / lim
+        v, lims = track.speed[s:e + 1], limit[s:e + 1]
+        excess = float(((v - lims) / lims).max())  # against the limit in force at each point
         band = f"<{lo:.0%}" if excess < lo else (f"{lo:.0%}-{hi:.0%}" if excess < hi else f">={hi:.0%}")
-        night_ep = bool(night_binding[s])
+        night_only = night_binding[s:e + 1] & (v <= day_limit[s:e + 1])
+        night_ep = bool(night_only.any())
         out.append({"rule": "night_overspeed" if night_ep else "overspeed",
                     "regulation": night["regulation"] if night_ep else cfg["regulation"],
-                    "s": int(s), "e": int(e), "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": m,
-                    "mean_speed_kmh": float(v.mean()), "limit_kmh": lim, "band": band,
-                    "details": {"excess": round(float(excess), 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s])}})
+                    "s": int(s), "e": int(e), "breach_t": breach_after(track.t, s, e, min_s),
+                    "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": float(v.max()),
+                    "mean_speed_kmh": float(v.mean()), "limit_kmh": float(lims.min()), "band": band,
+                    "details": {"excess": round(excess, 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s]),
+                                "limits_kmh": sorted({float(x) for x in np.unique(lims)})}})
     return out
 
 
-def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray, np.ndarray]:
+def moving(track: Track, rules: TrajectoryRules) -> np.ndarray:
+    """Per point: the vehicle is moving. Speed above moving_kmh is not enough (GPS wander around
+    a parked vehicle gives derived speeds): it must also be more than rest_radius_m away from
+    where it was, or from where it will be, `horizon` seconds apart — the time it takes to leave
+    the rest radius at moving_kmh (100 m at 5 km/h: 72 s; at least the neighbouring fix)."""
+    f = rules.section("fatigue")
+    radius = float(f["rest_radius_m"])
+    fast = track.speed > float(f["moving_kmh"])
+    if not fast.any():
+        return fast
+    horizon_us = int(radius / (float(f["moving_kmh"]) / 3.6) * 1e6)
+    return kernels.displaced(track.vid, track.t_us, track.lat, track.lon, fast, horizon_us, radius)
+
+
+def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per interval (point i-1 -> i): seconds of driving, and whether a qualifying rest ends at i.
 
-    Driving: both ends moving and the interval not a signal gap. A stop lasts from the last
-    moving point before it to the first moving point after it; it is a rest when it lasts at
-    least rest_min_s with the vehicle standing still (below moving_kmh, within rest_radius_m).
+    Driving: both ends moving (see `moving`) and the interval not a signal gap. A stop lasts from
+    the last moving point before it to the first moving point after it; it is a rest when it lasts
+    at least rest_min_s with the vehicle standing still (not moving, within rest_radius_m).
     A single long interval without displacement (terminal off while parked) is a rest too.
     Gaps with displacement are neither: a data gap never becomes driving time."""
     f, gap = rules.section("fatigue"), float(rules.section("signal_gap")["max_gap_s"])
     n = len(track)
     if n == 0:
         return np.zeros(0), np.zeros(0, bool)
-    moving = track.speed > float(f["moving_kmh"])
     joined = ~track.first & (track.seg_s <= gap)  # interval i-1 -> i is real, continuous data
     prev_moving = np.zeros(n, bool)
     prev_moving[1:] = moving[:-1]
@@ -94,7 +110,7 @@ def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray,
     drift = np.zeros(n)
     if still_idx.size:  # only standing points need their distance from where the stop began
         a = anchor[still_idx]
-        drift[still_idx] = step_m(track.lat[a], track.lon[a], track.lat[still_idx], track.lon[still_idx])
+        drift[still_idx] = kernels.distances(track.lat, track.lon, a, still_idx)
     starts, ends = runs(~moving & (drift <= float(f["rest_radius_m"])), ~joined)
     before = np.where(joined[starts], starts - 1, starts)  # the last moving point before the stop
     after = np.minimum(ends + 1, n - 1)
@@ -111,19 +127,23 @@ def driving_and_rests(track: Track, rules: TrajectoryRules) -> tuple[np.ndarray,
 
 
 def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules, driving: np.ndarray,
-                       rest_end: np.ndarray) -> list[dict]:
-    """> 4 h of driving between qualifying rests; passenger vehicles at night: > 2 h."""
+                       rest_end: np.ndarray, on_duty: np.ndarray) -> list[dict]:
+    """> 4 h of driving between qualifying rests; passenger vehicles at night: > 2 h. Counted per
+    driver where the roster says who drove (`on_duty`, -1 where unknown): a change of driver
+    starts the new driver's stretch, so the first is not charged for the second's hours."""
     f = rules.section("fatigue")
     n = len(track)
     if n == 0:
         return []
     stretch_start = track.first | rest_end
+    stretch_start[1:] |= on_duty[1:] != on_duty[:-1]
     stretch = np.cumsum(stretch_start) - 1
     night = in_window(track.local_s, *rules.window("night"))
     passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool)[track.vid]
-    counted = np.where(rest_end, 0.0, driving)
+    counted = np.where(stretch_start, 0.0, driving)  # the interval into a rest's end or a handover is nobody's stretch
+    night_counted = np.where(night & passenger, counted, 0.0)
     total = np.bincount(stretch, weights=counted)
-    night_total = np.bincount(stretch, weights=np.where(night & passenger, counted, 0.0))
+    night_total = np.bincount(stretch, weights=night_counted)
     out = []
     day_max, night_max = float(f["continuous_max_s"]), float(f["night_continuous_max_s"])
     flagged = np.flatnonzero((total > day_max) | (night_total > night_max))
@@ -137,26 +157,41 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
     for k, a, b in zip(flagged, first_drive, last_drive):
         s, e = int(drive_idx[a]) - 1, int(drive_idx[b])
         is_night = night_total[k] > night_max
+        # the breach: the first point where either limit's running total is exceeded
+        lo_, hi_ = bounds[k], bounds[k + 1]
+        crossings = [lo_ + int(np.searchsorted(np.cumsum(values[lo_:hi_]), limit, side="right"))
+                     for values, limit, hit in ((counted, day_max, total[k] > day_max),
+                                                (night_counted, night_max, night_total[k] > night_max)) if hit]
         out.append({"rule": "fatigue_continuous", "regulation": f["regulation"], "s": s, "e": e,
+                    "breach_t": float(track.t[min(min(crossings), e)]),
                     "duration_s": float(night_total[k] if is_night else total[k]),
                     "distance_m": float(csum[e + 1] - csum[s + 1]), "limit_s": night_max if is_night else day_max,
                     "details": {"driving_s": float(total[k]), "night_driving_s": float(night_total[k]), "night": bool(is_night)}})
     return out
 
 
-def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray) -> list[dict]:
-    """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days."""
+def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray, on_duty: np.ndarray) -> list[dict]:
+    """> 8 h of driving in any 24 h, and > 44 h in any 7 days where the data spans 7 days; per
+    (vehicle, driver) where the roster says who drove, per vehicle where it does not."""
     f = rules.section("fatigue")
     out = []
-    # only vehicles whose whole record holds more driving than a limit can break it
-    total = np.bincount(track.vid, weights=driving, minlength=len(track.vehicles))
+    # a (vehicle, driver) pair: vehicles are sorted, so the pair's code keeps vehicle order
+    rostered = bool((on_duty >= 0).any())
+    if rostered:
+        _, pair = np.unique(track.vid.astype(np.int64) * (int(on_duty.max()) + 2) + (on_duty + 1), return_inverse=True)
+    else:
+        pair = track.vid  # no roster: per vehicle, already in order
+    # only pairs whose whole record holds more driving than a limit can break it
+    total = np.bincount(pair, weights=driving)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
-    idx = np.flatnonzero((driving > 0) & candidates[track.vid])
+    idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
         return out
-    vid, t, d = track.vid[idx], track.t[idx], driving[idx]
+    if rostered:
+        idx = idx[np.argsort(pair[idx], kind="stable")]  # per pair, in time order
+    grp, t, d = pair[idx], track.t[idx], driving[idx]
     span = per_vehicle_span(track)
-    key = (vid.astype(np.int64) << 41) + (track.t_us[idx] - track.t_us.min()) // 1000  # exact integer ms
+    key = (grp.astype(np.int64) << 41) + (track.t_us[idx] - track.t_us.min()) // 1000  # exact integer ms
     csum = np.concatenate([[0.0], np.cumsum(d)])
     for rule, window, limit in (("fatigue_daily", DAY, float(f["daily_max_s"])), ("fatigue_weekly", 7 * DAY, float(f["weekly_max_s"]))):
         # interval j covers (t_j - d_j, t_j]; the window ending at t_j starts after t_j - window
@@ -164,33 +199,34 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
         rolling = csum[np.arange(len(idx)) + 1] - csum[lo]
         over = rolling > limit
         if rule == "fatigue_weekly":
-            over &= span[vid] >= 7 * DAY - 3600  # only where the data spans the 7 days
+            over &= span[track.vid[idx]] >= 7 * DAY - 3600  # only where the data spans the 7 days
         brk = np.ones(len(idx), bool)
-        brk[1:] = vid[1:] != vid[:-1]
+        brk[1:] = grp[1:] != grp[:-1]
         starts, ends = runs(over, brk)
         for s, e in zip(starts, ends):
             first_in = int(lo[s])
             out.append({"rule": rule, "regulation": f["regulation"], "s": int(idx[first_in]) - 1, "e": int(idx[e]),
+                        "breach_t": float(t[s]),
                         "duration_s": float(rolling[s:e + 1].max()), "limit_s": limit,
                         "distance_m": float(track.seg_m[idx[first_in]:idx[e] + 1].sum()),
-                        "details": {"window_h": window / 3600, "exceeded_at_index": int(idx[s])}})
+                        "details": {"window_h": window / 3600}})
     return out
 
 
-def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: TrajectoryRules) -> list[dict]:
+def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: TrajectoryRules, moving: np.ndarray) -> list[dict]:
     """Long-distance coaches moving 02:00-05:00 local."""
-    cfg, f = rules.section("early_morning"), rules.section("fatigue")
+    cfg = rules.section("early_morning")
     applies = np.array([c in cfg["classes"] and p not in cfg["exempt_vehicles"] for c, p in zip(classes, plates)])
     if not len(track) or not applies.any():
         return []
-    moving = (track.speed > float(f["moving_kmh"])) & applies[track.vid]
-    mask = moving & in_window(track.local_s, *rules.window("early_morning"))
+    mask = moving & applies[track.vid] & in_window(track.local_s, *rules.window("early_morning"))
     starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
     out = []
     for s, e in zip(starts, ends):
         d = track.t[e] - track.t[s]
         if d >= float(cfg["min_duration_s"]):
             out.append({"rule": "early_morning", "regulation": cfg["regulation"], "s": int(s), "e": int(e),
+                        "breach_t": breach_after(track.t, s, e, float(cfg["min_duration_s"])),
                         "duration_s": float(d), "distance_m": float(track.seg_m[s + 1:e + 1].sum()),
                         "max_speed_kmh": float(track.speed[s:e + 1].max()), "mean_speed_kmh": float(track.speed[s:e + 1].mean())})
     return out
@@ -201,4 +237,5 @@ def signal_gaps(track: Track, rules: TrajectoryRules) -> list[dict]:
     cfg = rules.section("signal_gap")
     gap = ~track.first & (track.seg_s > float(cfg["max_gap_s"])) & (track.seg_m >= float(cfg["min_distance_m"]))
     return [{"rule": "signal_gap", "regulation": cfg["regulation"], "s": int(i) - 1, "e": int(i),
+             "breach_t": float(track.t[i - 1] + float(cfg["max_gap_s"])),
              "duration_s": float(track.seg_s[i]), "distance_m": float(track.seg_m[i])} for i in np.flatnonzero(gap)]

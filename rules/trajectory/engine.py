@@ -11,11 +11,14 @@ import polars as pl
 
 from rules.trajectory import detectors
 from rules.trajectory.attribution import Drivers, unknown_driver
-from rules.trajectory.clean import CleaningReport, Track, clean
+from rules.trajectory.clean import CleaningReport, Track, clean, vehicle_order
 from rules.trajectory.columns import conform
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
+
+BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in parts of whole vehicles
+PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 
 @dataclass
@@ -81,7 +84,7 @@ def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, 
     for name in vehicles:
         code = codes.get(name, -1)
         if code < 0 or counts[code] == 0:
-            out[name] = Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
+            out[name] = _no_coverage(name, window)
             continue
         lo, hi = (window if window else (first_t[code], last_t[code]))
         edge_first, edge_last = first_t[code] - lo, hi - last_t[code]
@@ -95,53 +98,127 @@ def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, 
 def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """The qualifying rests the fatigue rules see: (vehicle, from, to)."""
     track = clean(conform(points), rules)
-    detectors.driving_and_rests(track, rules)
+    detectors.driving_and_rests(track, rules, detectors.moving(track, rules))
     return [(track.vehicles[track.vid[a]], utc(track.t[a]), utc(track.t[b])) for a, b in track.rests]
 
 
 def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
-         assignments: pl.DataFrame | None = None, window: tuple[dt.datetime, dt.datetime] | None = None,
-         zones: Zones | None = None, expected_vehicles: list[str] | None = None) -> ScanResult:
-    """Find every rule's episodes. With `window`, data outside it is context only: a finding is
-    reported when it starts inside [start, end), so an episode over midnight is counted once."""
+         assignments: pl.DataFrame | None = None, report_window: tuple[dt.datetime, dt.datetime] | None = None,
+         zones: Zones | None = None, expected_vehicles: list[str] | None = None,
+         window: tuple[dt.datetime, dt.datetime] | None = None) -> ScanResult:
+    """Find every rule's episodes in `points` (any order, any number of vehicles).
+
+    `report_window=(start, end)` (aware datetimes, e.g. one local day): the points outside it are
+    context only. A finding is reported when its **breach moment** — the moment its limit was
+    crossed (`Finding.breach`: overspeed lasting min_duration_s, the 4 h of driving exceeded, the
+    8 h in 24 h exceeded, ...) — lies in [start, end); its start, end and evidence cover the whole
+    episode, even the part before `start` (a 21:00-03:00 drive breaks the 4 h rule at 01:00: the
+    finding belongs to the second day and runs from 21:00). Give the scan enough context before
+    `start` for the rules to see the episode: 24 h covers "> 8 h in 24 h" and an evening drive.
+    Sampling consecutive days with their context then reports each finding exactly once.
+    Coverage is measured over the report window. `window` is the former name of `report_window`.
+
+    More than BATCH_POINTS points are scanned in parts of whole vehicles, one after another, so the
+    engine's working memory stays bounded whatever the day's size (findings are per vehicle, so
+    the result is the same).
+    """
+    report_window = report_window or window
+    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": assignments, "report_window": report_window,
+               "zones": zones}
+    if points.height > BATCH_POINTS:
+        return _scan_in_parts(points, expected_vehicles, options)
+    return _scan_one(points, expected_vehicles=expected_vehicles, **options)
+
+
+def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, options: dict) -> ScanResult:
+    # one sort of the whole day by (vehicle, time), on integers; each part is a run of whole
+    # vehicles, gathered already sorted (the part's own cleaning then has nothing to sort)
+    no_plate = points["vehicle"].null_count()
+    if no_plate:
+        points = points.filter(pl.col("vehicle").is_not_null())
+    t = points["time"].dt.epoch("us").fill_null(0).to_numpy()
+    vid, names, order = vehicle_order(points["vehicle"], t)
+    if order is None:
+        order = np.arange(points.height)
+    del t
+    # plates as codes into the sorted plate list: gathering a part moves integers, not strings
+    coded = points.with_columns(vehicle=pl.Series(names, dtype=pl.Enum(names)).gather(vid))
+    sorted_vid = vid[order]
+    firsts = np.flatnonzero(np.r_[True, sorted_vid[1:] != sorted_vid[:-1]])
+    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, points.height, BATCH_POINTS), side="right") - 1], points.height])
+    del sorted_vid, vid
+    results = [_scan_one(coded[order[a:b]], expected_vehicles=None, **options) for a, b in zip(cuts[:-1], cuts[1:])]
+    findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
+    report = CleaningReport(points_in=sum(r.report.points_in for r in results) + no_plate,
+                            points_out=sum(r.report.points_out for r in results))
+    report.dropped["invalid_fix"] = no_plate
+    for r in results:
+        for key, n in r.report.dropped.items():
+            report.dropped[key] = report.dropped.get(key, 0) + n
+    report.reported_share = sum(r.report.reported_share * r.report.points_out for r in results) / max(report.points_out, 1)
+    source = options["rules"].section("cleaning")["speed_source"]
+    report.speed_source = ("derived" if source == "derived" or report.reported_share == 0
+                           else source if report.reported_share == 1 else f"{source}+derived")
+    coverage = {name: c for r in results for name, c in r.coverage.items()}
+    window = options["report_window"]
+    for name in expected_vehicles or []:
+        coverage.setdefault(name, _no_coverage(name, (window[0].timestamp(), window[1].timestamp()) if window else None))
+    return ScanResult(findings, report, dict(sorted(coverage.items())))
+
+
+def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
+    return Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
+
+
+def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, assignments, report_window, zones,
+              expected_vehicles) -> ScanResult:
     track = clean(conform(points), rules)
     classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
                         for v in track.vehicles])
     zone_limit = zones.limit_at(track.lat, track.lon) if zones is not None and len(track) else None
-    driving, rest_end = detectors.driving_and_rests(track, rules)
-    raw = (detectors.overspeed(track, classes, rules, zone_limit)
-           + detectors.continuous_driving(track, classes, rules, driving, rest_end)
-           + detectors.cumulative_driving(track, rules, driving)
-           + detectors.early_morning(track, classes, track.vehicles, rules)
-           + detectors.signal_gaps(track, rules))
     drivers = Drivers(assignments)
-    att = rules.section("attribution")
-    raw += unknown_driver(track, drivers, float(rules.section("fatigue")["moving_kmh"]), float(att["min_unassigned_s"]),
-                          float(rules.section("signal_gap")["max_gap_s"]))
-    lo = window[0].timestamp() if window else -np.inf
-    hi = window[1].timestamp() if window else np.inf
+    on_duty = drivers.codes(track)
+    moving = detectors.moving(track, rules)
+    driving, rest_end = detectors.driving_and_rests(track, rules, moving)
+    raw = (detectors.overspeed(track, classes, rules, zone_limit)
+           + detectors.continuous_driving(track, classes, rules, driving, rest_end, on_duty)
+           + detectors.cumulative_driving(track, rules, driving, on_duty)
+           + detectors.early_morning(track, classes, track.vehicles, rules, moving)
+           + detectors.signal_gaps(track, rules))
+    if drivers.known:
+        raw += unknown_driver(track, on_duty, moving, float(rules.section("attribution")["min_unassigned_s"]),
+                              float(rules.section("signal_gap")["max_gap_s"]))
+    lo = report_window[0].timestamp() if report_window else -np.inf
+    hi = report_window[1].timestamp() if report_window else np.inf
     findings = []
     for ep in raw:
         s, e = max(ep["s"], 0), ep["e"]
         start_t = track.t[s]
-        if not lo <= start_t < hi:
+        breach_t = ep.get("breach_t", start_t)
+        if not lo <= breach_t < hi:
             continue
         name = track.vehicles[track.vid[s]]
-        driver = drivers.at(name, start_t) if ep["rule"] != "driver_unknown" else None
         details = dict(ep.get("details", {}))
+        per_driver = ep["rule"] in PER_DRIVER
+        # fatigue is counted per driver: the driver of the stretch; other rules: who drove at the start
+        code = on_duty[e if per_driver else s] if ep["rule"] != "driver_unknown" else -1
+        driver = drivers.names[code] if code >= 0 else None
         if drivers.known and driver is None and ep["rule"] != "driver_unknown":
             details["driver_unknown"] = True
+        if per_driver:
+            details["counted_per"] = "driver" if driver is not None else "vehicle"
         if "limit_s" in ep:
             details["limit_s"] = ep["limit_s"]
         seg = slice(s, e + 1)
         findings.append(Finding(
-            rule=ep["rule"], regulation=ep["regulation"], vehicle=name, start=utc(start_t), end=utc(track.t[e]),
+            rule=ep["rule"], regulation=ep["regulation"], vehicle=name, start=utc(start_t), end=utc(track.t[e]), breach=utc(breach_t),
             start_lat=float(track.lat[s]), start_lon=float(track.lon[s]), end_lat=float(track.lat[e]), end_lon=float(track.lon[e]),
             duration_s=ep["duration_s"], distance_m=ep.get("distance_m", 0.0),
             max_speed_kmh=ep.get("max_speed_kmh", float(track.speed[seg].max())),
             mean_speed_kmh=ep.get("mean_speed_kmh", float(track.speed[seg].mean())),
             limit_kmh=ep.get("limit_kmh"), band=ep.get("band"), point_count=int(e - s + 1), driver=driver, details=details))
     findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
-    win = (lo, hi) if window else None
+    win = (lo, hi) if report_window else None
     names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
-    return ScanResult(findings, track.report, _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names))
+    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names)
+    return ScanResult(findings, track.report, dict(sorted(coverage.items())))

@@ -13,6 +13,7 @@ class Finding:
     vehicle: str
     start: dt.datetime  # aware UTC
     end: dt.datetime
+    breach: dt.datetime | None = None  # aware UTC: the moment the limit was crossed (the day a finding belongs to)
     start_lat: float | None = None
     start_lon: float | None = None
     end_lat: float | None = None
@@ -30,6 +31,7 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
+        out["breach"] = (self.breach or self.start).isoformat()
         for key in ("start_lat", "start_lon", "end_lat", "end_lon"):
             if out[key] is not None:
                 out[key] = round(out[key], 6)

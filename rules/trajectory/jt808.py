@@ -131,11 +131,30 @@ def _extras(data: bytes) -> dict:
     return out
 
 
+_HEX_TEXT = re.compile(rb"(?:[0-9A-Fa-f]|0[xX]|[\s,;:|\-])+")
+_HEX_DIGIT = re.compile(rb"[0-9A-Fa-f]")
+
+
+def hex_text(data: bytes) -> tuple[bytes, list[int], list[dict]] | None:
+    """Hex text as captures are shared (a BOM, CRLF, spaces, commas, `0x` prefixes): the bytes it
+    spells, the text offset of each byte, and the damage (an odd last digit). None: not hex text."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body.strip() or not _HEX_TEXT.fullmatch(body):
+        return None
+    cleaned = re.sub(rb"0[xX](?=[0-9A-Fa-f])", b"  ", body)  # keep offsets: a prefix becomes blanks
+    where = [m.start() + (len(data) - len(body)) for m in _HEX_DIGIT.finditer(cleaned)]
+    digits = b"".join(_HEX_DIGIT.findall(cleaned))
+    if not digits.lower().startswith(b"7e"):
+        return None
+    damage = []
+    if len(digits) % 2:
+        damage.append({"byte_offset": len(digits) // 2, "text_offset": where[-1], "reason": "odd number of hex digits: the last one is ignored"})
+        digits = digits[:-1]
+    return bytes.fromhex(digits.decode()), where[::2], damage
+
+
 def split_frames(data: bytes) -> list[tuple[int, bytes]]:
-    """(byte offset, frame) for each 0x7e ... 0x7e in a stream; hex text is accepted too."""
-    text = re.sub(rb"\s+", b"", data)
-    if text and len(text) % 2 == 0 and re.fullmatch(rb"[0-9A-Fa-f]+", text) and text[:2].lower() == b"7e":
-        data = bytes.fromhex(text.decode())  # hex text, as captures are often shared
+    """(byte offset, frame) for each 0x7e ... 0x7e in a byte stream."""
     frames, i = [], 0
     while True:
         start = data.find(b"\x7e", i)
@@ -154,17 +173,27 @@ def split_frames(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def read_jt808(data: bytes, on_error: str = "skip"):
+    """Positions from binary frames or hex text. Every damaged frame (bad check code, cut off, ...)
+    is reported with its byte offset (and text offset for hex text); the valid ones are kept."""
     from rules.trajectory.readers import ReadResult
 
-    rows, errors = [], []
+    as_text = hex_text(data)
+    where: list[int] | None = None
+    errors: list[dict] = []
+    if as_text is not None:
+        data, where, errors = as_text
+    rows = []
     for offset, frame in split_frames(data):
         try:
+            if frame[-1:] != b"\x7e" or len(frame) < 2:
+                raise FrameError("cut off: the frame has no closing 0x7e")
             p = decode_frame(frame)
         except (FrameError, struct.error) as exc:
-            errors.append({"byte_offset": offset, "reason": str(exc)})
+            errors.append({"byte_offset": offset, **({"text_offset": where[offset]} if where else {}), "reason": str(exc)})
             continue
         rows.append({"vehicle": p.terminal_phone, "time": p.time_local.astimezone(dt.timezone.utc), "lat": p.lat, "lon": p.lon,
                      "speed_kmh": p.speed_kmh, "heading": float(p.direction), "status": p.status, "alarm": p.alarm})
+    errors.sort(key=lambda e: e["byte_offset"])
     if errors and on_error == "reject":
         raise ValidationError("err.positions_malformed", n=len(errors), first=f"byte {errors[0]['byte_offset']}: {errors[0]['reason']}")
     frame = conform(pl.DataFrame(rows)) if rows else empty()

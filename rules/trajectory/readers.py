@@ -18,6 +18,7 @@ register(
         "err.positions_malformed": ("位置数据有 {n} 条记录无法解析,首条:{first}", "{n} position records could not be read; first: {first}"),
         "err.positions_format": ("无法识别的轨迹格式 {format}(可选 csv、parquet、json、jt808)", "unknown trajectory format {format} (use csv, parquet, json or jt808)"),
         "err.positions_columns": ("轨迹文件缺少列:{columns}", "the trajectory file lacks columns: {columns}"),
+        "err.positions_none": ("文件 {path} 有内容但没有可用的位置数据:{why}", "{path} has content but no usable positions: {why}"),
         "err.positions_json": ("平台返回的 JSON 不是位置数据({where} 不是对象或位置列表)", "the platform's JSON is not position data ({where} is not an object or a list of positions)"),
     }
 )
@@ -58,7 +59,11 @@ def _mapping(columns: list[str], overrides: dict[str, str] | None) -> dict[str, 
     return found
 
 
-def _times(s: pl.Series, naive_tz: str) -> pl.Series:
+def parse_times(s: pl.Series, naive_tz: str = "Asia/Shanghai") -> pl.Series:
+    """Times as aware UTC: text with an offset or Z keeps it, text and datetimes without one are
+    in `naive_tz` (Beijing time unless said otherwise), numbers are epoch seconds."""
+    if s.dtype == pl.Null:
+        return s.cast(pl.Datetime("us", "UTC"))
     if s.dtype == pl.Utf8:
         text = s.str.strip_chars()
         aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC")
@@ -85,7 +90,7 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
     for canonical, source in mapping.items():
         s = raw[source]
         if canonical == "time":
-            cols[canonical] = _times(s, naive_tz)
+            cols[canonical] = parse_times(s, naive_tz)
         elif canonical == "vehicle":
             cols[canonical] = s.cast(pl.Utf8).str.strip_chars()
         else:
@@ -104,7 +109,7 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
     for name in ("status", "alarm"):
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).cast(pl.UInt32, strict=False))
-    return ReadResult(conform(frame.filter(~bad)), errors)
+    return ReadResult(conform(frame.filter(~bad) if errors else frame), errors)
 
 
 def _polars_read(reader, path: Path, **options) -> pl.DataFrame:
@@ -158,16 +163,35 @@ def read_platform_json(data) -> ReadResult:
 
 
 def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
+    """Positions from a file. A file with bytes but no usable position is an error that says why
+    (never an empty, clean-looking result)."""
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if not path.is_file():
         raise ValidationError("err.file_missing", path=str(path))
+    if path.stat().st_size == 0:
+        raise ValidationError("err.positions_none", path=path.name, why="the file is empty")
+    result = _read(path, fmt, **kw)
+    if result.points.height == 0:
+        raise ValidationError("err.positions_none", path=path.name, why=_why_empty(path, result))
+    return result
+
+
+def _why_empty(path: Path, result: ReadResult) -> str:
+    if result.errors:
+        first = result.errors[0]
+        where = ", ".join(f"{k} {v}" for k, v in first.items() if k != "reason")
+        return f"{len(result.errors)} unreadable records, first at {where}: {first['reason']}"
+    return "no records (a header only, an empty list, or no 0x7e frame)"
+
+
+def _read(path: Path, fmt: str, **kw) -> ReadResult:
     if fmt in ("csv", "txt"):
         return read_csv(path, **kw)
     if fmt in ("parquet", "pq"):
         return read_parquet(path, **kw)
     if fmt == "json":
         try:
-            return read_platform_json(json.loads(path.read_text(encoding="utf-8")))
+            return read_platform_json(json.loads(path.read_text(encoding="utf-8-sig")))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError("err.file_unreadable", reason=str(exc)) from None
     if fmt in ("jt808", "808", "bin", "hex"):
@@ -177,4 +201,4 @@ def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
     raise ValidationError("err.positions_format", format=fmt)
 
 
-__all__ = ["SCHEMA", "ReadResult", "read", "from_frame", "read_platform_json"]
+__all__ = ["SCHEMA", "ReadResult", "read", "from_frame", "parse_times", "read_platform_json"]

@@ -82,6 +82,13 @@ def write_files(folder: Path) -> None:
     for i in range(120):  # 20 minutes at 100 km/h eastwards: a coach over its limit
         points.append(f"浙A10001,{(start + dt.timedelta(seconds=10 * i)).isoformat()},30.25,{120.1 + i * 0.002884:.6f},100")
     (folder / "day.csv").write_text("\n".join(points) + "\n", encoding="utf-8")
+    import polars as pl
+
+    (folder / "positions").mkdir()
+    start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=LOCAL)
+    pl.DataFrame({"vehicle": ["浙A10002"] * 120, "time": [start + dt.timedelta(seconds=10 * i) for i in range(120)],
+                  "lat": [30.25] * 120, "lon": [120.1 + i * 0.002884 for i in range(120)], "speed_kmh": [100.0] * 120}
+                 ).write_parquet(folder / "positions" / "part-0.parquet")  # a day of the whole fleet (of one truck)
     rules = (ROOT / "rules/criteria/default_rules.toml").read_text(encoding="utf-8")
     (folder / "new.toml").write_text(re.sub(r'(?m)^version = ".*"$', 'version = "2026.2"', rules), encoding="utf-8")
 

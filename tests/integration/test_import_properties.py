@@ -1,6 +1,6 @@
 """Property tests of every import kind: random files mixing valid and invalid cells, as CSV
 (UTF-8, UTF-8 with BOM, GBK, GB18030) or XLSX (text, numbers and real Excel dates), with Chinese
-or English headers. Either every row is valid and exactly those rows are stored (a re-import
+or English headers, title rows above the header and extra columns (left out, and named). Either every row is valid and exactly those rows are stored (a re-import
 then changes nothing), or the bad cells are listed and NOTHING is written. Random bytes, truncated
 workbooks and wrong extensions only ever raise guapai's own errors.
 
@@ -68,10 +68,15 @@ class Cell:
     tag: str  # good / bad / noise
     stored: object = None  # for good cells: the value the store holds (raw SQLite form)
     native: object = None  # a number or datetime an Excel sheet would hold instead of text
+    native_tag: str | None = None  # the tag when the sheet holds `native` (an 18-digit number loses digits)
 
 
 def good(text, stored, native=None):
     return Cell(text, "good", stored, native)
+
+
+def tag(cell: Cell, as_native: bool) -> str:
+    return cell.native_tag if as_native and cell.native is not None and cell.native_tag else cell.tag
 
 
 def bad(text):
@@ -119,9 +124,13 @@ BAD_PLATES = [bad("ABC123"), bad("浙I12345"), bad("浙A1234"), bad("京")]
 
 
 def _codes(values):
-    # officers type codes in lower case and with spaces: stored normalised
-    return [good(v, v) for v in values] + [good(v.lower(), v) for v in values[:1]] + \
-           [good(v[:4] + " " + v[4:], v) for v in values[:1]]
+    # officers type codes in lower case and with spaces: stored normalised; an all-digit code
+    # Excel turned into a number is restored when every digit is there (330106...0012.0) and
+    # refused when Excel kept 15 (3.301062E+17, or an 18-digit number in the sheet)
+    digits = [v for v in values if v.isdigit()]
+    return [Cell(v, "good", v, int(v) if v.isdigit() else None, "bad") for v in values] + \
+           [good(v.lower(), v) for v in values[:1]] + [good(v[:4] + " " + v[4:], v) for v in values[:1]] + \
+           [good(v + ".0", v) for v in digits[:1]] + [bad(f"{int(v):.6E}") for v in digits[:1]]
 
 
 NAMES = [good(n, n.strip()) for n in ("杭州甲运输有限公司", "乙运输", "Acme Freight, Ltd.", ' "引号"物流 ', "张 三")]
@@ -145,7 +154,7 @@ POOLS = {
     "drivers": {
         "id_number": (_codes(BASE_RIC + NEW_RIC), BAD_RIC + [bad("")]),
         "name": (NAMES, [bad("")]),
-        "phone": ([good("", None), good("13800138000", "13800138000"), good("138 0013 8000", "13800138000"),
+        "phone": ([good("", None), good("13800138000", "13800138000", 13800138000), good("138 0013 8000", "13800138000"),
                    good("0571-88889999", "0571-88889999"), good("(0571)88889999", "057188889999")],
                   [bad("12345"), bad("phone"), bad("23800138000")]),
         "company_uscc": (_codes(BASE_USCC), BAD_USCC + [bad(u) for u in UNKNOWN_USCC]),
@@ -229,23 +238,30 @@ def _base_store(folder: Path):
     return store
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str, newline: str = "\n") -> None:
+def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str, newline: str = "\n",
+              top: list[list[str]] = ()) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=newline)
+    writer.writerows(top)  # title rows above the header
     writer.writerow(header)
     writer.writerows(rows)
     path.write_bytes(buf.getvalue().encode(encoding, errors="replace"))
 
 
-def write_xlsx(path: Path | io.BytesIO, header: list[str], rows: list[list[Cell]], native: list[list[bool]]) -> None:
+def write_xlsx(path: Path | io.BytesIO, header: list[str], rows: list[list[Cell]], native: list[list[bool]],
+               top: list[list[str]] = ()) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(path if isinstance(path, io.BytesIO) else str(path), {"in_memory": True})
     sheet = book.add_worksheet("数据")
     stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    for i, title in enumerate(top):  # title rows above the header
+        for j, text in enumerate(title):
+            if text:
+                sheet.write_string(i, j, text)
     for j, h in enumerate(header):
-        sheet.write_string(0, j, h)
-    for i, (row, as_native) in enumerate(zip(rows, native), start=1):
+        sheet.write_string(len(top), j, h)
+    for i, (row, as_native) in enumerate(zip(rows, native), start=len(top) + 1):
         for j, (cell, use) in enumerate(zip(row, as_native)):
             if use and isinstance(cell.native, dt.datetime):
                 sheet.write_datetime(i, j, cell.native, stamp)
@@ -254,11 +270,30 @@ def write_xlsx(path: Path | io.BytesIO, header: list[str], rows: list[list[Cell]
             elif cell.text != "":
                 sheet.write_string(i, j, cell.text)
     if rows and any(r for r in rows):
-        sheet.write_blank(len(rows) + 3, 0, None)  # Excel sheets often end in blank rows
+        sheet.write_blank(len(top) + len(rows) + 3, 0, None)  # Excel sheets often end in blank rows
     book.close()
 
 
 noise = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).map(lambda s: Cell(s, "noise"))
+TITLES = [["杭州市挂牌整治台账(2026年10月)"], [], ["基本信息", "", "登记信息"], ["单位:辆、人"]]
+EXTRA_HEADERS = ["序号", "备注", "联系人", "Remark"]  # columns officers add; none is an import column
+
+
+@st.composite
+def layouts(draw, width: int):
+    """Rows above the header (a title, a blank row, a merged group row) and extra columns
+    (position, header) that the import leaves out and names in a warning."""
+    top = draw(st.lists(st.sampled_from(TITLES), max_size=3))
+    extras = draw(st.lists(st.tuples(st.integers(0, width), st.sampled_from(EXTRA_HEADERS)), max_size=2,
+                           unique_by=lambda e: e[1]))
+    return top, extras
+
+
+def with_extras(cells: list, extras: list[tuple[int, str]], value) -> list:
+    out = list(cells)
+    for at, name in sorted(extras, reverse=True):
+        out.insert(at, value(name))
+    return out
 
 
 @st.composite
@@ -286,7 +321,7 @@ def import_files(draw, kind: str):
     native = [[draw(st.booleans()) for _ in columns] for _ in rows] if fmt == "xlsx" else None
     zh = draw(st.booleans())
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    return fmt, zh, encoding, rows, native, newline
+    return fmt, zh, encoding, rows, native, newline, draw(layouts(len(columns)))
 
 
 def _expected(kind: str, rows: list[list[Cell]]):
@@ -314,7 +349,7 @@ def _expected(kind: str, rows: list[list[Cell]]):
 
 
 def _blank(row: list[Cell]) -> bool:
-    return all(c.text == "" for c in row)
+    return all(c.text.strip() == "" for c in row)
 
 
 def _run(store, who, kind, path):
@@ -335,14 +370,18 @@ def test_random_files_of_every_kind_import_whole_or_not_at_all(kind):
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
         @given(drawn=import_files(kind))
         def check(drawn):
-            fmt, zh, encoding, rows, native, newline = drawn
-            header = [c.zh if zh else c.name for c in spec.columns]
+            fmt, zh, encoding, rows, native, newline, (top, extras) = drawn
+            header = with_extras([c.zh if zh else c.name for c in spec.columns], extras, lambda name: name)
             path = folder / f"{kind}.{fmt}"
+            filled = [with_extras(r, extras, lambda name: Cell(f"{name}值", "extra")) for r in rows]
             if fmt == "csv":
-                write_csv(path, header, [[c.text for c in r] for r in rows], encoding, newline)
+                write_csv(path, header, [[c.text for c in r] for r in filled], encoding, newline, top)
             else:
-                write_xlsx(path, header, rows, native)
-            tags = {c.tag for r in rows for c in r}
+                write_xlsx(path, header, filled, [with_extras(n, extras, lambda _: False) for n in native], top)
+            native = native or [[False] * len(spec.columns) for _ in rows]
+            tags = {tag(c, n) for r, ns in zip(rows, native) for c, n in zip(r, ns)}
+            off = len(top)  # the header is on row off + 1; data from off + 2
+            blank = [_blank(r) and not extras for r in rows]
             before, counts = dump(store, kind), table_counts(store)
             try:
                 result = _run(store, who, kind, path)
@@ -352,26 +391,30 @@ def test_random_files_of_every_kind_import_whole_or_not_at_all(kind):
                 seen["raised"] += 1
                 return
             errors = {(e["row"], e["column"]) for e in result.errors}
-            assert all(2 <= e["row"] <= len(rows) + 1 and e["message"] for e in result.errors)
-            bad_cells = {(i, col.name) for i, r in enumerate(rows, start=2) for col, c in zip(spec.columns, r)
-                         if c.tag == "bad" and not (fmt == "xlsx" and _blank(r))}  # blank sheet rows are skipped
+            assert all(off + 2 <= e["row"] <= off + len(rows) + 1 and e["message"] for e in result.errors)
+            assert result.header_row == off + 1
+            assert result.ignored_columns == [h for h in header if h in EXTRA_HEADERS], "extra columns are named"
+            bad_cells = {(off + i, col.name) for i, (r, ns, b) in enumerate(zip(rows, native, blank), start=2)
+                         for col, c, n in zip(spec.columns, r, ns) if tag(c, n) == "bad" and not b}  # blank rows are skipped
             assert bad_cells <= errors, "every bad cell is named"
             if tags == {"good"}:
                 stored, refused = _expected(kind, rows)
-                assert {r for r, _ in errors} == refused
+                assert {r for r, _ in errors} == {off + r for r in refused}
             if not result.ok:
                 assert (dump(store, kind), table_counts(store)) == (before, counts), "a refused file writes nothing"
                 seen["refused"] += 1
                 return
             seen["ok"] += 1
             after = dump(store, kind)
-            assert result.rows == len(rows) and result.inserted == len(after) - len(before)
+            assert result.inserted == len(after) - len(before)
+            if "noise" not in tags:
+                assert result.rows == len(rows) - sum(blank)
             if tags == {"good"}:
                 assert after == {**before, **stored}, "exactly the file's rows are stored, with their values"
             audit = table_counts(store)["audit_event"]
             assert audit == counts["audit_event"] + (1 if result.inserted or result.updated else 0)
             again = _run(store, who, kind, path)
-            assert (again.ok, again.inserted, again.updated, again.unchanged) == (True, 0, 0, len(rows))
+            assert (again.ok, again.inserted, again.updated, again.unchanged) == (True, 0, 0, result.rows)
             assert dump(store, kind) == after and table_counts(store)["audit_event"] == audit
 
         check()

@@ -142,7 +142,7 @@ def test_role_and_jurisdiction_are_enforced(people, city, tmp_path):
 
 @pytest.mark.parametrize("content,key", [
     (b"uscc,name\n1,2\n", "err.columns_missing"),
-    (b"uscc,name,business_type,jurisdiction,colour\n", "err.columns_unknown"),
+    (b"uscc,name,business_typ,jurisdiction\n1,2,3,4\n", "err.columns_missing_seen"),  # a misspelt header: named
     (b"uscc,name,business_type,jurisdiction\n", "err.file_empty"),
     ("uscc,name\n".encode("utf-16"), "err.file_encoding"),
 ])

@@ -45,7 +45,7 @@ def test_two_jobs_processes_run_every_period_once(pg_url, tmp_path):
     with store.session() as s:
         runs = s.exec(select(tables.JobRun)).all()
         per_day = Counter(s.exec(select(tables.Sample.day)).all())
-        sent = s.exec(select(func.count()).select_from(tables.SentNotification)).one()
+        sent = s.exec(select(func.count()).select_from(tables.OutboxMessage).where(tables.OutboxMessage.sent_at.is_not(None))).one()
         listing_states = sorted(s.exec(select(tables.Listing.state)).all())
     assert all(r.state == "done" and r.attempts == 1 for r in runs), [(r.job, r.period, r.state, r.attempts, r.error) for r in runs if r.state != "done" or r.attempts != 1]
     by_job = Counter(r.job for r in runs)

@@ -12,8 +12,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from listing.simulation.load import LoadPlan, run
-from listing.simulation.load_check import summary, verify_workdir
+from tools.load.run import LoadPlan, run
+from tools.load.check import summary, verify_workdir
 from listing.store import tables
 from tests.budget import LONG
 
@@ -86,7 +86,7 @@ def test_a_deadlock_postgres_breaks_is_retried_and_the_write_lands_once(pg_url):
 
     from sqlalchemy import text
 
-    from listing.simulation.load import write_retrying
+    from tools.load.run import write_retrying
     from listing.store.db import open_store
 
     store = open_store(pg_url, migrate=False)

@@ -12,7 +12,7 @@ import pytest
 
 from jobs.notify import DingTalkRobot, WeComRobot, dingtalk_sign
 from listing.errors import GuapaiError
-from listing.services.notifications import notify_once
+from listing.services.notifications import deliver, notify_once
 from tests.conftest import NOW
 
 SECRET = "SECabcdef0123456789"
@@ -89,4 +89,5 @@ def test_notify_once_sends_once_per_key(store):
     for _ in range(3):
         with store.session() as s:
             notify_once(s, Channel(), "remind:1:2026-11:police", "t", "x", now=NOW)
+        deliver(store, Channel(), now=NOW)
     assert sent == ["remind:1:2026-11:police"]

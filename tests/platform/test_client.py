@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from jobs.platform.client import PlatformClient, PlatformError
+from jobs.platform.client import WIRE, PlatformAuthError, PlatformClient, PlatformError, _Retryable, decode_page
 from jobs.platform.simulator import Faults, start_simulator
 
 L = dt.timezone(dt.timedelta(hours=8))
@@ -29,11 +29,11 @@ def test_paging_bearer_token_and_url_encoded_plate():
         return httpx.Response(200, json={"vehicle": "浙A12345", "positions": page[0], "next_page_token": page[1]})
 
     result = client(handler).fetch_positions("浙A12345", *DAY)
-    assert (result.status, len(result.positions), result.pages) == ("ok", 2, 2)
+    assert (result.status, result.points, result.pages) == ("ok", 2, 2)
     assert seen[0].url.raw_path.startswith(b"/api/v1/vehicles/%E6%B5%99A12345/positions")
 
 
-def test_retries_5xx_and_connection_errors_then_succeeds():
+def test_retries_429_5xx_and_connection_errors_then_succeeds():
     calls = {"n": 0}
 
     def handler(request):
@@ -42,35 +42,91 @@ def test_retries_5xx_and_connection_errors_then_succeeds():
             raise httpx.ConnectError("refused")
         if calls["n"] == 2:
             return httpx.Response(503)
-        return httpx.Response(200, json={"positions": [], "next_page_token": None})
+        if calls["n"] == 3:
+            return httpx.Response(429)
+        return httpx.Response(200, json={"positions": [{"time": "2026-11-23T08:00:00+08:00", "lat": 30.1, "lon": 120.1}],
+                                         "next_page_token": None})
 
-    assert client(handler).fetch_positions("浙A1", *DAY).status == "ok" and calls["n"] == 3
+    result = client(handler, max_retries=4).fetch_positions("浙A1", *DAY)
+    assert (result.status, result.points, calls["n"]) == ("ok", 1, 4)
 
 
-def test_4xx_is_a_clear_error_without_retry_and_404_means_missing():
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), 500, 502, 503, 429,
+                                     b"<html>gateway</html>", b'{"positions": "none"}', 400])
+def test_no_real_answer_is_unavailable_never_no_data(failure):
+    """Whatever goes wrong on the way, the vehicle-day is `unavailable` (asked again later): not an
+    answer, so neither `ok` with no positions nor `unknown_vehicle`."""
+    def handler(request):
+        if isinstance(failure, Exception):
+            raise failure
+        if isinstance(failure, bytes):
+            return httpx.Response(200, content=failure)
+        return httpx.Response(failure)
+
+    result = client(handler, max_retries=3).fetch_positions("浙A1", *DAY)
+    assert result.status == "unavailable" and not result.answered and result.positions is None and result.error
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_stop_everything_with_one_line_about_the_token(status):
     calls = {"n": 0}
 
     def handler(request):
         calls["n"] += 1
-        return httpx.Response(403 if "A1" in request.url.path else 404)
+        return httpx.Response(status)
 
-    c = client(handler)
-    forbidden = c.fetch_positions("浙A1", *DAY)
-    assert (forbidden.status, calls["n"]) == ("failed", 1) and "403" in forbidden.error
-    assert c.fetch_positions("浙A2", *DAY).status == "missing"
+    c = client(handler, concurrency=4)
+    with pytest.raises(PlatformAuthError) as err:
+        c.fetch_many([f"浙A{i:05d}" for i in range(200)], *DAY)
+    text = err.value.message("en")
+    assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
+    assert "令牌" in err.value.message("zh")
+    assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
 
 
-def test_exhausted_retries_and_broken_paging():
-    pages = {"n": 0}
+def test_404_on_the_vehicle_is_the_platforms_answer_and_a_lost_page_is_asked_again():
+    asked = []
 
     def handler(request):
-        if request.url.params.get("page_token"):
-            return httpx.Response(500)
-        pages["n"] += 1
-        return httpx.Response(200, json={"positions": [{"time": "x"}], "next_page_token": "1"})
+        token = request.url.params.get("page_token")
+        asked.append(token)
+        if "A2" in request.url.path:
+            return httpx.Response(404, json={"error": "unknown vehicle"})
+        if token == "2" and asked.count("2") == 1:
+            return httpx.Response(404, json={"error": "page token expired"})
+        page = {None: ([{"time": "2026-11-23T08:00:00+08:00", "lat": 30.1, "lon": 120.1}], "2"),
+                "2": ([{"time": "2026-11-23T08:00:30+08:00", "lat": 30.1, "lon": 120.1}], None)}[token]
+        return httpx.Response(200, json={"positions": page[0], "next_page_token": page[1]})
 
-    result = client(handler, max_retries=3).fetch_positions("浙A1", *DAY)
-    assert result.status == "partial" and len(result.positions) == 1 and "retries exhausted" in result.error
+    c = client(handler)
+    assert c.fetch_positions("浙A2", *DAY).status == "unknown_vehicle"
+    result = c.fetch_positions("浙A1", *DAY)
+    assert (result.status, result.points) == ("ok", 2) and asked[1:] == [None, "2", None, "2"]
+
+
+def test_a_platform_that_is_down_trips_the_breaker_instead_of_being_asked_vehicle_by_vehicle():
+    calls = {"n": 0}
+
+    def handler(request):
+        calls["n"] += 1
+        return httpx.Response(503)
+
+    c = client(handler, concurrency=2, max_retries=2, breaker=5)
+    results = c.fetch_many([f"浙A{i:05d}" for i in range(100)], *DAY)
+    assert {r.status for r in results.values()} == {"unavailable"} and len(results) == 100
+    assert calls["n"] <= 2 * (5 + 2)  # about `breaker` vehicles asked (plus those in flight), 2 attempts each
+
+
+def test_pages_decode_into_columns_and_numbers_as_text_are_read():
+    frame, token = decode_page(json.dumps({"vehicle": "浙A1", "next_page_token": "7", "positions": [
+        {"time": "2026-11-23T08:00:00+08:00", "lat": 30.1, "lon": 120.1, "speed_kmh": 40, "status": 3, "extra": "x"},
+        {"time": "2026-11-23T08:00:30+08:00", "lat": "30.2", "lon": 120.2, "speed_kmh": None}]}).encode())
+    assert token == "7" and frame.columns == list(WIRE) and frame["lat"].to_list() == [30.1, 30.2]
+    empty, token = decode_page(b'{"vehicle": "x", "positions": [], "next_page_token": null}')
+    assert empty.height == 0 and token is None and empty.columns == list(WIRE)
+    for body in (b'{"vehicle": "x"}', b"[1, 2]", b'{"positions": [1, 2]}', b"", b"null"):
+        with pytest.raises(_Retryable):
+            decode_page(body)
 
 
 def test_the_token_never_appears_in_errors_or_reprs():
@@ -91,8 +147,9 @@ def test_real_client_against_the_simulator_over_loopback():
         c = PlatformClient(sim.url, TOKEN, page_size=300, concurrency=4)
         results = c.fetch_many(list(vehicles), *DAY)
         assert {r.status for r in results.values()} == {"ok"} and all(r.pages >= 3 for r in results.values())
-        assert PlatformClient(sim.url, "wrong").fetch_positions("浙A00001", *DAY).status == "failed"
-        assert c.fetch_positions("浙Z99999", *DAY).status == "missing"
+        with pytest.raises(PlatformAuthError):
+            PlatformClient(sim.url, "wrong").fetch_positions("浙A00001", *DAY)
+        assert c.fetch_positions("浙Z99999", *DAY).status == "unknown_vehicle"
 
 
 def test_simulator_faults_never_look_like_a_clean_vehicle():
@@ -105,13 +162,26 @@ def test_simulator_faults_never_look_like_a_clean_vehicle():
         day = DAY[0].date()
         for plate, r in results.items():
             if p.fault("missing", plate, day):
-                assert r.status == "missing"
+                assert r.status == "unknown_vehicle"
             elif p.fault("garbage", plate, day):
-                assert r.status == "failed"
+                assert r.status == "unavailable"  # asked again later, never held against the company
             elif p.fault("offline", plate, day):
-                assert r.status == "ok" and r.positions == []  # the sampling job turns this into no_data
-            elif p.fault("truncated", plate, day):
-                assert r.status == "partial" and r.positions
-            else:
-                assert r.status == "ok" and len(r.positions) > 500  # 500s were retried away
-        assert {r.status for r in results.values()} >= {"ok", "missing", "failed", "partial"}
+                assert r.status == "ok" and r.points == 0  # the sampling job turns this into no_data
+            else:  # 500s and broken paging were retried away
+                assert r.status == "ok" and r.points > 500
+        assert {r.status for r in results.values()} == {"ok", "unknown_vehicle", "unavailable"}
+
+
+def test_the_real_transport_turns_refused_connections_and_timeouts_into_unavailable():
+    """urllib3 under httpx (jobs/platform/transport.py): its errors are httpx's, so they stay platform failures."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    refused = PlatformClient(f"http://127.0.0.1:{port}", TOKEN, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A1", *DAY)
+    assert (refused.status, refused.error) == ("unavailable", "the platform answered retries exhausted: ConnectError")
+    vehicles = {"浙A00001": "truck"}
+    with start_simulator(vehicles, seed=4, token=TOKEN, faults=Faults(slow=1.0, slow_seconds=1.5)) as sim:
+        slow = PlatformClient(sim.url, TOKEN, timeout=0.3, backoff=lambda n: 0, max_retries=2).fetch_positions("浙A00001", *DAY)
+        assert (slow.status, slow.error) == ("unavailable", "the platform answered retries exhausted: ReadTimeout")

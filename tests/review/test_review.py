@@ -8,7 +8,7 @@ from listing.domain.policy import SYSTEM_ACTOR
 from listing.domain.states import Event
 from listing.errors import Conflict, PermissionDenied
 from listing.services import inspections, listings, problems, review
-from listing.services.notifications import LogChannel
+from listing.services.notifications import LogChannel, deliver
 from listing.store import tables
 from tests.conftest import actor
 from tests.scenario import listed_company, local
@@ -23,7 +23,7 @@ def end_cycle(store, lid):
 
 def items(store, lid):
     with store.session() as s:
-        return {i["item"]: i for i in review.show(s, actor(store, "reviewer"), lid)["items"]}
+        return {i["item"]: i for i in review.show(s, actor(store, "reviewer"), lid, today=dt.date(2026, 4, 10))["items"]}
 
 
 def uscc(store, cid):
@@ -100,12 +100,16 @@ def test_decide_by_role_stores_checklist_and_escalates_after_two_fails(people):
     channel = LogChannel()
     with people.session() as s:
         row = review.decide(s, actor(people, "reviewer"), lid, False, reason="检查缺失", now=local(2026, 4, 12), channel=channel)
-    assert (row.state, row.cycle, row.cycle_due, row.escalated) == ("listed", 2, dt.date(2026, 7, 12), False)
+    # cycle 2 starts where cycle 1 ended (10 April), not on the decision day
+    assert (row.state, row.cycle, row.cycle_start, row.cycle_due, row.escalated) == (
+        "listed", 2, dt.date(2026, 4, 10), dt.date(2026, 7, 10), False)
     with people.session() as s:
-        listings.apply(s, SYSTEM_ACTOR, lid, Event.END_CYCLE, now=local(2026, 7, 12, 1))
+        listings.apply(s, SYSTEM_ACTOR, lid, Event.END_CYCLE, now=local(2026, 7, 10, 1))
     with people.session() as s:
         row = review.decide(s, actor(people, "reviewer"), lid, False, reason="仍未整改", now=local(2026, 7, 13), channel=channel)
     assert (row.cycle, row.escalated, row.consecutive_failures) == (3, True, 2)
+    assert channel.sent == []  # queued in the decision's transaction, sent after commit
+    deliver(people, channel, now=local(2026, 7, 13, 11))
     assert [k for k, _, _ in channel.sent] == [f"escalated:{lid}"]
     with people.session() as s:
         cycles = s.exec(select(tables.Cycle).where(tables.Cycle.listing_id == lid).order_by(tables.Cycle.number)).all()
@@ -121,4 +125,4 @@ def test_pass_delists(people):
     assert row.state == "delisted" and row.closed_at is not None
     with pytest.raises(Conflict):
         with people.session() as s:
-            review.show(s, actor(people, "reviewer"), lid)
+            review.show(s, actor(people, "reviewer"), lid, today=dt.date(2026, 4, 12))

@@ -68,24 +68,37 @@ def test_sampling_finds_the_planted_violations_with_drivers_and_reruns_change_no
 
 
 def test_faults_never_yield_a_clean_vehicle(people):
+    """Every real answer is judged (unknown vehicle, no positions, cut off mid-drive), transient
+    failures are retried away; nothing broken is ever `scanned`."""
     _, vehicles = fleet(people, companies=4, vehicles=30)
-    faults = Faults(missing=0.2, garbage=0.15, offline=0.15, truncated=0.3, error_500=0.3)
+    faults = Faults(missing=0.2, offline=0.15, cut_off=0.2, truncated=0.3, error_500=0.3)
     with start_simulator(vehicles, seed=5, faults=faults) as sim:
-        settings = settings_for(sim.url)
-        out = run_period(people, settings, LogChannel(), JOBS["sampling"], str(DAY))
+        from listing.services.sampling import select_day
+
+        select_day(people, settings_for(sim.url), DAY, now=local(2026, 11, 24, 3))  # the draw, to meet every case
+        sampled = [plate for _, plate in samples_and_findings(people)[0]]
+        for name, plate in zip(("missing", "offline", "cut_off", "truncated", "error_500"), sampled):
+            sim.platform.forced[name] = {plate}
+        out = run_period(people, settings_for(sim.url), LogChannel(), JOBS["sampling"], str(DAY))
         assert out.status == "done", out.error
         samples, findings = samples_and_findings(people)
-        data_findings = {plate: f.rule for f, plate in findings if f.rule in ("no_data", "partial_data")}
+        data_findings = {plate: f for f, plate in findings if f.rule in ("no_data", "partial_data", "not_on_platform")}
         p = sim.platform
+        expected = Counter()
         for sample, plate in samples:
-            broken = p.fault("missing", plate, DAY) or p.fault("garbage", plate, DAY) or p.fault("offline", plate, DAY)
-            if broken:
-                assert sample.status in ("no_data", "failed") and data_findings[plate] == "no_data"
-            elif sample.status == "partial":
-                assert data_findings[plate] == "partial_data"
+            if p.fault("missing", plate, DAY):
+                kind = ("not_on_platform", "not_on_platform")
+            elif p.fault("offline", plate, DAY):
+                kind = ("no_data", "no_data")
+            elif p.fault("cut_off", plate, DAY):
+                kind = ("partial", "partial_data")
+                assert data_findings[plate].evidence["details"]["stops_while_moving"] is True
             else:
-                assert sample.status == "scanned" and sample.points > 0
-        assert {s.status for s, _ in samples} & {"no_data", "failed"}
+                kind = ("scanned", None)
+                assert sample.points > 500
+            expected[kind[0]] += 1
+            assert (sample.status, data_findings[plate].rule if plate in data_findings else None) == kind
+        assert set(expected) == {"not_on_platform", "no_data", "partial", "scanned"}  # every case was met
 
 
 @pytest.mark.slow

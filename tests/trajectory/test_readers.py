@@ -62,7 +62,7 @@ def test_malformed_frames_are_reported_with_offsets_and_skipped_or_rejected():
 def test_hex_text_and_back_to_back_frames():
     a = encode_position("1", 1, dt.datetime(2026, 11, 23, 10, tzinfo=BEIJING), 30.1, 120.2, 55.5)
     b = encode_position("1", 2, dt.datetime(2026, 11, 23, 10, 0, 30, tzinfo=BEIJING), 30.1, 120.2, 56.5)
-    assert len(split_frames((a + b).hex().encode())) == 2
+    assert len(split_frames(a + b)) == 2
     points = read_jt808((a + b).hex().upper().encode()).points
     assert points["speed_kmh"].to_list() == [55.5, 56.5]
     assert points["time"][0] == dt.datetime(2026, 11, 23, 2, tzinfo=dt.timezone.utc)
@@ -95,3 +95,54 @@ def test_platform_json_pages_and_parquet(tmp_path):
     assert r.points.height == 3 and r.points["alarm"].to_list() == [0, 4, 0] and r.points["vehicle"][0] == "浙A12345"
     r.points.write_parquet(tmp_path / "p.parquet")
     assert read(tmp_path / "p.parquet").points.equals(r.points)
+
+
+def _frames():
+    a = encode_position("1", 1, dt.datetime(2026, 11, 23, 10, tzinfo=BEIJING), 30.1, 120.2, 55.5)
+    b = encode_position("1", 2, dt.datetime(2026, 11, 23, 10, 0, 30, tzinfo=BEIJING), 30.1, 120.2, 56.5)
+    return a, b
+
+
+@pytest.mark.parametrize("style", ["bom_crlf", "spaces", "commas_0x", "lower_tabs"])
+def test_hex_text_as_captures_are_shared_with_a_cut_off_last_frame(style):
+    a, b = _frames()
+    cut = a[:20]  # the capture stopped inside the third frame
+    data = a + b + cut
+    pairs = [f"{x:02X}" for x in data]
+    text = {"bom_crlf": "\ufeff" + "\r\n".join("".join(pairs[i:i + 16]) for i in range(0, len(pairs), 16)) + "\r\n",
+            "spaces": " ".join(pairs),
+            "commas_0x": ", ".join(f"0x{p}" for p in pairs),
+            "lower_tabs": "\t".join(p.lower() for p in pairs) + "\n"}[style]
+    result = read_jt808(text.encode("utf-8"))
+    assert result.points["speed_kmh"].to_list() == [55.5, 56.5]
+    (damage,) = result.errors
+    assert damage["byte_offset"] == len(a) + len(b) and "cut off" in damage["reason"]
+    assert text.encode("utf-8")[damage["text_offset"]:damage["text_offset"] + 4].decode().lower().lstrip("0x").startswith("7e")
+
+
+def test_hex_text_with_an_odd_last_digit_reports_it():
+    a, b = _frames()
+    result = read_jt808((a + b).hex().encode() + b"7")
+    assert result.points.height == 2
+    assert [e["reason"] for e in result.errors] == ["odd number of hex digits: the last one is ignored"]
+
+
+@pytest.mark.parametrize("name,content,why", [
+    ("empty.csv", b"", "empty"),
+    ("header.csv", b"vehicle,time,lat,lon\n", "no records"),
+    ("bad.csv", b"vehicle,time,lat,lon\nA,not a time,30,120\n", "line 2: unreadable time"),
+    ("cut.hex", b"7e0200", "cut off"),
+    ("noise.jt808", b"\x00\x01\x02 no frames here", "no records"),
+    ("none.json", b"[]", "no records"),
+])
+def test_a_file_with_no_positions_is_an_error_that_says_why(tmp_path, name, content, why):
+    from typer.testing import CliRunner
+
+    import main
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValidationError):
+        read(path)
+    out = CliRunner().invoke(main.app, ["--lang", "en", "trajectory", "scan", str(path)])
+    assert out.exit_code == 2 and why in out.output and "no usable positions" in out.output

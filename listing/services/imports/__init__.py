@@ -34,6 +34,8 @@ register(
         "col.value": ("值", "value"),
         "col.reason": ("原因", "reason"),
         "progress.import": ("导入中", "importing"),
+        "msg.import_ignored": ("已忽略无法识别的列(未导入):{columns}", "columns not recognised were left out (not imported): {columns}"),
+        "msg.import_header_row": ("表头在第 {row} 行,上方的标题行已跳过", "the header is on row {row}; the title rows above it were skipped"),
     }
 )
 
@@ -47,6 +49,8 @@ class ImportResult:
     updated: int = 0
     dry_run: bool = False
     errors: list[dict] = field(default_factory=list)
+    header_row: int = 1  # the spreadsheet row the header was found on (title rows above it skipped)
+    ignored_columns: list[str] = field(default_factory=list)  # extra columns kept out of the import
 
     @property
     def ok(self) -> bool:
@@ -59,7 +63,17 @@ class ImportResult:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "file": self.file, "rows": self.rows, "inserted": self.inserted,
                 "updated": self.updated, "unchanged": self.unchanged, "dry_run": self.dry_run,
-                "ok": self.ok, "errors": self.errors}
+                "ok": self.ok, "errors": self.errors, "header_row": self.header_row,
+                "ignored_columns": self.ignored_columns}
+
+    def warnings(self, lang: str) -> list[str]:
+        """What was read differently from a plain table, for the officer to check."""
+        out = []
+        if self.header_row > 1:
+            out.append(t("msg.import_header_row", lang, row=self.header_row))
+        if self.ignored_columns:
+            out.append(t("msg.import_ignored", lang, columns=", ".join(self.ignored_columns)))
+        return out
 
 
 def import_file(session: Session, actor: Actor, kind: str, path: Path, *, now: dt.datetime,
@@ -71,14 +85,16 @@ def import_file(session: Session, actor: Actor, kind: str, path: Path, *, now: d
     if spec is None:
         raise ValidationError("err.import_kind", kind=kind, kinds=", ".join(SPECS))
     authorize(actor, f"import.{kind}")
-    raw = reader.canonical_columns(reader.read_table(path), spec)
+    table = reader.canonical_columns(reader.read(path, spec), spec)
+    raw = table.frame
     typed, errors = validate.check(raw, spec)
     frame, ref_errors = resolve.resolve(session.connection(), kind, typed)
     stored = resolve.STORED[kind]
     key_frame = frame.select(reader.ROW, *stored)
     dup = validate.duplicates(key_frame, list(spec.key), spec.columns[0].name)
     error_frame = validate.collect([errors, *ref_errors, dup])
-    result = ImportResult(kind=kind, file=path.name, rows=raw.height, dry_run=dry_run)
+    result = ImportResult(kind=kind, file=path.name, rows=raw.height, dry_run=dry_run,
+                          header_row=table.header_row, ignored_columns=table.ignored)
     if error_frame.height:
         result.errors = _describe(error_frame, lang)
         return result
@@ -94,13 +110,17 @@ def import_file(session: Session, actor: Actor, kind: str, path: Path, *, now: d
 
 
 def _describe(errors: pl.DataFrame, lang: str) -> list[dict]:
+    from listing.domain.identifiers import normalise
+
     out = []
     for row in errors.iter_rows(named=True):
         params = {"choices": row["choices"]} if row["reason"] == "imp.enum" else {}
         if row["reason"] == "imp.duplicate_key":
             params = {"first": row["choices"]}
-        if row["reason"] == "id.plate.format":
+        if row["reason"] in ("id.plate.format", "imp.digits_lost"):
             params = {"value": row["value"]}
+        if row["reason"] in ("id.uscc.length", "id.ric.length"):
+            params = {"n": len(normalise(row["value"] or ""))}
         if row["reason"] == "id.uscc.checksum" or row["reason"] == "id.ric.checksum":
             params = {"expected": _expected_check(row["reason"], row["value"] or "")}
         out.append({"row": row["row"], "column": row["column"], "value": row["value"],

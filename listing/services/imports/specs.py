@@ -18,36 +18,58 @@ class Col:
     doc: str = ""
 
 
+# Accepted value -> stored value. Besides the codes, the words officers' sheets use every day
+# (from traffic-police and transport-bureau ledgers); case and spaces do not matter.
 BUSINESS_TYPES = {
-    "passenger": "passenger", "客运": "passenger", "旅客运输": "passenger",
-    "freight": "freight", "货运": "freight", "普通货运": "freight",
+    "passenger": "passenger", "客运": "passenger", "旅客运输": "passenger", "道路旅客运输": "passenger",
+    "道路客运": "passenger", "班线客运": "passenger", "客运班线": "passenger", "旅游客运": "passenger",
+    "包车客运": "passenger",
+    "freight": "freight", "货运": "freight", "普通货运": "freight", "道路货物运输": "freight", "道路普通货物运输": "freight",
+    "普通货物运输": "freight", "道路货运": "freight", "货物运输": "freight", "普货": "freight", "物流": "freight",
     "dangerous_goods": "dangerous_goods", "危货": "dangerous_goods", "危险货物运输": "dangerous_goods", "危险品": "dangerous_goods",
-    "taxi": "taxi", "出租车": "taxi", "出租汽车": "taxi",
-    "bus": "bus", "公交": "bus", "公共交通": "bus",
-    "other": "other", "其他": "other",
+    "道路危险货物运输": "dangerous_goods", "危险货物": "dangerous_goods", "危货运输": "dangerous_goods", "危运": "dangerous_goods",
+    "危化品": "dangerous_goods", "危化品运输": "dangerous_goods", "危险化学品运输": "dangerous_goods",
+    "taxi": "taxi", "出租车": "taxi", "出租汽车": "taxi", "巡游出租汽车": "taxi", "巡游出租车": "taxi", "网约车": "taxi",
+    "网络预约出租汽车": "taxi",
+    "bus": "bus", "公交": "bus", "公共交通": "bus", "城市公交": "bus", "公交客运": "bus", "公共汽车": "bus",
+    "城市公共汽车客运": "bus",
+    "other": "other", "其他": "other", "其它": "other",
 }
 VEHICLE_CLASSES = {
-    "coach": "coach", "客车": "coach", "长途客车": "coach", "班线客车": "coach",
-    "tourist_coach": "tourist_coach", "旅游客车": "tourist_coach",
-    "bus": "bus", "公交车": "bus",
-    "taxi": "taxi", "出租车": "taxi",
-    "truck": "truck", "货车": "truck", "重型货车": "truck",
-    "tanker": "tanker", "危货车": "tanker", "危险货物运输车": "tanker", "罐车": "tanker",
-    "other": "other", "其他": "other",
+    "coach": "coach", "客车": "coach", "长途客车": "coach", "班线客车": "coach", "大型客车": "coach", "中型客车": "coach",
+    "大型普通客车": "coach", "中型普通客车": "coach", "大客车": "coach", "中客车": "coach", "客运班车": "coach",
+    "卧铺客车": "coach",
+    "tourist_coach": "tourist_coach", "旅游客车": "tourist_coach", "旅游大巴": "tourist_coach", "旅游车": "tourist_coach",
+    "包车客车": "tourist_coach",
+    "bus": "bus", "公交车": "bus", "城市公交车": "bus", "公共汽车": "bus",
+    "taxi": "taxi", "出租车": "taxi", "出租汽车": "taxi", "巡游出租汽车": "taxi", "网约车": "taxi",
+    "truck": "truck", "货车": "truck", "重型货车": "truck", "中型货车": "truck", "轻型货车": "truck", "普通货车": "truck",
+    "载货汽车": "truck", "重型半挂牵引车": "truck", "半挂牵引车": "truck", "牵引车": "truck", "半挂车": "truck",
+    "挂车": "truck", "厢式货车": "truck", "重型厢式货车": "truck", "自卸货车": "truck", "重型自卸货车": "truck",
+    "自卸车": "truck",
+    "tanker": "tanker", "危货车": "tanker", "危险货物运输车": "tanker", "罐车": "tanker", "危险品运输车": "tanker",
+    "危化品运输车": "tanker", "槽罐车": "tanker", "油罐车": "tanker", "罐式货车": "tanker", "重型罐式货车": "tanker",
+    "罐式半挂车": "tanker",
+    "other": "other", "其他": "other", "其它": "other",
 }
 RESPONSIBILITY = {
-    "full": "full", "全部": "full", "全责": "full",
-    "main": "main", "主要": "main", "主责": "main",
-    "equal": "equal", "同等": "equal", "同责": "equal",
-    "secondary": "secondary", "次要": "secondary", "次责": "secondary",
-    "none": "none", "无责": "none", "无": "none",
+    "full": "full", "全部": "full", "全责": "full", "全部责任": "full",
+    "main": "main", "主要": "main", "主责": "main", "主要责任": "main",
+    "equal": "equal", "同等": "equal", "同责": "equal", "同等责任": "equal",
+    "secondary": "secondary", "次要": "secondary", "次责": "secondary", "次要责任": "secondary",
+    "none": "none", "无责": "none", "无": "none", "无责任": "none",
 }
 VIOLATION_SOURCES = {
-    "camera": "camera", "电子监控": "camera", "非现场": "camera",
-    "onsite": "onsite", "现场": "onsite", "现场执法": "onsite",
-    "trajectory": "trajectory", "轨迹": "trajectory", "轨迹倒查": "trajectory",
+    "camera": "camera", "电子监控": "camera", "非现场": "camera", "非现场执法": "camera", "抓拍": "camera",
+    "监控抓拍": "camera", "电子警察": "camera", "电警": "camera", "电子眼": "camera", "技术监控": "camera",
+    "视频监控": "camera", "卡口": "camera", "测速": "camera",
+    "onsite": "onsite", "现场": "onsite", "现场执法": "onsite", "现场处罚": "onsite", "现场查处": "onsite",
+    "路面执法": "onsite", "路面查处": "onsite", "简易程序": "onsite",
+    "trajectory": "trajectory", "轨迹": "trajectory", "轨迹倒查": "trajectory", "轨迹分析": "trajectory",
+    "动态监控": "trajectory", "卫星定位": "trajectory", "GPS": "trajectory", "北斗": "trajectory",
 }
-BOOLEANS = {"true": "1", "false": "0", "1": "1", "0": "0", "yes": "1", "no": "0", "是": "1", "否": "0", "y": "1", "n": "0"}
+BOOLEANS = {"true": "1", "false": "0", "1": "1", "0": "0", "yes": "1", "no": "0", "是": "1", "否": "0", "y": "1", "n": "0",
+            "有": "1", "无": "0"}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ register(
         "imp.enum": ("取值无效(可选:{choices})", "not an accepted value (use: {choices})"),
         "imp.duplicate_key": ("文件内重复(与第 {first} 行相同的唯一键)", "duplicate in the file (same key as row {first})"),
         "imp.end_before_start": ("结束早于开始", "ends before it starts"),
+        "imp.digits_lost": ("Excel 已把它存成数字并丢失了末尾几位(显示为 {value});请把该列设为文本格式后重新填写",
+                            "Excel stored it as a number and lost its last digits (shown as {value}); format the column as text and enter it again"),
         "imp.unknown_company": ("企业未导入(统一社会信用代码不存在)", "company not imported (unknown credit code)"),
         "imp.unknown_vehicle": ("车辆未导入(号牌不存在)", "vehicle not imported (unknown plate)"),
         "imp.unknown_driver": ("驾驶员未导入(身份证号不存在)", "driver not imported (unknown ID number)"),
@@ -41,6 +43,31 @@ _AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %
 
 def _normalised_code(e: pl.Expr) -> pl.Expr:
     return e.str.replace_all(r"\s+", "").str.to_uppercase()
+
+
+def enum_key(e: pl.Expr) -> pl.Expr:
+    """An everyday word as compared with a spec's choices: case and spaces do not matter."""
+    return e.str.replace_all(r"\s+", "").str.to_lowercase()
+
+
+_NUMBER = r"^(\d+)(?:\.(\d*))?(?:[eE]\+?(\d+))?$"
+
+
+def excel_digits(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Identifiers Excel turned into numbers: (restored text, digits lost). `330106198001010012.0`
+    and `9.13301061234567890E+17` still hold every digit and are restored; `9.13307E+17` (Excel
+    shows 15 significant digits at most) has lost some and is flagged, never guessed."""
+    parts = s.str.strip_chars().str.extract_groups(_NUMBER)
+    whole, frac = parts.struct.field("1"), parts.struct.field("2").fill_null("")
+    exp = parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0)
+    frame = pl.DataFrame({"s": s, "whole": whole, "frac": frac, "exp": exp})
+    number = pl.col("whole").is_not_null() & pl.col("s").str.contains(r"[.eE]")
+    integral = ~pl.col("frac").str.slice(pl.col("exp")).str.contains("[1-9]")  # 12.5 is no identifier: left as is
+    lost = number & integral & (pl.col("frac").str.len_chars() < pl.col("exp"))
+    restored = pl.col("whole") + pl.col("frac").str.slice(0, pl.col("exp"))
+    out = frame.select(pl.when(number & integral & ~lost).then(restored).otherwise(pl.col("s")).alias(s.name),
+                       lost.fill_null(False).alias("lost"))
+    return out[s.name], out["lost"]
 
 
 def _parse(col: Col, s: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -71,19 +98,22 @@ def _parse(col: Col, s: pl.Series) -> tuple[pl.Series, pl.Series]:
         value = pl.select(pl.coalesce([*aware, zulu, *naive])).to_series()
         reason = pl.select(pl.when(present & value.is_null()).then(pl.lit("imp.datetime"))).to_series()
     elif col.kind == "enum":
-        lowered = s.str.to_lowercase()
-        value = lowered.replace_strict({k.lower(): v for k, v in col.choices.items()}, default=None)
+        keys = pl.select(enum_key(pl.lit(pl.Series(list(col.choices), dtype=pl.Utf8)))).to_series().to_list()
+        value = pl.select(enum_key(pl.lit(s))).to_series().replace_strict(dict(zip(keys, col.choices.values())), default=None)
         reason = pl.select(pl.when(present & value.is_null()).then(pl.lit("imp.enum"))).to_series()
     elif col.kind in ("uscc", "ric"):
-        value = pl.select(_normalised_code(pl.lit(s))).to_series()
+        restored, lost = excel_digits(s)
+        value = pl.select(_normalised_code(pl.lit(restored))).to_series()
         reasons = uscc_reasons(value) if col.kind == "uscc" else ric_reasons(value)
-        reason = pl.select(pl.when(present).then(reasons)).to_series()
+        reason = pl.select(pl.when(lost).then(pl.lit("imp.digits_lost")).when(present).then(reasons)).to_series()
     elif col.kind == "plate":
         value = pl.select(_normalised_code(pl.lit(s))).to_series()
         reason = pl.select(pl.when(present & ~value.str.contains(PLATE_PATTERN)).then(pl.lit("id.plate.format"))).to_series()
     elif col.kind == "phone":
-        value = s.str.replace_all(r"[\s()]", "")
-        reason = pl.select(pl.when(present & ~value.str.contains(PHONE_PATTERN)).then(pl.lit("id.phone.format"))).to_series()
+        restored, lost = excel_digits(s)
+        value = restored.str.replace_all(r"[\s()]", "")
+        reason = pl.select(pl.when(lost).then(pl.lit("imp.digits_lost"))
+                           .when(present & ~value.str.contains(PHONE_PATTERN)).then(pl.lit("id.phone.format"))).to_series()
     else:  # pragma: no cover - a spec typo
         raise ValueError(col.kind)
     if col.required:
@@ -96,8 +126,8 @@ def check(frame: pl.DataFrame, spec: Spec) -> tuple[pl.DataFrame, pl.DataFrame]:
     typed, errors = [frame[ROW]], []
     for col in spec.columns:
         value, reason = _parse(col, frame[col.name])
-        typed.append(value)
         bad = reason.is_not_null()
+        typed.append(value if col.kind == "bool" else value.zip_with(~bad, pl.Series([None], dtype=value.dtype)))  # a bad cell is reported once, not again as an unknown reference
         if bad.any():
             params = ", ".join(sorted(set(col.choices.values()))) if col.kind == "enum" else ""
             errors.append(pl.DataFrame({

@@ -13,7 +13,7 @@ against the SIMULATED platform, monthly rules) on an accelerated clock, one simu
 tick. Every process writes what it believes it did to its own JSON-lines file; `verify` holds
 those beliefs against the database and the audit chain.
 
-    python -m listing.simulation.load --workers 20 --duration 60 [--db postgresql+psycopg://.../emptydb]
+    python -m tools.load.run --workers 20 --duration 60 [--db postgresql+psycopg://.../emptydb]
 
 Without --db a scratch database is created on GUAPAI_TEST_PG's server (default
 postgres@127.0.0.1:5432) and dropped afterwards.
@@ -33,35 +33,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from listing.simulation.load_check import PROBLEM_ACTIONS, figures, read_results, summary, verify
+from tools.load.check import PROBLEM_ACTIONS, figures, read_results, summary, verify
+from tools.load.plan import LoadPlan
 
 JURISDICTIONS = ("西湖区", "上城区", "拱墅区")
 RETRYABLE = {"40P01": "deadlock", "40001": "serialization"}
 MAX_RETRIES = 8
 STATEMENT_TIMEOUT_MS = 30_000  # a statement stuck longer than this is a hang, not load
 FINDING_RULES = ("overspeed", "fatigue_continuous", "signal_gap", "no_data")
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    workers: int = 20
-    duration: float = 20.0  # seconds of load, after every process is ready
-    companies_per_jurisdiction: int = 4
-    vehicles: int = 20  # per company
-    findings: int | None = None  # suspected findings seeded (None: enough for the duration)
-    problems: int | None = None
-    hot: int = 6  # officers choose among the first `hot` items of their list: contention by design
-    scheduler: bool = True
-    step_hours: float = 24.0  # simulated time per scheduler tick
-    seed: int = 7
-    start_timeout: float = 240.0  # every process imported and connected by then
-    grace: float = 60.0  # after the end of the load, a process still running is hung
-
-    def n_findings(self) -> int:
-        return self.findings if self.findings is not None else max(600, int(self.duration * 60))
-
-    def n_problems(self) -> int:
-        return self.problems if self.problems is not None else max(200, int(self.duration * 8))
 
 
 @dataclass(frozen=True)
@@ -548,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     import tempfile
 
-    ap = argparse.ArgumentParser(prog="python -m listing.simulation.load", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.load.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", help="an EMPTY PostgreSQL database (default: a scratch database, dropped afterwards)")
     ap.add_argument("--workers", type=int, default=20)
     ap.add_argument("--duration", type=float, default=60.0)

@@ -1,4 +1,4 @@
-"""The check after an officer load run (listing/simulation/load.py): what every process believes
+"""The check after an officer load run (tools/load/run.py): what every process believes
 it did, held against the database and the audit chain (nothing lost, duplicated, unacknowledged
 or done twice; four eyes on every verification; each (job, period) once), and the figures
 (throughput, latency percentiles, conflicts, time spent in the audit chain)."""
@@ -8,10 +8,8 @@ import json
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from listing.simulation.load import LoadPlan
+from tools.load.plan import LoadPlan
 
 # problem action -> the states it may start from (the legal transitions replayed by the check)
 PROBLEM_ACTIONS = {"rectify": ("open", "reopened"), "verify": ("rectified",), "reopen": ("verified",)}
