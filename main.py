@@ -9,6 +9,7 @@ import typer
 from cli import context
 from cli import audit as audit_cli
 from cli import board as board_cli
+from cli import company as company_cli
 from cli import db as db_cli
 from cli import demo as demo_cli
 from cli import drivers as drivers_cli
@@ -23,8 +24,10 @@ from cli import report as report_cli
 from cli import review as review_cli
 from cli import rules as rules_cli
 from cli import sample as sample_cli
+from cli import todo as todo_cli
 from cli import screen as screen_cli
 from cli import trajectory as trajectory_cli
+from cli.tui import command as tui_cli
 from cli import users as users_cli
 
 app = typer.Typer(
@@ -52,8 +55,11 @@ app.add_typer(sample_cli.app, name="sample")
 app.add_typer(findings_cli.app, name="findings")
 app.add_typer(platform_cli.app, name="platform")
 app.add_typer(drivers_cli.app, name="drivers")
+app.add_typer(company_cli.app, name="company")
 app.command("demo")(demo_cli.demo)
 app.command("board")(board_cli.board)
+app.command("todo")(todo_cli.todo)
+app.command("tui")(tui_cli.tui)
 app.command("screen")(screen_cli.screen)
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """`guapai board` with 1,000 listed companies (each with a cycle, 8 weeks of daily samples,
-findings, problems and inspections): time of the board service and of the whole command.
+findings, problems, inspections and missed months): time of the board service (best of 3), of
+the whole command with --json and as a table (Python start-up and imports included), and the
+share of the table command spent rendering rich's table. Target: the board of 1,000 listed
+companies in under 1 s (the service; the ratio to the target is printed).
 
     .venv/bin/python benchmarks/board_bench.py [--companies 1000]
 """
@@ -50,6 +53,9 @@ def main() -> None:
         conn.exec_driver_sql(
             "INSERT INTO listing (company_id, state, cycle, cycle_start, cycle_due, consecutive_failures, escalated, rules_version, proposed_at, version) "
             f"SELECT id, 'listed', 1, '{start}', '{start + dt.timedelta(days=91)}', 0, 0, 'bench', '2026-09-01 00:00:00.000000', 1 FROM company")
+        conn.exec_driver_sql("INSERT INTO cycle (listing_id, number, start, due) SELECT id, 1, cycle_start, cycle_due FROM listing")
+        conn.exec_driver_sql("INSERT INTO inspection_miss (listing_id, company_id, month, department, recorded_at) "
+                             "SELECT id, company_id, '2026-10', 'police', '2026-11-01 00:00:00.000000' FROM listing WHERE id % 3 = 0")
         vids = conn.exec_driver_sql("SELECT id, company_id FROM vehicle").fetchall()
         samples = [(TODAY - dt.timedelta(days=d), cid, vid, 0, "scanned") for vid, cid in vids if vid % 10 == 0 for d in range(1, 57)]
         conn.connection.driver_connection.executemany(
@@ -63,19 +69,25 @@ def main() -> None:
         conn.exec_driver_sql("INSERT INTO inspection (company_id, department, inspector, day, company_not_listed, recorded_at) "
                              f"SELECT id, 'transport', 'li', '{TODAY - dt.timedelta(days=5)}', 0, '2026-11-19 00:00:00.000000' FROM company")
     actor = Actor("zhao", Role.REVIEWER, "x", "*")
-    best = float("inf")
+    best = cpu = float("inf")
     for _ in range(3):
         with store.session(readonly=True) as s:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             rows = board.board(s, actor, TODAY)
-            best = min(best, time.perf_counter() - t)
+            best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
+    commands = {}
+    for label, extra in (("json", ["--json"]), ("table", []), ("table --wide", ["--wide"])):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "main.py", "--db", f"sqlite:///{path}", "--as", "zhao", "board", *extra],
+                       cwd=ROOT, capture_output=True, check=True)
+        commands[label] = time.perf_counter() - t
     t = time.perf_counter()
-    subprocess.run([sys.executable, "main.py", "--db", f"sqlite:///{path}", "--as", "zhao", "board"], cwd=ROOT,
-                   capture_output=True, check=True)
-    command = time.perf_counter() - t
-    print(f"board with {len(rows):,} listed companies ({len(samples):,} samples): service {best:.2f} s, "
-          f"whole `guapai board` command {command:.2f} s")
-
+    subprocess.run([sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, check=True)
+    startup = time.perf_counter() - t
+    print(f"board with {len(rows):,} listed companies ({len(samples):,} samples): service {best:.2f} s wall, "
+          f"{cpu:.2f} s CPU ({best / 1.0:.2f}x the 1 s target by wall time; the machine is shared, so CPU is the steadier figure)")
+    print("whole command: " + ", ".join(f"{k} {v:.2f} s" for k, v in commands.items())
+          + f"; `guapai --help` alone (start-up) {startup:.2f} s")
 
 if __name__ == "__main__":
     main()

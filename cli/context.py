@@ -50,8 +50,43 @@ def open_store():
     return _open(_settings.db_url)
 
 
+_GLOBAL_WITH_VALUE = ("--as", "--db", "--lang")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`--as`, `--db`, `--lang` may come after the subcommand and `--json` before it: move the
+    first three to the front and `--json` to the end, so `guapai board --as zhao` and
+    `guapai --json board` work like `guapai --as zhao board --json`. Nothing after `--` moves."""
+    front, rest, json_flag, i = [], [], False, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 2
+            continue
+        if arg.startswith(tuple(f"{g}=" for g in _GLOBAL_WITH_VALUE)):
+            front.append(arg)
+        elif arg == "--json":
+            json_flag = True
+        else:
+            rest.append(arg)
+        i += 1
+    if json_flag:
+        cut = rest.index("--") if "--" in rest else len(rest)
+        rest.insert(cut, "--json")
+    return front + rest
+
+
 class ErrorHandlingGroup(TyperGroup):
     """Turns a service error into one clear line on stderr and its exit code."""
+
+    def parse_args(self, ctx, args):
+        if ctx.parent is None:
+            args = hoist_global_options(list(args))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         from listing.errors import GuapaiError
@@ -61,7 +96,7 @@ class ErrorHandlingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PermissionDenied as exc:
-            _record_denial(exc)
+            record_denial(exc)
             _error_line(exc)
             sys.stderr.flush()
             raise typer.Exit(exc.exit_code) from None
@@ -113,18 +148,19 @@ _AUDITED_DENIALS = {"err.role_denied": None, "err.jurisdiction_denied": None, "e
                     "err.jobs_service_role": "jobs.run"}
 
 
-def _record_denial(exc) -> None:
+def record_denial(exc, store=None, user: str | None = None) -> None:
     """A refused action is itself audited, in its own transaction (the refused one rolled back),
-    under the user the database names on an officer's own PostgreSQL role, else under --as."""
+    under the user the database names on an officer's own PostgreSQL role, else under --as.
+    The terminal (`guapai tui`) passes its own store and user."""
     if exc.key not in _AUDITED_DENIALS:
         return
     try:
         from listing.services import audit
         from listing.services.users import connected_user
 
-        with open_store().session() as session:
+        with (store or open_store()).session() as session:
             connected = connected_user(session)
-            who = connected.name if connected is not None else _settings.user
+            who = connected.name if connected is not None else (user or _settings.user)
             if not who:
                 return
             action = exc.params.get("action") or _AUDITED_DENIALS[exc.key]
@@ -150,3 +186,31 @@ def month_option(value: str | None, option: str = "--month") -> str | None:
     from listing.dates import parse_month
 
     return None if value is None else parse_month(value, option)
+
+
+def interactive() -> bool:
+    """A person at a terminal (a numbered choice may be asked), not a script or a pipe."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def company(session_, query: str, as_json: bool = False):
+    """The company an officer named (any part of the name, the credit code, the organisation
+    code): several matches give a numbered choice on a terminal; under --json or without a
+    terminal, exit 2 with the candidates (as JSON on stdout under --json)."""
+    from listing.services.company_lookup import AmbiguousCompany, resolve_company
+
+    choose = None if as_json or not interactive() else _choose
+    try:
+        return resolve_company(session_, actor(session_), query, choose=choose)
+    except AmbiguousCompany as exc:
+        if as_json:
+            output.print_json({"error": "ambiguous", "query": query,
+                               "candidates": [c.to_dict() for c in exc.candidates]})
+        raise
+
+
+def _choose(candidates):
+    for n, c in enumerate(candidates, 1):
+        output.message(f"  {n}. {c.name}  {c.uscc}  {c.jurisdiction}")
+    answer = typer.prompt(output.tr("prompt.choose", n=len(candidates)), default="", show_default=False, err=True)
+    return candidates[int(answer) - 1] if answer.strip().isdigit() and 1 <= int(answer) <= len(candidates) else None

@@ -10,7 +10,7 @@ app = typer.Typer(help="Drivers (驾驶员); ID numbers and phones masked unless
 
 @app.command("list")
 def list_(
-    company: str = typer.Option(None, "--company", help="Credit code."),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     limit: int = typer.Option(500, "--limit"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -19,6 +19,6 @@ def list_(
 
     with context.session(readonly=True) as session:
         who = context.actor(session)
-        rows = registry.drivers(session, who, company, limit)
+        rows = registry.drivers(session, who, context.company(session, company, as_json).uscc if company else None, limit)
     output.show(rows, [("name", "col.name"), ("id_number", "col.id_number"), ("phone", "col.phone"),
                        ("company", "col.company")], as_json=as_json, reveal_for=who)

@@ -6,24 +6,34 @@ import typer
 
 from cli import context, output
 
-app = typer.Typer(help="Review sampled findings: list, confirm, dismiss. 抽查线索审核。", no_args_is_help=True)
+app = typer.Typer(help="Review sampled findings: list, show, confirm, dismiss. 抽查线索审核。", no_args_is_help=True)
+
+STATES = ("suspected", "confirmed", "dismissed", "all")
 
 
 @app.command("list")
 def list_(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD"),
     state: str = typer.Option("suspected", "--state", help="suspected | confirmed | dismissed | all"),
-    company: str = typer.Option(None, "--company", help="Credit code."),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
+    rule: str = typer.Option(None, "--rule", help="Only this rule: overspeed, fatigue_continuous, ... (or 超速, ...)."),
     limit: int = typer.Option(200, "--limit"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List findings in your jurisdiction (driver ID numbers masked unless your role needs them)."""
+    from cli.options import check_choice, check_rule
     from listing.services import findings
 
+    state = check_choice(state, STATES, "--state")
+    rule = check_rule(rule)
     with context.session(readonly=True) as session:
         who = context.actor(session)
+        uscc = context.company(session, company, as_json).uscc if company else None
         rows = findings.list_findings(session, who, day=context.date_option(day),
-                                      state=None if state == "all" else state, company=company, limit=limit)
+                                      state=None if state == "all" else state, company=uscc,
+                                      limit=limit if rule is None else 1_000_000)
+    if rule is not None:
+        rows = [r for r in rows if r["rule"] == rule][:limit]
     for r in rows:
         r["what"] = output.tr(f"rule.{r['rule']}")
     output.show(rows, [("id", "col.id"), ("plate", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"),
@@ -49,3 +59,105 @@ def dismiss(finding_id: int = typer.Argument(...), reason: str = typer.Option(..
     with context.session() as session:
         row = findings.dismiss(session, context.actor(session), finding_id, reason=reason, now=context.now())
     output.message(output.tr("msg.finding_changed", id=row.id, state=row.state))
+
+
+@app.command("show")
+def show(finding_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The episode: start, end, duration, peak speed, limit, driver, location, and a speed-over-time
+    sparkline (from the stored evidence, or from the platform when one is configured)."""
+    from listing.services.finding_detail import detail
+
+    with context.session(readonly=True) as session:
+        who = context.actor(session)
+        data = detail(session, who, finding_id, positions=_platform_positions())
+    if as_json:
+        output.print_json(data, reveal_for=who)
+        return
+    print_finding(output.scrub(data, who))
+
+
+def _platform_positions():
+    """Positions from the configured platform, or None when there is none."""
+    from listing.settings import load
+
+    settings = load()
+    if not settings.platform_url:
+        return None
+
+    def fetch(plate, start, end):
+        from jobs.platform.client import PlatformClient
+
+        with PlatformClient(settings.platform_url, settings.platform_token, timeout=5.0, max_retries=1) as client:
+            result = client.fetch_positions(plate, start, end)
+        return [] if result.positions is None else result.positions.select("time", "speed_kmh").to_dicts()
+
+    return fetch
+
+
+def print_finding(d: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from listing.timeutil import to_local
+
+    tr = output.tr
+    console = console or Console(highlight=False)
+
+    def hm(value):
+        return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value else "–"
+
+    def num(value, unit=""):
+        return "–" if value is None else f"{value:.0f}{unit}" if isinstance(value, (int, float)) else str(value)
+
+    console.print(f"[bold]{tr('title.finding', id=d['id'])}[/] · {escape(tr('rule.' + d['rule']))} · "
+                  f"{escape(tr('fstate.' + d['state']))}")
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    minutes = (d["duration_s"] or 0) / 60
+    loc = lambda p: f"{p['lat']:.5f}, {p['lon']:.5f}" if p else "–"  # noqa: E731
+    for key, value in (
+        ("col.company", f"{d['company']}  {d['uscc']}"),
+        ("col.vehicle", f"{d['plate']} ({d['vehicle_class']})"),
+        ("col.driver", f"{d['driver'] or tr('finding.driver_unknown')}  {d['driver_id_number'] or ''}".strip()),
+        ("col.start", hm(d["start"])),
+        ("col.end", hm(d["end"])),
+        ("col.duration", tr("finding.duration", minutes=f"{minutes:.1f}")),
+        ("col.max_speed", f"{num(d['max_speed_kmh'], ' km/h')}  ({tr('col.limit')} {num(d['limit_kmh'], ' km/h')}"
+                          f"{', ' + d['band'] if d['band'] else ''})"),
+        ("col.location", f"{loc(d['start_location'])} → {loc(d['end_location'])}"),
+        ("col.regulation", d["regulation"] or "–"),
+    ):
+        table.add_row(tr(key), escape(str(value)))
+    if d["decided_by"]:
+        table.add_row(tr("col.decided"), escape(f"{d['decided_by']} {hm(d['decided_at'])} {d['reason'] or ''}"))
+    console.print(table)
+    if d["sparkline"]:
+        top = max([v for _, v in d["speed_profile"]] + [d["limit_kmh"] or 0])
+        console.print(tr("finding.speed", source=tr("speed_source." + d["speed_source"]), top=f"{top:.0f}"))
+        console.print(f"  [yellow]{d['sparkline']}[/]")
+        console.print(f"  [dim]{hm(d['start'])[11:]} − 2′ … {hm(d['end'])[11:]} + 2′[/]")
+    else:
+        console.print(tr("finding.no_speed." + d["speed_source"]), style="dim")
+
+
+from listing.i18n import register  # noqa: E402
+
+register(
+    {
+        "title.finding": ("线索 {id}", "Finding {id}"),
+        "col.end": ("结束", "end"),
+        "col.duration": ("持续", "duration"),
+        "col.location": ("位置", "location"),
+        "col.regulation": ("依据", "regulation"),
+        "col.decided": ("审核", "decided"),
+        "finding.duration": ("{minutes} 分钟", "{minutes} min"),
+        "finding.driver_unknown": ("驾驶员不明", "driver unknown"),
+        "finding.speed": ("速度曲线(来源:{source};满格 = {top} km/h):", "speed over time (from {source}; full bar = {top} km/h):"),
+        "speed_source.evidence": ("存证", "the stored evidence"),
+        "speed_source.platform": ("监控平台", "the platform"),
+        "finding.no_speed.none": ("无速度曲线(证据中未存,且未配置监控平台)", "no speed profile (none stored, no platform configured)"),
+        "finding.no_speed.unavailable": ("无速度曲线(监控平台暂不可用或无数据)", "no speed profile (the platform is unreachable or has no positions)"),
+    }
+)

@@ -11,8 +11,8 @@ app = typer.Typer(help="Record and list safety inspections. 安全检查。", no
 
 @app.command("record")
 def record(
-    company: str = typer.Option(..., "--company", help="Credit code (or id) of the company."),
-    department: str = typer.Option(..., "--department", help="transport | police (must match your role)."),
+    company: str = typer.Option(..., "--company", help="Any part of the name, the credit code (or id) of the company."),
+    department: str = typer.Option(..., "--department", help="transport | police (运管 | 交警; must match your role)."),
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: today)."),
     notes: str = typer.Option(None, "--notes", help="Free text."),
     finding: list[str] = typer.Option([], "--finding", help="A finding (repeatable)."),
@@ -20,11 +20,14 @@ def record(
     due: list[str] = typer.Option([], "--due", help="Due date for the --problem at the same position."),
 ) -> None:
     """Record an inspection; problems found go on the company's problem list."""
+    from cli.options import check_choice, department_aliases
     from listing.services import inspections
 
+    department = check_choice(department, inspections.DEPARTMENTS, "--department", aliases=department_aliases())
     when = context.date_option(day, "--date", default_today=True, past_only=True)
     dues = [context.date_option(d, "--due") for d in due] + [None] * (len(problem) - len(due))
     with context.session() as session:
+        company = context.company(session, company).uscc
         row = inspections.record(session, context.actor(session), company, department, when, now=context.now(),
                                  notes=notes, findings=finding, problems=list(zip(problem, dues)))
     output.message(output.tr("msg.inspection_recorded", id=row.id, company=company, department=department, day=when))

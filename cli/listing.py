@@ -14,8 +14,11 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List listings in your jurisdiction."""
+    from cli.options import check_choice
     from listing.services.listings import list_listings
 
+    state = check_choice(state, ("proposed", "listed", "under_review", "delisted", "rejected"), "--state",
+                         aliases=_state_aliases())
     with context.session(readonly=True) as session:
         rows = list_listings(session, context.actor(session), state=state)
     for row in rows:
@@ -23,6 +26,13 @@ def list_(
     output.show(rows, [("id", "col.id"), ("company", "col.company"), ("jurisdiction", "col.jurisdiction"),
                        ("state_label", "col.state"), ("cycle", "col.cycle"), ("cycle_due", "col.cycle_due")],
                 as_json=as_json)
+
+
+def _state_aliases() -> dict[str, str]:
+    """The Chinese state names (挂牌整治中, 待验收, ...) are accepted too."""
+    from listing.i18n import t
+
+    return {t(f"state.{s}", "zh"): s for s in ("proposed", "listed", "under_review", "delisted", "rejected")}
 
 
 def _transition(event_name: str):

@@ -11,17 +11,20 @@ app = typer.Typer(help="Problems: list, rectify, verify (by another officer), re
 @app.command("list")
 def list_(
     state: str = typer.Option(None, "--state", help="open | rectified | verified | reopened"),
-    company: str = typer.Option(None, "--company", help="Credit code."),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     overdue: bool = typer.Option(False, "--overdue", help="Only overdue problems."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List problems in your jurisdiction."""
+    from cli.options import check_choice
     from listing.services import problems
     from listing.timeutil import local_today
 
+    state = check_choice(state, ("open", "rectified", "verified", "reopened"), "--state")
     with context.session(readonly=True) as session:
+        uscc = context.company(session, company, as_json).uscc if company else None
         rows = problems.list_problems(session, context.actor(session), today=local_today(context.now), state=state,
-                                      company=company, overdue=overdue)
+                                      company=uscc, overdue=overdue)
     output.show(rows, [("id", "col.id"), ("company", "col.company"), ("description", "col.description"),
                        ("due", "col.due"), ("state", "col.state"), ("overdue", "col.overdue")], as_json=as_json)
 

@@ -10,7 +10,7 @@ app = typer.Typer(help="Acceptance review: show the checklist, decide. 验收。
 
 @app.command("show")
 def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """The acceptance checklist: each item pass/fail with its evidence."""
+    """The acceptance checklist: each item pass/fail with its evidence, as a table."""
     from listing.services import review
 
     with context.session(readonly=True) as session:
@@ -18,9 +18,14 @@ def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(Fal
     if as_json:
         output.print_json(data)
         return
-    rows = [{"item": output.tr(f"check.{i['item']}"), "result": output.tr("pass" if i["pass"] else "fail"),
-             "evidence": output.dumps(i["evidence"]).replace("\n", "").replace("  ", "")[:120]} for i in data["items"]]
-    output.show(rows, [("item", "col.item"), ("result", "col.result"), ("evidence", "col.evidence")], as_json=False)
+    from rich.console import Console
+
+    from cli.render_story import checklist_table
+
+    console = Console()
+    console.print(output.tr("review.header", company=data["company"], uscc=data["uscc"], cycle=data["cycle"],
+                            start=data["from"], end=data["to"]), style="bold", highlight=False)
+    console.print(checklist_table(output.scrub(data), output.lang()))
     output.message(output.tr("msg.recommendation", result=output.tr(data["recommendation"])))
 
 
@@ -28,11 +33,12 @@ def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(Fal
 def decide(
     listing_id: int = typer.Argument(...),
     passed: bool = typer.Option(..., "--pass/--fail", help="Delist (pass) or keep listed for another cycle (fail)."),
-    reason: str = typer.Option(..., "--reason", help="Why (stored with the decision)."),
+    reason: str = typer.Option(None, "--reason", help="Why (stored with the decision); required against the checklist's recommendation."),
 ) -> None:
-    """Decide an acceptance review (reviewer); the checklist is stored with the decision."""
+    """Decide an acceptance review (reviewer); the checklist is stored with the decision. Going
+    against its recommendation needs --reason and says which items it overrides."""
     from jobs.channels import channel_for
-    from listing.services import review
+    from listing.services import decision
     from listing.settings import load
 
     from listing.services.notifications import deliver
@@ -40,8 +46,22 @@ def decide(
     settings = load()
     channel = channel_for(settings, sink=output.message)
     with context.session() as session:
-        row = review.decide(session, context.actor(session), listing_id, passed, reason=reason, now=context.now(),
-                            channel=channel, lang=settings.notify_lang)
+        result = decision.decide(session, context.actor(session), listing_id, passed, reason=reason, now=context.now(),
+                                 channel=channel, lang=output.lang(), notify_lang=settings.notify_lang)
     deliver(context.open_store(), channel, now=context.now())  # after commit: a robot down changes nothing decided
+    row = result["listing"]
+    if result["against"]:
+        output.message(output.tr("msg.override", recommendation=output.tr(result["recommendation"]),
+                                 items=", ".join(output.tr(f"check.{i}") for i in result["overridden"])), style="yellow",
+                       soft_wrap=True)
     output.message(output.tr("msg.listing_changed", listing=row.id, state=output.tr(f"state.{row.state}"),
                              cycle=row.cycle, due=row.cycle_due or "-"))
+
+
+from listing.i18n import register  # noqa: E402
+
+register(
+    {
+        "review.header": ("{company}  {uscc}  第 {cycle} 周期 {start} 至 {end}", "{company}  {uscc}  cycle {cycle}, {start} to {end}"),
+    }
+)

@@ -22,14 +22,15 @@ def _day(value: str) -> dt.date:
 def show(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: the most recent sampled day)."),
     days: int = typer.Option(1, "--days", min=1, help="Without --date: how many of the most recent sampled days."),
-    company: str = typer.Option(None, "--company", help="Credit code."),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The vehicles sampled, their status and findings."""
     from listing.services import sampling
 
     with context.session(readonly=True) as session:
-        rows = sampling.show(session, context.actor(session), context.date_option(day), company, days)
+        uscc = context.company(session, company, as_json).uscc if company else None
+        rows = sampling.show(session, context.actor(session), context.date_option(day), uscc, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
 
@@ -37,7 +38,7 @@ def show(
 @app.command("verify")
 def verify(
     day: str = typer.Argument(..., help="YYYY-MM-DD"),
-    company: str = typer.Argument(None, help="Credit code (default: every company sampled that day)."),
+    company: str = typer.Argument(None, help="Any part of the name, or the credit code (default: every company sampled that day)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recompute the keyed draw of a day from the inputs stored with it and compare it with what was sampled."""
@@ -51,7 +52,8 @@ def verify(
         if company is None:
             results = sampling.verify_day(session, actor, context.date_option(day, "DAY"), secret, settings.sampling_fraction)
         else:
-            results = [sampling.verify(session, actor, context.date_option(day, "DAY"), company, secret, settings.sampling_fraction)]
+            uscc = context.company(session, company, as_json).uscc
+            results = [sampling.verify(session, actor, context.date_option(day, "DAY"), uscc, secret, settings.sampling_fraction)]
     if as_json:
         output.print_json(results if company is None else results[0])
     elif company is None:

@@ -16,8 +16,10 @@ def add(
     jurisdiction: str = typer.Option(..., "--jurisdiction", help="County/district, or '*' for city level"),
 ) -> None:
     """Add a user. The first user of an empty database must be an admin (no --as needed)."""
+    from cli.options import check_choice, role_aliases
     from listing.services.users import add_user
 
+    role = check_choice(role, ("police", "transport", "reviewer", "admin"), "--role", aliases=role_aliases())
     with context.session() as session:
         user = add_user(session, context.settings().user, name, role, department, jurisdiction, now=context.now())
     output.message(output.tr("msg.user_added", name=user.name, role=user.role, jurisdiction=user.jurisdiction))
@@ -33,3 +35,25 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     output.show(rows, [("name", "col.name"), ("role", "col.role"), ("department", "col.department"),
                        ("jurisdiction", "col.jurisdiction"), ("active", "col.active"), ("db_role", "col.db_role")],
                 as_json=as_json)
+
+
+@app.command("set")
+def set_(
+    name: str = typer.Argument(..., help="The user to change."),
+    role: str = typer.Option(None, "--role", help="police | transport | reviewer | admin"),
+    department: str = typer.Option(None, "--department", help="Another department."),
+    jurisdiction: str = typer.Option(None, "--jurisdiction", help="Another county/district, or '*' for city level."),
+    active: bool = typer.Option(None, "--enable/--disable", help="Disable a user (they can no longer act) or enable again."),
+) -> None:
+    """Change a user's role, department or jurisdiction, or disable them (admin; audited). Users are
+    never deleted: their name stays on what they did."""
+    from cli.options import check_choice, check_user, role_aliases
+    from listing.services.user_admin import change_user
+
+    role = check_choice(role, ("police", "transport", "reviewer", "admin"), "--role", aliases=role_aliases())
+    with context.session() as session:
+        name = check_user(session, name, "USER")
+        changes = change_user(session, context.actor(session), name, now=context.now(), role=role,
+                              department=department, jurisdiction=jurisdiction, active=active)
+    output.message(output.tr("msg.user_changed", name=name,
+                             changes="; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items())))

@@ -8,14 +8,13 @@ from sqlmodel import Session, select
 
 from listing.domain import checklist as checklist_rules
 from listing.domain import cycles
-from listing.domain import problems as problem_rules
 from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Problem, Sample
 from listing.timeutil import to_local
 
 
 def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules.CycleFacts:
     """Everything the checklist of the listing's current cycle decides on, loaded as plain facts."""
-    from listing.services import rules
+    from listing.services import problem_counts, rules
     from listing.services.inspections import confirmed_on
 
     cycle = session.exec(select(Cycle).where(Cycle.listing_id == listing.id, Cycle.number == listing.cycle)).one()
@@ -30,9 +29,9 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
             select(Inspection.id, Inspection.department, Inspection.day).where(
                 Inspection.company_id == cid, Inspection.day >= period.start, Inspection.day < period.due)).all()],
         # every unverified problem of the company, whenever and in whichever cycle it was created
-        unverified_problems=[checklist_rules.ProblemFact(i, st, to_local(at).date()) for i, st, at in session.exec(
-            select(Problem.id, Problem.state, Problem.created_at).where(
-                Problem.company_id == cid, Problem.state != problem_rules.CLOSED)).all()],
+        # (the one loader the board, the company story and the to-do list count with)
+        unverified_problems=[checklist_rules.ProblemFact(i, st, to_local(at).date())
+                             for i, _, st, _, at in problem_counts.unverified(session, [cid])],
         samples=[checklist_rules.SampleFact(*r) for r in session.exec(select(Sample.id, Sample.day, Sample.status).where(
             Sample.company_id == cid, Sample.day >= period.start, Sample.day < period.due)).all()],
         findings=[checklist_rules.FindingFact(*r) for r in session.exec(select(Finding.sample_id, Finding.day, Finding.rule).where(

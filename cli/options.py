@@ -1,0 +1,99 @@
+"""Checks for enumerated options (state, department, role, jurisdiction, rule, user): a value that
+is not one of them is one clear line and exit 2, with "did you mean ...?" — never an empty table.
+
+Case and full-width forms do not matter (`--state Listed` is `listed`), and each option may take
+aliases (Chinese labels: `--department 交警`).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from listing.errors import ValidationError
+from listing.i18n import register
+
+register(
+    {
+        "err.bad_choice": ("{option} 不能是「{value}」{hint}(可选:{allowed})", "{option} cannot be '{value}'{hint} (choose from: {allowed})"),
+        "hint.did_you_mean": (",是否要输入「{guess}」?", "; did you mean '{guess}'?"),
+    }
+)
+
+SHOWN = 12  # allowed values listed in the message at most
+
+
+def _key(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text).strip().casefold().replace("-", "_").replace(" ", "_")
+
+
+def did_you_mean(value: str, allowed: Iterable[str]) -> str | None:
+    """The allowed value closest to `value`, if any is close (rapidfuzz ratio >= 60)."""
+    from rapidfuzz import fuzz, process
+
+    allowed = list(allowed)
+    best = process.extractOne(_key(value), {a: _key(a) for a in allowed}, scorer=fuzz.ratio, score_cutoff=60)
+    return best[2] if best else None
+
+
+def check_choice(value: str | None, allowed: Iterable[str], option: str,
+                 aliases: dict[str, str] | None = None) -> str | None:
+    """`value` as one of `allowed` (None stays None); otherwise ValidationError (exit 2)."""
+    if value is None:
+        return None
+    allowed = list(allowed)
+    table = {_key(a): a for a in allowed} | {_key(k): v for k, v in (aliases or {}).items()}
+    hit = table.get(_key(value))
+    if hit is not None:
+        return hit
+    from listing.i18n import t
+
+    from cli import output
+
+    guess = did_you_mean(value, allowed + list(aliases or {}))
+    hint = t("hint.did_you_mean", output.lang(), guess=table[_key(guess)] if guess and _key(guess) in table else guess) \
+        if guess else ""
+    shown = ", ".join(allowed[:SHOWN]) + (", …" if len(allowed) > SHOWN else "")
+    raise ValidationError("err.bad_choice", option=option, value=value, hint=hint, allowed=shown)
+
+
+def department_aliases() -> dict[str, str]:
+    return {"运管": "transport", "运输": "transport", "交警": "police", "公安": "police"}
+
+
+def role_aliases() -> dict[str, str]:
+    return {"交警": "police", "运管": "transport", "审核领导": "reviewer", "领导": "reviewer", "管理员": "admin"}
+
+
+def check_jurisdiction(session, value: str | None) -> str | None:
+    """A county/district that exists (a company or a user has it), or `*` / 全市 for the city."""
+    if value is None:
+        return None
+    from sqlmodel import select
+
+    from listing.store.tables import Company, User
+
+    known = sorted(set(session.exec(select(Company.jurisdiction).distinct()).all())
+                   | {j for j in session.exec(select(User.jurisdiction).distinct()).all() if j != "*"})
+    return check_choice(value, known, "--jurisdiction")
+
+
+def check_user(session, value: str | None, option: str = "--user") -> str | None:
+    if value is None:
+        return None
+    from sqlmodel import select
+
+    from listing.store.tables import User
+
+    return check_choice(value, session.exec(select(User.name).order_by(User.name)).all(), option)
+
+
+def check_rule(value: str | None, option: str = "--rule") -> str | None:
+    """A trajectory rule name (overspeed, fatigue_continuous, ...) or its Chinese label."""
+    if value is None:
+        return None
+    from listing.i18n import CATALOG, load_all
+
+    load_all()
+    rules = sorted(k.removeprefix("rule.") for k in CATALOG if k.startswith("rule."))
+    return check_choice(value, rules, option, aliases={CATALOG[f"rule.{r}"]["zh"]: r for r in rules})

@@ -1,0 +1,180 @@
+"""A company story (listing/services/company_story.py) as rich renderables: printed by
+`company show`, shown by the terminal (`guapai tui`) when Enter opens a company."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+from listing.i18n import register, t
+
+register(
+    {
+        "story.header": ("{name}  {uscc}  {jurisdiction} · {business_type} · 车辆 {active}/{vehicles}",
+                         "{name}  {uscc}  {jurisdiction} · {business_type} · vehicles {active}/{vehicles}"),
+        "story.why": ("挂牌依据(案件 {listing},规则 {version})", "Why listed (listing {listing}, rules {version})"),
+        "story.criterion": ("{criterion}:{value}(标准 {threshold})", "{criterion}: {value} (threshold {threshold})"),
+        "story.record_count": ("依据记录 {n} 条(列出 {shown} 条)", "{n} records ({shown} listed)"),
+        "story.against": ("{by} 决定「{outcome}」,与清单建议「{recommendation}」相反,推翻:{items};理由:{reason}",
+                          "{by} decided {outcome} against the checklist's recommendation ({recommendation}), overriding: {items}; reason: {reason}"),
+        "story.timeline": ("经过", "What happened"),
+        "story.cycle": ("第 {n} 周期 {start} 至 {end}", "Cycle {n}: {start} to {end}"),
+        "story.months": ("每月检查", "Monthly inspections"),
+        "story.provisional": ("(当前周期,截至今日的清单,尚未决定)", "(current cycle: the checklist as of today, not decided)"),
+        "story.open_problems": ("未销号问题 {open} 个(逾期 {overdue},待验证 {awaiting})", "{open} problems not verified ({overdue} overdue, {awaiting} awaiting verification)"),
+        "story.sampling": ("抽查:{days} 天,{vehicle_days} 车日({first} 至 {last});{status}", "Sampling: {days} days, {vehicle_days} vehicle-days ({first} to {last}); {status}"),
+        "story.no_listing": ("该企业从未挂牌", "this company has never been listed"),
+        "ev.listing.propose": ("拟挂牌(规则 {version})", "proposed for listing (rules {version})"),
+        "ev.listing.confirm": ("{actor} 确认挂牌", "listing confirmed by {actor}"),
+        "ev.listing.reject": ("{actor} 驳回挂牌:{reason}", "listing rejected by {actor}: {reason}"),
+        "ev.listing.end_cycle": ("第 {cycle} 周期届满,待验收", "cycle {cycle} ended: acceptance review due"),
+        "ev.listing.pass": ("{actor} 验收通过,摘牌:{reason}", "review passed by {actor}, delisted: {reason}"),
+        "ev.listing.fail": ("{actor} 验收未通过,继续挂牌:{reason}", "review failed by {actor}, stays listed: {reason}"),
+        "ev.listing.review_overdue": ("验收逾期", "acceptance review overdue"),
+        "ev.inspection.miss": ("{month} {department}未检查(记为缺失)", "{month}: no {department} inspection (recorded as missed)"),
+        "ev.records": ("「{criterion}」依据记录 {n} 条({first} 至 {last}):{shown}", "{n} records behind '{criterion}' ({first} to {last}): {shown}"),
+        "ev.cycle.start": ("第 {cycle} 周期开始,截止 {due}", "cycle {cycle} starts, due {due}"),
+        "ev.inspection": ("{department}检查({inspector})", "{department} inspection ({inspector})"),
+        "ev.problem": ("问题 {id}:{description}(期限 {due},现 {state})", "problem {id}: {description} (due {due}, now {state})"),
+        "ev.findings": ("抽查线索 {n} 条:{rules};{states}", "{n} findings: {rules}; {states}"),
+        "ev.notice": ("通知:{notice} {about}", "notice: {notice} {about}"),
+        "criterion.fatal_accidents": ("亡人事故", "fatal accidents"),
+        "criterion.at_fault_per_vehicle": ("车均有责事故", "at-fault accidents per vehicle"),
+        "criterion.violations_per_vehicle": ("车均违法", "violations per vehicle"),
+    }
+)
+
+
+def _d(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dt.datetime):
+        from listing.timeutil import to_local
+
+        return to_local(value).strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _num(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _record(r: dict) -> str:
+    if "fatalities" in r:
+        return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} †{r['fatalities']} {r['responsibility']}"
+    return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} {r['code']}"
+
+
+def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
+    """(date, sentence) for the timeline; findings grouped per day so a busy month stays readable."""
+    lines: list[tuple[dt.datetime, str]] = []
+    findings_by_day = defaultdict(list)
+    records_by_criterion = defaultdict(list)
+    for e in data["timeline"]:
+        kind, at = e["kind"], e["at"]
+        if kind == "finding":
+            findings_by_day[_d(at)].append(e)
+            continue
+        if kind == "record":
+            records_by_criterion[e["criterion"]].append(e)
+            continue
+        if kind.startswith("listing."):
+            after = e.get("after") or {}
+            text = t(f"ev.{kind}", lang, actor=e["actor"], reason=e.get("reason") or "–",
+                     version=after.get("rules_version", "–"), cycle=after.get("cycle", "–"))
+        elif kind == "inspection.miss":
+            after = e.get("after") or {}
+            text = t("ev.inspection.miss", lang, month=after.get("month"), department=t(f"dept.{after.get('department')}", lang))
+        elif kind == "cycle.start":
+            text = t("ev.cycle.start", lang, cycle=e["cycle"], due=e["due"])
+        elif kind == "inspection":
+            text = t("ev.inspection", lang, department=t(f"dept.{e['department']}", lang), inspector=e["inspector"])
+        elif kind == "problem":
+            text = t("ev.problem", lang, id=e["id"], description=e["description"], due=_d(e["due"]),
+                     state=t(f"pstate.{e['state']}", lang))
+        elif kind == "notice":
+            text = t("ev.notice", lang, notice=e["notice"], about=e["about"] or "")
+        else:
+            text = kind
+        lines.append((at, text))
+    for day, items in findings_by_day.items():
+        rules = Counter(t(f"rule.{f['rule']}", lang) for f in items)
+        states = Counter(t(f"fstate.{f['state']}", lang) for f in items)
+        at = items[0]["at"]
+        lines.append((at, t("ev.findings", lang, n=len(items), rules=", ".join(f"{k} {v}" for k, v in rules.items()),
+                            states=", ".join(f"{k} {v}" for k, v in states.items()))))
+    for criterion, items in records_by_criterion.items():  # the records behind a criterion: one line
+        shown = ", ".join(_record(e["record"]) for e in items[:3]) + (" …" if len(items) > 3 else "")
+        lines.append((items[0]["at"], t("ev.records", lang, n=len(items), criterion=t(f"criterion.{criterion}", lang),
+                                        first=_d(items[0]["at"]), last=_d(items[-1]["at"]), shown=shown)))
+    lines.sort(key=lambda x: x[0])
+    return [(_d(at), text) for at, text in lines]
+
+
+def story_renderables(data: dict, lang: str) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
+    from listing.services.month_marks import DEPARTMENTS, SYMBOL
+
+    c = data["company"]
+    parts: list = [Text(t("story.header", lang, name=c["name"], uscc=c["uscc"], jurisdiction=c["jurisdiction"],
+                          business_type=c["business_type"], active=c["active_vehicles"], vehicles=c["vehicles"]),
+                        style="bold")]
+    if not data["listings"]:
+        parts.append(Text(t("story.no_listing", lang)))
+    for listing in data["listings"]:
+        parts.append(Text(t("story.why", lang, listing=listing["id"], version=listing["rules_version"]), style="bold"))
+        for crit in listing["criteria"]:
+            line = t("story.criterion", lang, criterion=t(f"criterion.{crit['criterion']}", lang),
+                     value=_num(crit["value"]), threshold=_num(crit["threshold"]))
+            if crit.get("record_count") is not None:
+                line += " · " + t("story.record_count", lang, n=crit["record_count"], shown=len(crit["records"]))
+            parts.append(Text("  " + line))
+    timeline = Table(title=t("story.timeline", lang), box=None, show_header=False, pad_edge=False)
+    timeline.add_column(no_wrap=True, style="dim")
+    timeline.add_column(overflow="fold")
+    for day, text in event_lines(data, lang):
+        timeline.add_row(day, text)
+    parts.append(timeline)
+    for listing in data["listings"]:
+        for cyc in listing["cycles"]:
+            end = cyc["due"] - dt.timedelta(days=1) if isinstance(cyc["due"], dt.date) else cyc["due"]
+            parts.append(Text(t("story.cycle", lang, n=cyc["number"], start=cyc["start"], end=end), style="bold"))
+            if cyc["against_recommendation"]:
+                parts.append(Text(t("story.against", lang, outcome=t(cyc["outcome"], lang), by=cyc["decided_by"],
+                                    recommendation=t(cyc["checklist"]["recommendation"], lang),
+                                    items=", ".join(t(f"check.{i}", lang) for i in cyc["against_recommendation"]),
+                                    reason=cyc["reason"] or "–"), style="yellow"))
+            months = Table(box=None, pad_edge=False)
+            months.add_column(t("story.months", lang))
+            for m in cyc["months"]:
+                months.add_column(m["month"], justify="center")
+            for dept in DEPARTMENTS:
+                months.add_row(t(f"dept.{dept}", lang), *(f"{SYMBOL[m[dept]]} {t('mark.' + m[dept], lang)}"
+                                                           for m in cyc["months"]))
+            parts.append(months)
+            if cyc["checklist"]:
+                if cyc["checklist_provisional"]:
+                    parts.append(Text(t("story.provisional", lang), style="dim"))
+                parts.append(checklist_table(cyc["checklist"], lang))
+    pc = data["problem_count"]
+    parts.append(Text(t("story.open_problems", lang, open=pc["open"], overdue=pc["overdue"],
+                        awaiting=pc["awaiting_verification"]), style="yellow" if pc["open"] else None))
+    s = data["sampling"]
+    parts.append(Text(t("story.sampling", lang, days=s["days"], vehicle_days=s["vehicle_days"], first=s["first"] or "–",
+                        last=s["last"] or "–", status=", ".join(f"{k} {v}" for k, v in s["by_status"].items()) or "–")))
+    return parts
+
+
+def checklist_table(checklist: dict, lang: str):
+    from rich.table import Table
+
+    from cli.evidence import checklist_rows
+
+    table = Table(box=None, pad_edge=False)
+    for key in ("col.item", "col.result", "col.evidence"):
+        table.add_column(t(key, lang), overflow="fold")
+    for row in checklist_rows(checklist, lang):
+        table.add_row(row["item"], f"[{'green' if row['pass'] else 'red'}]{row['result']}[/]", row["evidence"])
+    return table
+

@@ -1,0 +1,43 @@
+"""guapai todo — what you must do, soonest deadline first (我的待办)."""
+from __future__ import annotations
+
+import typer
+
+from cli import context, output
+
+
+def todo(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Your tasks from your role and jurisdiction: inspections owed this month (and months
+    missed), findings to confirm, problems to verify (never your own), reviews due, listings to
+    confirm — each with the command that does it."""
+    from listing.services.todo import todo as build
+    from listing.timeutil import local_today
+
+    with context.session(readonly=True) as session:
+        tasks = build(session, context.actor(session), local_today(context.now), output.lang())
+    if as_json:
+        output.print_json(tasks)
+        return
+    if not tasks:
+        output.message(output.tr("todo.nothing"))
+        return
+    print_tasks(tasks)
+
+
+def print_tasks(tasks: list[dict]) -> None:
+    """Two lines a task: deadline (! when passed), company and what; then the command, never
+    wrapped, so it can be copied."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(soft_wrap=True, highlight=False)
+    for task in output.scrub(tasks):
+        due = f"{str(task['due'] or ''):10}"
+        flag = "[red]![/]" if task["overdue"] else " "
+        console.print(f"{due} {flag} [bold]{escape(task['company'])}[/] — {escape(task['what'])}")
+        console.print(f"             [cyan]{escape(task['command'])}[/]")
+    output.message(output.tr("msg.todo", n=len(tasks), overdue=sum(t["overdue"] for t in tasks)))
+
+from listing.i18n import register  # noqa: E402
+
+register({"msg.todo": ("共 {n} 项待办,{overdue} 项已逾期", "{n} tasks, {overdue} past their deadline")})

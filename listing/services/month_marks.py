@@ -1,0 +1,113 @@
+"""Each month of a cycle, each department: was the monthly inspection done, is it owed, was it
+missed? (每月检查完成情况). The board, the company story, the to-do list and the terminal read
+the marks from here.
+
+Which months a cycle owes is the case engine's rule (`listing.domain.months.owed` over the cycle's
+days from the confirmation on, as the acceptance checklist counts them); where the daily job has
+settled a month's obligation row (owed / met / missed / waived) that state is the answer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlmodel import Session, func, select
+
+from listing.domain import months as months_owed
+from listing.i18n import register
+from listing.store.tables import Cycle, Inspection, InspectionObligation
+
+register(
+    {
+        "mark.done": ("已检", "done"),
+        "mark.missed": ("缺失", "missed"),
+        "mark.owed": ("待检", "owed"),
+        "mark.not_owed": ("不需", "not owed"),
+        "mark.upcoming": ("未到", "upcoming"),
+    }
+)
+
+DEPARTMENTS = months_owed.DEPARTMENTS
+# done: inspected; missed: the month ended without one; owed: this month, not yet;
+# not_owed: the listing covered too little of the month (or it was waived); upcoming: not begun
+MARKS = ("done", "missed", "owed", "not_owed", "upcoming")
+SYMBOL = {"done": "✓", "missed": "✗", "owed": "!", "not_owed": "–", "upcoming": "·"}
+_FROM_OBLIGATION = {"met": "done", "missed": "missed", "waived": "not_owed"}
+
+
+def months_between(start: dt.date, due: dt.date) -> list[str]:
+    """Calendar months touched by the days start <= day < due."""
+    return months_owed.months_between(start, due)
+
+
+def month_last_day(month: str) -> dt.date:
+    return months_owed.due_date(month) - dt.timedelta(days=1)
+
+
+def owed_months(confirmed: dt.date, start: dt.date, due: dt.date) -> set[str]:
+    """The months a cycle start <= day < due owes, counted from the confirmation (the checklist's rule)."""
+    return set(months_owed.owed(max(start, confirmed), due))
+
+
+def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], settled: dict[tuple[str, str], str],
+          today: dt.date) -> list[dict]:
+    """Pure: one entry per month, {month, transport: mark, police: mark, transport_count, police_count}."""
+    this_month = f"{today:%Y-%m}"
+    out = []
+    for month in months:
+        entry = {"month": month}
+        for dept in DEPARTMENTS:
+            n = done.get((month, dept), 0)
+            if n:
+                mark = "done"
+            elif (month, dept) in settled:
+                mark = settled[(month, dept)]
+            elif month in owed and month < this_month:
+                mark = "missed"
+            elif month > this_month:
+                mark = "upcoming"
+            elif month in owed:
+                mark = "owed"
+            else:
+                mark = "not_owed"
+            entry[dept], entry[f"{dept}_count"] = mark, n
+        out.append(entry)
+    return out
+
+
+def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) -> dict[tuple[int, int], list[dict]]:
+    """Marks for many (listing, company_id, cycle number, start, due) at once, in three queries:
+    {(listing_id, cycle number): marks}. An inspection counts from the confirmation on and up to today."""
+    if not listings_cycles:
+        return {}
+    listing_ids = sorted({lc[0] for lc in listings_cycles})
+    company_ids = sorted({lc[1] for lc in listings_cycles})
+    earliest = min(lc[3] for lc in listings_cycles)
+    confirmed = dict(session.exec(select(Cycle.listing_id, func.min(Cycle.start)).where(
+        Cycle.listing_id.in_(listing_ids)).group_by(Cycle.listing_id)).all())
+    days: dict[int, list] = defaultdict(list)
+    for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
+            Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1),
+            Inspection.day <= today)).all():
+        days[cid].append((dept, day))
+    settled: dict[int, dict] = defaultdict(dict)
+    for cid, month, dept, state in session.exec(select(
+            InspectionObligation.company_id, InspectionObligation.month, InspectionObligation.department,
+            InspectionObligation.state).where(InspectionObligation.company_id.in_(company_ids),
+                                              InspectionObligation.state.in_(list(_FROM_OBLIGATION)))).all():
+        settled[cid][(month, dept)] = _FROM_OBLIGATION[state]
+    out = {}
+    for lid, cid, number, start, due in listings_cycles:
+        since = confirmed.get(lid, start)
+        done: dict[tuple[str, str], int] = defaultdict(int)
+        for dept, day in days[cid]:
+            if day >= since:
+                done[(months_owed.month_of(day), dept)] += 1
+        months = months_between(start, due)
+        out[(lid, number)] = marks(months, owed_months(since, start, due), done, settled[cid], today)
+    return out
+
+
+def compact(entry: dict, labels: dict[str, str]) -> str:
+    """One board cell: each department's label and symbol, e.g. 运✓警!"""
+    return "".join(f"{labels[d]}{SYMBOL[entry[d]]}" for d in DEPARTMENTS)
