@@ -27,7 +27,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jobs.platform.simulator import SimulatorProcess  # noqa: E402
+from listing.simulation.platform import SimulatorProcess  # noqa: E402
 from jobs.registry import JOBS  # noqa: E402
 from jobs.scheduler import run_period  # noqa: E402
 from listing.domain.identifiers import uscc_check_char  # noqa: E402
@@ -67,7 +67,7 @@ def timed(owner, name: str, label: str) -> None:
 
 
 def instrument() -> list[str]:
-    import jobs.platform.client as client
+    import listing.clients.platform as client
     import listing.services.sampling as sampling
     import rules.sampling
     import rules.trajectory

@@ -36,7 +36,7 @@ def board(
 
 
 def _state_aliases() -> dict[str, str]:
-    from listing.i18n import t
+    from messages import t
 
     return {t(f"state.{s}", "zh"): s for s in ("listed", "under_review")}
 
@@ -106,27 +106,3 @@ def legend() -> str:
         tr("legend.colours"),
         tr("legend.columns"),
     ])
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "col.code": ("统一社会信用代码", "credit code"),
-        "col.month_n": ("第{n}月", "M{n}"),
-        "col.review_in": ("验收", "review"),
-        "col.sampled_short": ("抽查", "smp"),
-        "col.trend_short": ("8周趋势", "trend"),
-        "col.problems_short": ("问题", "prob"),
-        "col.ready_short": ("可验", "ok"),
-        "board.review_days": ("验{days}", "R{days}"),
-        "dept.short.transport": ("运", "T"),
-        "dept.short.police": ("警", "P"),
-        "legend.months": ("第N月:周期内第N个自然月;{transport}=运管 {police}=交警;{marks}",
-                          "M1..M4: the calendar months of the current cycle; {transport}=transport {police}=police; {marks}"),
-        "legend.colours": ("红:已升级 ⚑、问题逾期、漏检或抽查覆盖<50%;黄:本月20日后仍未检、有未销号问题或覆盖<90%;绿:其余",
-                           "red: escalated ⚑, a problem overdue, a missed month or sampling <50%; yellow: not inspected by the 20th, problems open or sampling <90%; green: the rest"),
-        "legend.columns": ("验收:距验收日天数(验N:待验收,距决定期限,负数为逾期);抽查:本周期抽查天数占比;8周趋势:每车日违法;问题:未销号/逾期;可验 ✔:可以验收",
-                           "review: days to the review date (RN: under review, days to the decision deadline, negative = overdue); smp: share of cycle days sampled; trend: findings per vehicle-day, 8 weeks; prob: not verified/overdue; ok ✔: ready for acceptance"),
-    }
-)

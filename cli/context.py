@@ -30,7 +30,7 @@ def root_options(
     lang: str = typer.Option(None, "--lang", envvar="GUAPAI_LANG", help="Language: zh or en (default from the locale)."),
 ) -> None:
     """guapai 挂牌整治 — listed rectification of road-transport companies."""
-    from listing.i18n import LANGS, default_lang
+    from messages import LANGS, default_lang
 
     chosen = lang or default_lang()
     if chosen not in LANGS:
@@ -83,15 +83,19 @@ def hoist_global_options(args: list[str]) -> list[str]:
 class ErrorHandlingGroup(TyperGroup):
     """Turns a service error into one clear line on stderr and its exit code."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        from cli.help_lang import lang_from_args, localize
+
+        localize(self, lang_from_args(list(args)))  # --help in the officer's language
+        return super().make_context(info_name, args, parent=parent, **extra)
+
     def parse_args(self, ctx, args):
         if ctx.parent is None:
             args = hoist_global_options(list(args))
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
-        from listing.errors import GuapaiError
-
-        from listing.errors import PermissionDenied
+        from messages.errors import GuapaiError, PermissionDenied
 
         try:
             return super().invoke(ctx)

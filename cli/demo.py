@@ -20,16 +20,15 @@ def demo(
     the board and monthly reports (HTML and XLSX). Without --db it uses its own demo database
     (recreated each run), never your working one.
     """
-    import datetime as dt
     from pathlib import Path
 
     from platformdirs import user_data_dir
 
-    from listing.errors import GuapaiError
     from listing.services.demo import is_empty
     from listing.simulation.drill import run
     from listing.store.db import open_store
     from listing.timeutil import local_today
+    from messages.errors import GuapaiError
 
     url = context.settings().db_url
     data_dir = Path(user_data_dir("guapai", appauthor=False))

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from listing.i18n import register, t
-
-register(
-    {
-        "ev.inspections.missing": ("缺:{missing}", "missing: {missing}"),
-        "ev.inspections.ok": ("每月均有检查:{months}", "every month inspected: {months}"),
-        "ev.inspections.none_owed": ("本周期无应检月份", "no month owed in this cycle"),
-        "ev.problems": ("未销号问题 {open} 个", "{open} problems not verified"),
-        "ev.coverage": ("抽查 {days_sampled}/{days} 天 = {coverage}(目标 {target})", "sampled {days_sampled} of {days} days = {coverage} (target {target})"),
-        "ev.rate": ("每车日违法:{months}(目标 ≤ {target})", "findings per vehicle-day: {months} (target ≤ {target})"),
-        "ev.rate.none": ("无抽查数据", "no sampled data"),
-        "ev.fatal": ("有责亡人事故 {n} 起", "{n} fatal at-fault accidents"),
-        "ev.metrics": ("亡人事故 {fatal}(标准 {t_fatal});车均有责事故 {at_fault}(标准 {t_at_fault});车均违法 {violations}(标准 {t_violations});规则 {version},{days} 天",
-                       "fatal accidents {fatal} (threshold {t_fatal}); at-fault per vehicle {at_fault} (threshold {t_at_fault}); violations per vehicle {violations} (threshold {t_violations}); rules {version}, {days} days"),
-        "ev.metrics.missing": ("无指标数据", "no metrics"),
-    }
-)
+from messages import t
 
 
 def _num(value: Any) -> str:

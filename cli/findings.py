@@ -1,7 +1,6 @@
 """guapai findings — police review of what sampling found (抽查线索)."""
 from __future__ import annotations
 
-
 import typer
 
 from cli import context, output
@@ -85,7 +84,7 @@ def _platform_positions():
         return None
 
     def fetch(plate, start, end):
-        from jobs.platform.client import PlatformClient
+        from listing.clients.platform import PlatformClient
 
         with PlatformClient(settings.platform_url, settings.platform_token, timeout=5.0, max_retries=1) as client:
             result = client.fetch_positions(plate, start, end)
@@ -140,24 +139,3 @@ def print_finding(d: dict, console=None) -> None:
         console.print(f"  [dim]{hm(d['start'])[11:]} − 2′ … {hm(d['end'])[11:]} + 2′[/]")
     else:
         console.print(tr("finding.no_speed." + d["speed_source"]), style="dim")
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "title.finding": ("线索 {id}", "Finding {id}"),
-        "col.end": ("结束", "end"),
-        "col.duration": ("持续", "duration"),
-        "col.location": ("位置", "location"),
-        "col.regulation": ("依据", "regulation"),
-        "col.decided": ("审核", "decided"),
-        "finding.duration": ("{minutes} 分钟", "{minutes} min"),
-        "finding.driver_unknown": ("驾驶员不明", "driver unknown"),
-        "finding.speed": ("速度曲线(来源:{source};满格 = {top} km/h):", "speed over time (from {source}; full bar = {top} km/h):"),
-        "speed_source.evidence": ("存证", "the stored evidence"),
-        "speed_source.platform": ("监控平台", "the platform"),
-        "finding.no_speed.none": ("无速度曲线(证据中未存,且未配置监控平台)", "no speed profile (none stored, no platform configured)"),
-        "finding.no_speed.unavailable": ("无速度曲线(监控平台暂不可用或无数据)", "no speed profile (the platform is unreachable or has no positions)"),
-    }
-)

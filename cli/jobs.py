@@ -11,8 +11,8 @@ app = typer.Typer(help="Scheduled jobs (sampling, inspections, deadlines, rules)
 def _service_store():
     """The store for running jobs: never an officer's own PostgreSQL role, which sees only its
     jurisdiction and would yet mark the whole city's period done (the database refuses it too)."""
-    from listing.errors import PermissionDenied
     from listing.services.users import connected_user
+    from messages.errors import PermissionDenied
 
     store = context.open_store()
     with store.session(readonly=True) as session:
@@ -23,9 +23,8 @@ def _service_store():
 
 
 def _channel():
-    from listing.settings import load
-
     from jobs.channels import channel_for
+    from listing.settings import load
 
     return channel_for(load(), sink=lambda text: output.message(text))
 
@@ -65,8 +64,8 @@ def run(
 
     from jobs.registry import JOBS
     from jobs.scheduler import run_period
-    from listing.errors import ValidationError
     from listing.settings import load
+    from messages.errors import ValidationError
 
     job = JOBS.get(name)
     if job is None:

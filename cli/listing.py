@@ -30,7 +30,7 @@ def list_(
 
 def _state_aliases() -> dict[str, str]:
     """The Chinese state names (挂牌整治中, 待验收, ...) are accepted too."""
-    from listing.i18n import t
+    from messages import t
 
     return {t(f"state.{s}", "zh"): s for s in ("proposed", "listed", "under_review", "delisted", "rejected")}
 

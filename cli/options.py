@@ -8,15 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register(
-    {
-        "err.bad_choice": ("{option} 不能是「{value}」{hint}(可选:{allowed})", "{option} cannot be '{value}'{hint} (choose from: {allowed})"),
-        "hint.did_you_mean": (",是否要输入「{guess}」?", "; did you mean '{guess}'?"),
-    }
-)
+from messages.errors import ValidationError
 
 SHOWN = 12  # allowed values listed in the message at most
 
@@ -46,9 +38,8 @@ def check_choice(value: str | None, allowed: Iterable[str], option: str,
     hit = table.get(_key(value))
     if hit is not None:
         return hit
-    from listing.i18n import t
-
     from cli import output
+    from messages import t
 
     guess = did_you_mean(value, allowed + list(aliases or {}))
     hint = t("hint.did_you_mean", output.lang(), guess=table[_key(guess)] if guess and _key(guess) in table else guess) \
@@ -92,8 +83,7 @@ def check_rule(value: str | None, option: str = "--rule") -> str | None:
     """A trajectory rule name (overspeed, fatigue_continuous, ...) or its Chinese label."""
     if value is None:
         return None
-    from listing.i18n import CATALOG, load_all
+    from messages import keys, t
 
-    load_all()
-    rules = sorted(k.removeprefix("rule.") for k in CATALOG if k.startswith("rule."))
-    return check_choice(value, rules, option, aliases={CATALOG[f"rule.{r}"]["zh"]: r for r in rules})
+    rules = [k.removeprefix("rule.") for k in keys("rule.")]
+    return check_choice(value, rules, option, aliases={t(f"rule.{r}", "zh"): r for r in rules})

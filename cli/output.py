@@ -12,7 +12,7 @@ import sys
 from typing import Any, Iterable, Sequence
 
 from listing import redact
-from listing.i18n import t
+from messages import t
 
 # Personal data (driver ID numbers, phones) is masked in everything printed unless the command
 # passes the acting user as `reveal_for` and their role may see it (policy

@@ -20,7 +20,7 @@ def serve(
     planted violations and optional faults, on 127.0.0.1 until stopped."""
     import time
 
-    from jobs.platform.simulator import Faults, start_simulator
+    from listing.simulation.platform import Faults, start_simulator
     from listing.store.tables import Vehicle
     from sqlmodel import select
 

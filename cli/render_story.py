@@ -5,43 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from listing.i18n import register, t
-
-register(
-    {
-        "story.header": ("{name}  {uscc}  {jurisdiction} · {business_type} · 车辆 {active}/{vehicles}",
-                         "{name}  {uscc}  {jurisdiction} · {business_type} · vehicles {active}/{vehicles}"),
-        "story.why": ("挂牌依据(案件 {listing},规则 {version})", "Why listed (listing {listing}, rules {version})"),
-        "story.criterion": ("{criterion}:{value}(标准 {threshold})", "{criterion}: {value} (threshold {threshold})"),
-        "story.record_count": ("依据记录 {n} 条(列出 {shown} 条)", "{n} records ({shown} listed)"),
-        "story.against": ("{by} 决定「{outcome}」,与清单建议「{recommendation}」相反,推翻:{items};理由:{reason}",
-                          "{by} decided {outcome} against the checklist's recommendation ({recommendation}), overriding: {items}; reason: {reason}"),
-        "story.timeline": ("经过", "What happened"),
-        "story.cycle": ("第 {n} 周期 {start} 至 {end}", "Cycle {n}: {start} to {end}"),
-        "story.months": ("每月检查", "Monthly inspections"),
-        "story.provisional": ("(当前周期,截至今日的清单,尚未决定)", "(current cycle: the checklist as of today, not decided)"),
-        "story.open_problems": ("未销号问题 {open} 个(逾期 {overdue},待验证 {awaiting})", "{open} problems not verified ({overdue} overdue, {awaiting} awaiting verification)"),
-        "story.sampling": ("抽查:{days} 天,{vehicle_days} 车日({first} 至 {last});{status}", "Sampling: {days} days, {vehicle_days} vehicle-days ({first} to {last}); {status}"),
-        "story.no_listing": ("该企业从未挂牌", "this company has never been listed"),
-        "ev.listing.propose": ("拟挂牌(规则 {version})", "proposed for listing (rules {version})"),
-        "ev.listing.confirm": ("{actor} 确认挂牌", "listing confirmed by {actor}"),
-        "ev.listing.reject": ("{actor} 驳回挂牌:{reason}", "listing rejected by {actor}: {reason}"),
-        "ev.listing.end_cycle": ("第 {cycle} 周期届满,待验收", "cycle {cycle} ended: acceptance review due"),
-        "ev.listing.pass": ("{actor} 验收通过,摘牌:{reason}", "review passed by {actor}, delisted: {reason}"),
-        "ev.listing.fail": ("{actor} 验收未通过,继续挂牌:{reason}", "review failed by {actor}, stays listed: {reason}"),
-        "ev.listing.review_overdue": ("验收逾期", "acceptance review overdue"),
-        "ev.inspection.miss": ("{month} {department}未检查(记为缺失)", "{month}: no {department} inspection (recorded as missed)"),
-        "ev.records": ("「{criterion}」依据记录 {n} 条({first} 至 {last}):{shown}", "{n} records behind '{criterion}' ({first} to {last}): {shown}"),
-        "ev.cycle.start": ("第 {cycle} 周期开始,截止 {due}", "cycle {cycle} starts, due {due}"),
-        "ev.inspection": ("{department}检查({inspector})", "{department} inspection ({inspector})"),
-        "ev.problem": ("问题 {id}:{description}(期限 {due},现 {state})", "problem {id}: {description} (due {due}, now {state})"),
-        "ev.findings": ("抽查线索 {n} 条:{rules};{states}", "{n} findings: {rules}; {states}"),
-        "ev.notice": ("通知:{notice} {about}", "notice: {notice} {about}"),
-        "criterion.fatal_accidents": ("亡人事故", "fatal accidents"),
-        "criterion.at_fault_per_vehicle": ("车均有责事故", "at-fault accidents per vehicle"),
-        "criterion.violations_per_vehicle": ("车均违法", "violations per vehicle"),
-    }
-)
+from messages import t
 
 
 def _d(value) -> str:
@@ -177,4 +141,3 @@ def checklist_table(checklist: dict, lang: str):
     for row in checklist_rows(checklist, lang):
         table.add_row(row["item"], f"[{'green' if row['pass'] else 'red'}]{row['result']}[/]", row["evidence"])
     return table
-

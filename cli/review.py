@@ -39,9 +39,8 @@ def decide(
     against its recommendation needs --reason and says which items it overrides."""
     from jobs.channels import channel_for
     from listing.services import decision
-    from listing.settings import load
-
     from listing.services.notifications import deliver
+    from listing.settings import load
 
     settings = load()
     channel = channel_for(settings, sink=output.message)
@@ -56,12 +55,3 @@ def decide(
                        soft_wrap=True)
     output.message(output.tr("msg.listing_changed", listing=row.id, state=output.tr(f"state.{row.state}"),
                              cycle=row.cycle, due=row.cycle_due or "-"))
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "review.header": ("{company}  {uscc}  第 {cycle} 周期 {start} 至 {end}", "{company}  {uscc}  cycle {cycle}, {start} to {end}"),
-    }
-)

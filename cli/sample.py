@@ -1,21 +1,12 @@
 """guapai sample — the daily 10% trajectory sample (每日抽查)."""
 from __future__ import annotations
 
-
 import typer
 
 from cli import context, output
 
 app = typer.Typer(help="Daily sampling: show, verify the draw. 每日抽查。", no_args_is_help=True)
 
-
-def _day(value: str) -> dt.date:
-    from listing.errors import ValidationError
-
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("err.bad_date", value=value) from None
 
 
 @app.command("show")

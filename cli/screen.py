@@ -22,8 +22,8 @@ def screen(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Screen every vehicle of a day with the trajectory rules, in bounded memory, and write the findings."""
-    from listing.errors import ValidationError
     from listing.services import screening
+    from messages.errors import ValidationError
 
     try:
         when = dt.date.fromisoformat(day)

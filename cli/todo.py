@@ -37,7 +37,3 @@ def print_tasks(tasks: list[dict]) -> None:
         console.print(f"{due} {flag} [bold]{escape(task['company'])}[/] — {escape(task['what'])}")
         console.print(f"             [cyan]{escape(task['command'])}[/]")
     output.message(output.tr("msg.todo", n=len(tasks), overdue=sum(t["overdue"] for t in tasks)))
-
-from listing.i18n import register  # noqa: E402
-
-register({"msg.todo": ("共 {n} 项待办,{overdue} 项已逾期", "{n} tasks, {overdue} past their deadline")})

@@ -17,10 +17,7 @@ import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from listing import redact
-from listing.errors import GuapaiError
-from listing.i18n import register
-
-register({"err.notify": ("通知发送失败({channel}):{reason}", "notification failed ({channel}): {reason}")})
+from messages.errors import GuapaiError
 
 
 class _Retry(Exception):

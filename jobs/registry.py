@@ -72,7 +72,7 @@ class Job:
     def check_over(self, settings: Settings, period: str, now: dt.datetime) -> None:
         """Refuse a period whose scheduled time has not come (Beijing time): a day or month not
         over yet is never run early, so a scheduler never finds a future period already taken."""
-        from listing.errors import ValidationError
+        from messages.errors import ValidationError
 
         due = self.due_time(settings, period)
         if due > now:
@@ -119,9 +119,9 @@ def _inspections(ctx: JobContext, period: str) -> dict:
 
 def _rules(ctx: JobContext, period: str) -> dict:
     from listing.domain.policy import SYSTEM_ACTOR
-    from listing.i18n import t
     from listing.services import rules
     from listing.services.notifications import notify_once
+    from messages import t
 
     as_of = JOBS["rules"].due_time(ctx.settings, period).date()
     with ctx.store.session() as s:
@@ -149,12 +149,12 @@ def _sampling_retry(settings: Settings, attempts: int) -> dt.timedelta:
 
 def describe(name: str, result: dict | None, lang: str) -> str:
     """A job's result as a sentence (its own message when it has one, else 'key value' pairs)."""
-    from listing.i18n import CATALOG, t
+    from messages import known, t
 
     if not result:
         return ""
     key = f"result.{name}"
-    if key in CATALOG:
+    if known(key):
         try:
             return t(key, lang, **result)
         except (KeyError, IndexError):
@@ -175,32 +175,3 @@ JOBS: dict[str, Job] = {
             "Monthly rule evaluation: new proposals for reviewers."),
     )
 }
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "notify.proposals.title": ("新的挂牌整治提议", "New listing proposals"),
-        "notify.proposals.text": ("本月规则评估新提议挂牌 {n} 家:{names}", "this month's rule evaluation proposes {n} companies: {names}"),
-    }
-)
-
-register(
-    {
-        "err.job_unknown": ("没有任务 {name}(可选:{jobs})", "no job {name} (jobs: {jobs})"),
-        "err.job_nothing_due": ("任务 {job} 目前没有已结束的周期可运行", "job {job}: no period is over yet to run"),
-        "msg.job_done": ("任务 {job} {period} 完成:{result}", "job {job} {period} done: {result}"),
-        "err.job_not_due": ("任务 {job} 的周期 {period} 尚未结束(北京时间 {due} 起才能运行)", "job {job}: period {period} is not over yet (it can run from {due}, Beijing time)"),
-        "result.deadlines": ("{cycles_ended} 个周期届满转入验收,{reviews_overdue} 个验收逾期", "{cycles_ended} cycles ended and went to review, {reviews_overdue} reviews overdue"),
-        "result.inspections": ("{day}:挂牌企业 {listed} 家,提醒 {reminders} 条,记录缺检 {misses} 条", "{day}: {listed} listed companies, {reminders} reminders, {misses} missed inspections recorded"),
-        "result.rules": ("按 {as_of} 评估:新提议 {proposed} 家,已有案件跳过 {skipped} 家", "as of {as_of}: {proposed} new proposals, {skipped} skipped (open listing)"),
-        "result.outbox": ("通知已发送 {sent} 条,失败 {failed} 条,待发 {pending} 条", "notices sent {sent}, failed {failed}, waiting {pending}"),
-        "msg.job_skipped": ("任务 {job} {period} 已完成或正由他处运行,未重复执行", "job {job} {period} already done or running elsewhere; nothing done twice"),
-        "msg.job_failed": ("任务 {job} {period} 失败:{result}", "job {job} {period} failed: {result}"),
-        "msg.simulated": ("模拟运行 {days} 天:完成 {runs} 次任务,失败 {failed} 次", "simulated {days} days: {runs} job runs done, {failed} failed"),
-        "col.job": ("任务", "job"),
-        "col.schedule": ("计划", "schedule"),
-        "col.last_period": ("最近周期", "last period"),
-        "col.next_run": ("下次运行", "next run"),
-    }
-)

@@ -30,7 +30,7 @@ class Outcome:
 
     def error_text(self, lang: str) -> str:
         """The failure in the reader's language: a service error's message, never its raw key."""
-        from listing.errors import GuapaiError
+        from messages.errors import GuapaiError
 
         if isinstance(self.exception, GuapaiError):
             return self.exception.message(lang)
@@ -50,7 +50,7 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
     try:
         result = job.work(ctx, period)
     except Exception as exc:  # a failed run is recorded and retried by the next tick
-        from listing.errors import GuapaiError
+        from messages.errors import GuapaiError
 
         said = exc.message("en") if isinstance(exc, GuapaiError) else "".join(traceback.format_exception_only(exc)).strip()
         log.error("job %s %s failed: %s", job.name, period, said)

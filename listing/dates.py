@@ -10,17 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register(
-    {
-        "err.date_format": ("{option} 的日期「{value}」无法识别:请写作 年-月-日,如 2026-11-20", "{option}: '{value}' is not a date; write year-month-day, e.g. 2026-11-20"),
-        "err.no_such_date": ("{option} 的日期「{value}」不存在", "{option}: '{value}' is not a real date"),
-        "err.bad_month": ("{option} 的月份「{value}」无法识别:请写作 年-月,如 2026-11", "{option}: '{value}' is not a month; write year-month, e.g. 2026-11"),
-        "err.date_in_future": ("{option} 的日期 {value} 晚于今天({today}):不能记录未来的事", "{option}: {value} is after today ({today}); nothing can be recorded in the future"),
-    }
-)
+from messages.errors import ValidationError
 
 _DATE = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$")
 _MONTH = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?\s*$")

@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
-from listing.errors import ValidationError as GuapaiValidationError
-from listing.i18n import register
-
-register({
-    "err.settings": ("配置有误:{variable}(或配置文件 {file} 中的 {setting}):{reason}",
-                     "invalid configuration: {variable} (or {setting} in {file}): {reason}"),
-    "err.settings_file": ("配置文件 {file} 无法读取:{reason}", "configuration file {file} cannot be read: {reason}"),
-})
+from messages.errors import ValidationError as GuapaiValidationError
 
 ENV_PREFIX = "GUAPAI_"
 SECRETS = ("platform_token", "sampling_secret", "dingtalk_webhook", "dingtalk_secret", "wecom_webhook")

@@ -2,8 +2,8 @@
 value is one line naming the variable and the file key, never its value."""
 import pytest
 
-from listing.errors import ValidationError
 from listing.settings import load
+from messages.errors import ValidationError
 
 
 @pytest.fixture

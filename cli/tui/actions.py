@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from listing.i18n import t
+from messages import t
 
 
 @dataclass

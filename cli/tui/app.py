@@ -13,34 +13,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from cli.tui import actions
-from listing.errors import GuapaiError
-from listing.i18n import register, t
-
-register(
-    {
-        "tui.title": ("挂牌整治看板", "guapai board"),
-        "tui.search": ("搜索企业名称或代码(/)", "search name or code (/)"),
-        "tui.filter": ("筛选:{colour}", "filter: {colour}"),
-        "tui.all": ("全部", "all"),
-        "tui.help": ("↑↓ 选择 · Enter 企业档案 · / 搜索 · f 按颜色筛选 · s 排序 · r 刷新 · i 记录检查 · p 检查并立问题 · "
-                     "v 验证问题 · c 确认线索 · x 驳回线索 · d 验收决定 · Esc 返回 · q 退出",
-                     "↑↓ move · Enter company story · / search · f filter by colour · s sort · r refresh · i record inspection · "
-                     "p inspection with a problem · v verify a problem · c confirm a finding · x dismiss a finding · "
-                     "d decide a review · Esc back · q quit"),
-        "tui.field.notes": ("检查记录(可空)", "notes (optional)"),
-        "tui.field.problem": ("问题描述", "problem found"),
-        "tui.field.due": ("整改期限 YYYY-MM-DD", "due YYYY-MM-DD"),
-        "tui.field.problem_id": ("问题编号", "problem id"),
-        "tui.field.finding_id": ("线索编号", "finding id"),
-        "tui.field.reason": ("理由", "reason"),
-        "tui.field.pass": ("通过(摘牌)填 pass,不通过填 fail", "pass (delist) or fail"),
-        "tui.ok": ("确定", "OK"),
-        "tui.cancel": ("取消", "Cancel"),
-        "tui.no_company": ("请先选择一家企业", "choose a company first"),
-        "tui.bad_field": ("{field} 无效:{value}", "{field} is not valid: {value}"),
-        "tui.sorted": ("排序:{sort}", "sorted by {sort}"),
-    }
-)
+from messages import t
+from messages.errors import GuapaiError
 
 COLOURS = (None, "red", "yellow", "green")
 
@@ -205,7 +179,7 @@ class BoardApp(App):
             self.after_change(fn(self.desk, *args, **kwargs))
         except GuapaiError as exc:  # refused: role, jurisdiction, four eyes, state — said, nothing changed
             from cli.context import record_denial
-            from listing.errors import PermissionDenied
+            from messages.errors import PermissionDenied
 
             if isinstance(exc, PermissionDenied):
                 record_denial(exc, self.desk.store, self.desk.user)  # audited like the CLI's refusals

@@ -45,8 +45,3 @@ def make_server(port: int):
     from textual_serve.server import Server
 
     return Server(serve_command(), host="127.0.0.1", port=port, title="guapai")
-
-
-from listing.i18n import register  # noqa: E402
-
-register({"msg.tui_serving": ("看板已在 {url} 提供(仅本机),Ctrl+C 停止", "serving the board at {url} (this machine only); Ctrl+C stops")})

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
-from listing.errors import Conflict
+from messages.errors import Conflict
 
 
 class CycleState(StrEnum):
@@ -92,9 +92,3 @@ def gaps_and_overlaps(periods: list[Period]) -> list[tuple[dt.date, dt.date]]:
     empty when every day belongs to exactly one cycle."""
     ordered = sorted(periods, key=lambda p: p.number)
     return [(a.due, b.start) for a, b in zip(ordered, ordered[1:]) if a.due != b.start]
-
-
-from listing.i18n import register  # noqa: E402
-
-register({"err.cycle_transition": ("第 {cycle} 周期处于「{state}」,不能执行「{event}」",
-                                    "cycle {cycle} is {state}: '{event}' is not allowed")})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from listing.domain.checklist import DATA_RULES
-from listing.errors import Conflict, ValidationError
+from messages.errors import Conflict, ValidationError
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("suspected", "confirm"): "confirmed",

@@ -10,22 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register(
-    {
-        "id.uscc.length": ("统一社会信用代码应为18位,实际{n}位", "unified social credit code must have 18 characters, not {n}"),
-        "id.uscc.format": ("统一社会信用代码含非法字符(不得含 I、O、Z、S、V,第3-8位为行政区划数字)", "unified social credit code has invalid characters (no I, O, Z, S, V; positions 3-8 are digits)"),
-        "id.uscc.checksum": ("统一社会信用代码校验位错误(应为 {expected})", "unified social credit code check character is wrong (expected {expected})"),
-        "id.ric.length": ("身份证号应为18位,实际{n}位", "resident ID number must have 18 characters, not {n}"),
-        "id.ric.format": ("身份证号前17位应为数字,末位为数字或X", "resident ID number: first 17 characters must be digits, the last a digit or X"),
-        "id.ric.birthdate": ("身份证号中的出生日期无效", "resident ID number has an invalid birth date"),
-        "id.ric.checksum": ("身份证号校验位错误(应为 {expected})", "resident ID number check digit is wrong (expected {expected})"),
-        "id.plate.format": ("号牌格式错误:{value}(应如 浙A12345 或新能源 浙AD12345)", "bad plate: {value} (expected e.g. 浙A12345 or new-energy 浙AD12345)"),
-        "id.phone.format": ("电话号码格式错误", "bad phone number"),
-    }
-)
+from messages.errors import ValidationError
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -7,24 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from listing.errors import PermissionDenied
-from listing.i18n import register
-
-register(
-    {
-        "err.no_user": ("请用 --as 或 GUAPAI_USER 指定操作用户", "say who is acting: --as USER or GUAPAI_USER"),
-        "err.unknown_user": ("用户 {name} 不存在或已停用", "user {name} does not exist or is inactive"),
-        "err.as_mismatch": ("本连接的数据库角色 {db_role} 属于用户 {user},不能以 {claimed} 身份操作",
-                            "this connection's database role {db_role} is user {user}; it cannot act as {claimed}"),
-        "err.role_denied": ("用户 {user}(角色 {role})无权执行 {action}", "user {user} (role {role}) may not {action}"),
-        "err.jurisdiction_denied": ("用户 {user} 的辖区 {own} 不含 {target}({action})", "user {user} ({own}) may not {action} in jurisdiction {target}"),
-        "role.police": ("交警", "police"),
-        "role.transport": ("运管", "transport"),
-        "role.reviewer": ("审核领导", "reviewer"),
-        "role.admin": ("管理员", "admin"),
-        "role.system": ("系统", "system"),
-    }
-)
+from messages.errors import PermissionDenied
 
 CITY = "*"  # a city-level jurisdiction: sees every county/district
 

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from listing.dates import not_after_today
-from listing.errors import Conflict, PermissionDenied, ValidationError
+from messages.errors import Conflict, PermissionDenied, ValidationError
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("open", "rectify"): "rectified",
@@ -53,12 +53,3 @@ def change(problem: ProblemCase, action: str, officer: str, on: dt.date, today: 
     if action == "verify":
         return replace(problem, state=target, verified_by=officer, verified_on=on)
     return replace(problem, state=target, verified_by=None, verified_on=None)
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "err.before_created": ("日期 {day} 早于问题登记日({created})", "{day} is before the problem was recorded ({created})"),
-    }
-)

@@ -15,19 +15,7 @@ from enum import StrEnum
 
 from listing.domain import cycles
 from listing.domain.cycles import add_months  # noqa: F401 - the one month arithmetic, re-exported
-from listing.errors import Conflict
-from listing.i18n import register
-
-register(
-    {
-        "err.illegal_transition": ("挂牌案件 {listing} 处于「{state}」状态,不能执行「{event}」", "listing {listing} is {state}: '{event}' is not allowed"),
-        "state.proposed": ("拟挂牌", "proposed"),
-        "state.listed": ("挂牌整治中", "listed"),
-        "state.under_review": ("待验收", "under review"),
-        "state.delisted": ("已摘牌", "delisted"),
-        "state.rejected": ("已驳回", "rejected"),
-    }
-)
+from messages.errors import Conflict
 
 
 class State(StrEnum):

@@ -6,55 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from listing.errors import ValidationError
-from listing.i18n import register, t
-
-register(
-    {
-        "title.event_study": ("挂牌前后逐月对比(事件研究)", "Months around listing (event study)"),
-        "effect.chart.rates": ("每车每月违法:挂牌企业与匹配对照", "Violations per vehicle-month: listed companies and matched controls"),
-        "effect.chart.effect": ("逐月效果及95%区间(以挂牌前一月为基准)", "Effect by month with 95% interval (month -1 = 0)"),
-        "effect.treated": ("挂牌企业", "listed"),
-        "effect.controls": ("匹配对照", "matched controls"),
-        "effect.month": ("距挂牌月数", "months from listing"),
-        "effect.balance": ("挂牌前平衡性(挂牌企业 vs 对照)", "Balance before listing (listed vs controls)"),
-        "effect.listings": ("各案件及其对照", "Listings and their controls"),
-        "effect.excluded": ("未纳入估计的案件", "Listings left out of the estimate"),
-        "col.method": ("区间方法", "interval"),
-        "col.verdict": ("结论", "verdict"),
-        "col.event_month": ("距挂牌月", "month"),
-        "col.treated_rate": ("挂牌企业率", "listed rate"),
-        "col.control_rate": ("对照率", "control rate"),
-        "col.variable": ("变量", "variable"),
-        "col.std_diff": ("标准化差", "std. difference"),
-        "col.reason": ("原因", "reason"),
-        "effect.var.rate_lookback": ("回看期车均率(匹配依据)", "rate over the look-back (matched on)"),
-        "effect.var.rate_before": ("窗口内挂牌前车均率", "rate in the window before listing"),
-        "effect.var.fleet": ("车辆数", "vehicles"),
-        "effect.method.crv1": ("按企业聚类", "clustered by company"),
-        "effect.method.wild_bootstrap": ("野聚类自助法", "wild cluster bootstrap"),
-        "effect.method.none": ("无(案件过少)", "none (too few listings)"),
-        "effect.verdict.reduced": ("下降", "reduced"),
-        "effect.verdict.increased": ("上升", "increased"),
-        "effect.verdict.no_clear_change": ("无明确变化", "no clear change"),
-        "effect.verdict.cannot_tell": ("数据不足以判断", "the data cannot tell"),
-        "effect.verdict.no_interval": ("仅有估计值", "estimate only"),
-        "effect.why.too_few_listings": ("{metric}:仅 {n} 个可比案件(少于 {min} 个),只给估计值,不给区间",
-                                        "{metric}: only {n} comparable listings (fewer than {min}): an estimate without an interval"),
-        "effect.why.no_listing": ("{metric}:没有可比案件", "{metric}: no comparable listing"),
-        "effect.reason.no_control_within_caliper": ("卡尺内无对照企业", "no control within the caliper"),
-        "effect.reason.no_before_period": ("无挂牌前数据期", "no before-period"),
-        "effect.reason.no_after_period": ("挂牌后尚无完整月份", "no complete month after listing yet"),
-        "effect.reason.incomplete_data": ("窗口内数据不全", "incomplete data in the window"),
-        "msg.effect_excluded": ("{metric}:{n} 个案件未纳入(原因见 --json 或报告)", "{metric}: {n} listings left out (reasons in --json or the report)"),
-        "msg.effect_written": ("已生成效果报告 {path}", "effect report written to {path}"),
-        "err.effect_months": ("--months 应在 1 至 24 之间,而非 {value}", "--months must be between 1 and 24, not {value}"),
-        "err.effect_controls": ("--controls 至少为 1,而非 {value}", "--controls must be at least 1, not {value}"),
-        "err.effect_caliper": ("--caliper 应大于 0,而非 {value}", "--caliper must be above 0, not {value}"),
-        "err.effect_listing_month": ("--listing-month 应为 drop 或 weight,而非 {value}", "--listing-month must be drop or weight, not {value}"),
-        "err.effect_report_format": ("效果报告文件应为 .xlsx 或 .html", "the effect report file must be .xlsx or .html"),
-    }
-)
+from messages import t
+from messages.errors import ValidationError
 
 METRICS = ("violations", "accidents")
 

@@ -11,70 +11,8 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from listing.errors import ValidationError
-from listing.i18n import register, t
-
-register(
-    {
-        "report.title": ("运输企业挂牌整治月度报告 {month}", "Listed rectification monthly report {month}"),
-        "report.companies": ("挂牌企业", "Listed companies"),
-        "report.decisions": ("验收决定", "Acceptance decisions"),
-        "report.rate_chart": ("抽查违法率(每车日线索数,按周期内周)", "Sampled violation rate (findings per vehicle-day, by week of cycle)"),
-        "report.accident_chart": ("挂牌前/中/后事故数", "Accidents before / during / after listing"),
-        "report.before": ("挂牌前", "before"),
-        "report.during": ("挂牌中", "during"),
-        "report.after": ("摘牌后", "after"),
-        "err.report_format": ("报告文件应为 .xlsx 或 .html", "the report file must be .xlsx or .html"),
-        "report.charts": ("图表", "Charts"),
-        "report.summary": ("全市概况", "City summary"),
-        "report.as_of": ("统计至 {day}", "figures to {day}"),
-        "report.generated": ("生成于 {at}", "generated {at}"),
-        "report.times_note": ("时间均为北京时间(UTC+08:00)", "times are Beijing time (UTC+08:00)"),
-        "report.week_axis": ("周期内第几周", "week of the cycle"),
-        "report.week_n": ("第{n}周", "W{n}"),
-        "report.rate_axis": ("线索/车日", "findings per vehicle-day"),
-        "report.accident_axis": ("事故数", "accidents"),
-        "report.no_decisions": ("本月无验收决定", "no acceptance decisions this month"),
-        "sum.listings": ("挂牌整治", "Listings"),
-        "sum.listed": ("本月挂牌企业", "listed during the month"),
-        "sum.newly_listed": ("其中本月新挂牌", "of which newly listed"),
-        "sum.delisted": ("验收通过、摘牌", "delisted (passed review)"),
-        "sum.kept": ("验收未通过、继续挂牌", "kept listed (failed review)"),
-        "sum.escalated": ("升级督办", "escalated"),
-        "sum.listed_at_end": ("仍在挂牌", "still listed"),
-        "sum.inspections": ("每月安全检查", "Monthly safety inspections"),
-        "sum.done": ("已检查企业", "companies inspected"),
-        "sum.owed": ("应检查企业", "companies owed"),
-        "sum.missed": ("缺检记录", "recorded misses"),
-        "sum.inspection_count": ("检查次数", "inspections"),
-        "sum.problems": ("问题整改", "Problems"),
-        "sum.opened": ("本月新增问题", "opened this month"),
-        "sum.closed": ("本月整改并验证", "closed (verified) this month"),
-        "sum.open_at_end": ("未结问题", "still open"),
-        "sum.overdue": ("其中逾期", "of which overdue"),
-        "sum.findings": ("抽查线索(按规则)", "Findings by rule"),
-        "sum.sampling": ("每日抽查", "Daily sampling"),
-        "sum.vehicle_days": ("抽查车日", "vehicle-days sampled"),
-        "sum.with_data": ("有轨迹数据", "with trajectory data"),
-        "sum.without_data": ("无数据或失败", "no data or failed"),
-        "sum.company_days": ("抽查企业日 / 挂牌企业日", "company-days sampled / listed"),
-        "sum.coverage": ("抽查覆盖率", "sampling coverage"),
-        "sum.vehicles": ("抽到车辆 / 在册车辆", "vehicles sampled / active"),
-        "sum.item": ("项目", "item"),
-        "sum.value": ("数值", "value"),
-        "col.rule": ("规则", "rule"),
-        "col.total": ("合计", "total"),
-        "col.dismissed": ("已排除", "dismissed"),
-        "col.escalated": ("升级督办", "escalated"),
-        "col.listed_since": ("挂牌日期", "listed since"),
-        "col.outcome": ("验收结论", "outcome"),
-        "col.decided_by": ("决定人", "decided by"),
-        "col.decided_at": ("决定时间", "decided at"),
-        "col.decision_reason": ("理由", "reason"),
-        "outcome.pass": ("通过,摘牌", "passed, delisted"),
-        "outcome.fail": ("未通过,继续挂牌", "failed, kept listed"),
-    }
-)
+from messages import t
+from messages.errors import ValidationError
 
 COLUMNS = [("company", "col.company"), ("jurisdiction", "col.jurisdiction"), ("state", "col.state"), ("cycle", "col.cycle"),
            ("listed_since", "col.listed_since"), ("cycle_due", "col.cycle_due"), ("escalated", "col.escalated"),
@@ -83,8 +21,6 @@ COLUMNS = [("company", "col.company"), ("jurisdiction", "col.jurisdiction"), ("s
            ("findings_suspected", "col.suspected"), ("problems_open", "col.problems_open")]
 DECISION_COLUMNS = [("company", "col.company"), ("cycle", "col.cycle"), ("outcome", "col.outcome"), ("by", "col.decided_by"),
                     ("at", "col.decided_at"), ("reason", "col.decision_reason")]
-register({"col.missed": ("缺检", "missed"), "col.sampled": ("抽查车日", "sampled"), "col.confirmed": ("确认线索", "confirmed"),
-          "col.suspected": ("待审线索", "to review"), "col.problems_open": ("未结问题", "open problems")})
 
 EPOCH = dt.datetime(2000, 1, 1)  # workbook metadata time when the report carries none
 SVG_SALT = "guapai-monthly"  # matplotlib's SVG ids are hashes salted with this (random by default)
@@ -376,6 +312,3 @@ def _html(data: dict, path: Path, lang: str) -> Path:
         no_decisions=t("report.no_decisions", lang), effect_html=_effect_html(data, lang))
     path.write_text(html, encoding="utf-8")
     return path
-
-
-register({"msg.report_written": ("已生成报告 {path}({n} 家企业)", "report written to {path} ({n} companies)")})

@@ -9,24 +9,7 @@ from sqlmodel import Session, select
 
 from listing.domain.audit_chain import ChainEvent, Verdict, canonical, chain_hash, verify_chain
 from listing.domain.policy import Actor, authorize
-from listing.i18n import register
 from listing.store.tables import AuditEvent, AuditHead
-
-register(
-    {
-        "audit.ok": ("审计链完整:已校验 {n} 条事件", "audit chain intact: {n} events verified"),
-        "audit.bad": ("审计链被破坏:第 {seq} 条事件起不一致({reason})", "audit chain broken at event {seq} ({reason})"),
-        "audit.bad.sequence": ("序号缺失或重复(事件被删除或插入)", "sequence gap or repeat: an event was deleted or inserted"),
-        "audit.bad.link": ("与前一事件的链接不符(事件被删除、插入或重排)", "link to the previous event does not match: deleted, inserted or reordered"),
-        "audit.bad.content": ("内容与哈希不符(事件被修改)", "content does not match its hash: the event was edited"),
-        "audit.bad.tail": ("链尾与记录不符(末尾事件被删除)", "chain end does not match the head: trailing events were deleted"),
-        "col.seq": ("序号", "seq"),
-        "col.action": ("操作", "action"),
-        "col.entity": ("对象", "entity"),
-        "col.entity_id": ("编号", "id"),
-        "col.summary": ("摘要", "summary"),
-    }
-)
 
 
 def record(session: Session, actor: Actor | str, action: str, entity: str, entity_id: Any = None,

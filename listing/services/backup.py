@@ -9,19 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from listing.errors import GuapaiError, ValidationError
-from listing.i18n import register
 from listing.store.db import Store
-
-register(
-    {
-        "err.backup_tool": ("未找到 {tool}(PostgreSQL 备份需要其客户端工具)", "{tool} not found (PostgreSQL backups need its client tools)"),
-        "err.backup_failed": ("备份/恢复失败:{reason}", "backup/restore failed: {reason}"),
-        "err.restore_not_empty": ("目标数据库已有数据;确需覆盖请加 --force", "the target database is not empty; use --force to overwrite it"),
-        "msg.backup_done": ("已备份到 {path}({size} KB)", "backed up to {path} ({size} KB)"),
-        "msg.restore_done": ("已从 {path} 恢复", "restored from {path}"),
-    }
-)
+from messages.errors import GuapaiError, ValidationError
 
 
 def _pg_args(store: Store) -> list[str]:

@@ -10,7 +10,15 @@ from sqlmodel import Session, func, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
-from listing.store.tables import Company, Deadline, Finding, Inspection, InspectionObligation, Listing, Sample
+from listing.store.tables import (
+    Company,
+    Deadline,
+    Finding,
+    Inspection,
+    InspectionObligation,
+    Listing,
+    Sample,
+)
 from listing.timeutil import to_local
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -139,21 +147,3 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
         "jurisdiction": lambda r: (r["jurisdiction"], r["company"]),
     }
     return sorted(rows, key=keys[sort])
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "title.board": ("挂牌整治企业看板", "Listed companies"),
-        "col.cycle_short": ("周", "cyc"),
-        "col.days_left": ("余天", "days"),
-        "col.inspected": ("检查", "insp."),
-        "col.coverage": ("覆盖", "sampled"),
-        "col.trend": ("8周趋势", "trend 8w"),
-        "col.problems": ("问题", "prob/late"),
-        "col.ready": ("验收", "ready"),
-        "board.review": ("待验收", "review"),
-        "msg.board": ("共 {n} 家:红 {red},黄 {yellow},绿 {green}", "{n} listed: {red} red, {yellow} yellow, {green} green"),
-    }
-)

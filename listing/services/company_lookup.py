@@ -11,19 +11,8 @@ from sqlalchemy import false, func
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
-from listing.errors import NotFound, ValidationError
-from listing.i18n import register
 from listing.store.tables import Company
-
-register(
-    {
-        "err.company_none": ("找不到与「{query}」相符的企业", "no company matches '{query}'"),
-        "err.company_ambiguous": ("「{query}」与 {n} 家企业相符,请写得更具体(如统一社会信用代码):{candidates}",
-                                  "'{query}' matches {n} companies; be more specific (e.g. the credit code): {candidates}"),
-        "err.company_query_empty": ("请给出企业名称或统一社会信用代码", "give a company name or credit code"),
-        "prompt.choose": ("请选择 1-{n}(回车取消)", "choose 1-{n} (Enter to cancel)"),
-    }
-)
+from messages.errors import NotFound, ValidationError
 
 FUZZY_CUTOFF = 70  # rapidfuzz score (0-100) a name must reach to count as a match
 MAX_CANDIDATES = 9  # a numbered choice an officer can read at a glance

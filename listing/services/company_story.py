@@ -14,22 +14,21 @@ from collections import Counter
 from sqlmodel import Session, or_, select
 
 from listing.domain.policy import Actor, authorize
-from listing.i18n import register
-from listing.store.tables import (Accident, AuditEvent, Company, Cycle, Finding, Inspection, Listing, Problem, Sample,
-                                  OutboxMessage, Vehicle, Violation)
-from listing.timeutil import LOCAL_TZ, UTC
-
-register(
-    {
-        "pstate.open": ("待整改", "open"),
-        "pstate.rectified": ("已整改待验证", "rectified"),
-        "pstate.verified": ("已验证销号", "verified"),
-        "pstate.reopened": ("重新打开", "reopened"),
-        "fstate.suspected": ("待审核", "suspected"),
-        "fstate.confirmed": ("已确认", "confirmed"),
-        "fstate.dismissed": ("已驳回", "dismissed"),
-    }
+from listing.store.tables import (
+    Accident,
+    AuditEvent,
+    Company,
+    Cycle,
+    Finding,
+    Inspection,
+    Listing,
+    OutboxMessage,
+    Problem,
+    Sample,
+    Vehicle,
+    Violation,
 )
+from listing.timeutil import LOCAL_TZ, UTC
 
 DATA_GAP_RULES = ("no_data", "partial_data", "signal_gap")
 _RECORD_TABLE = {"fatal_accidents": Accident, "at_fault_per_vehicle": Accident, "violations_per_vehicle": Violation}

@@ -13,27 +13,10 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
-from listing.errors import Conflict, GuapaiError, NotFound, ValidationError
-from listing.i18n import register
 from listing.services import audit
 from listing.store.grants import WRITES, group_of, group_statements, quote
 from listing.store.tables import User
-
-register(
-    {
-        "err.db_roles_pg_only": ("数据库角色只用于 PostgreSQL(SQLite 没有角色)", "database roles need PostgreSQL (SQLite has no roles)"),
-        "err.db_role_name": ("数据库角色名无效:{name}", "not a usable database role name: {name}"),
-        "err.db_role_taken": ("数据库角色 {name} 已映射给用户 {user}", "database role {name} is already mapped to user {user}"),
-        "err.db_grant_refused": ("数据库拒绝授权(需要有 CREATEROLE 权限的表所有者连接):{reason}",
-                                 "the database refused the grant (connect as the tables' owner with CREATEROLE): {reason}"),
-        "err.no_such_user": ("用户 {name} 不存在", "user {name} does not exist"),
-        "msg.db_granted": ("用户 {user} 现以数据库角色 {role} 连接(组 {group})", "user {user} now connects as database role {role} (group {group})"),
-        "msg.db_revoked": ("已收回用户 {user} 的数据库角色 {role}", "revoked database role {role} of user {user}"),
-        "col.db_role": ("数据库角色", "database role"),
-        "col.user": ("用户", "user"),
-        "col.group": ("权限组", "group"),
-    }
-)
+from messages.errors import Conflict, GuapaiError, NotFound, ValidationError
 
 
 def _require_postgres(session: Session) -> None:
@@ -115,13 +98,6 @@ def revoke(session: Session, actor: Actor, user_name: str, *, now: dt.datetime) 
     session.flush()
     audit.record(session, actor, "db.revoke", "user", user.id, before={"db_role": role}, after={"db_role": None}, at=now)
     return {"user": user.name, "db_role": role}
-
-
-register({
-    "err.db_role_none": ("用户 {user} 没有数据库角色", "user {user} has no database role"),
-    "err.jobs_service_role": ("定时任务须用服务连接运行,不能用 {user} 的数据库角色 {db_role}(它只能看到本辖区)",
-                              "jobs run on the service connection, not on {user}'s database role {db_role} (it sees one jurisdiction only)"),
-})
 
 
 def mapped_roles(session: Session, actor: Actor) -> list[dict]:

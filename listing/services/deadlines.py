@@ -8,20 +8,11 @@ from sqlmodel import Session, select
 
 from listing.domain.policy import SYSTEM_ACTOR
 from listing.domain.states import Event, State
-from listing.i18n import register, t
 from listing.services import audit, listings
 from listing.services.notifications import Channel, notify_once
 from listing.store.tables import Company, Deadline, Listing
 from listing.timeutil import to_local
-
-register(
-    {
-        "notify.review_due.title": ("挂牌整治周期届满,待验收", "Cycle ended: acceptance review due"),
-        "notify.review_due.text": ("{company} 第 {cycle} 周期已届满,请于 {due} 前完成验收", "{company}: cycle {cycle} has ended; decide the acceptance review by {due}"),
-        "notify.review_overdue.title": ("验收逾期", "Acceptance review overdue"),
-        "notify.review_overdue.text": ("{company} 的验收已逾期(应于 {due} 前完成)", "{company}: the acceptance review is overdue (was due {due})"),
-    }
-)
+from messages import t
 
 REVIEW_DAYS = 14  # how long reviewers have to decide after a cycle ends
 

@@ -10,18 +10,8 @@ import datetime as dt
 from sqlmodel import Session
 
 from listing.domain.policy import Actor
-from listing.errors import ValidationError
-from listing.i18n import register
 from listing.services import review
-
-register(
-    {
-        "msg.override": ("注意:此决定与清单建议「{recommendation}」相反,推翻了:{items}",
-                         "note: this decision goes against the checklist's recommendation ({recommendation}); it overrides: {items}"),
-        "err.override_reason": ("清单建议「{recommendation}」,作出相反决定须说明理由(--reason);将推翻:{items}",
-                                "the checklist recommends {recommendation}; deciding otherwise needs --reason; it overrides: {items}"),
-    }
-)
+from messages.errors import ValidationError
 
 
 def overrides(checklist: dict, passed: bool) -> list[str]:
@@ -37,9 +27,8 @@ def decide(session: Session, actor: Actor, listing_id: int, passed: bool, *, rea
            channel=None, lang: str = "en", notify_lang: str = "zh") -> dict:
     """Decide; {listing, recommendation, against, overridden}. Refused (exit 2) when it goes against
     the recommendation without a reason."""
-    from listing.i18n import t
-
     from listing.timeutil import to_local
+    from messages import t
 
     checklist = review.show(session, actor, listing_id, today=to_local(now).date())
     overridden = overrides(checklist, passed)

@@ -9,28 +9,9 @@ from typing import Callable
 
 from sqlmodel import func, select
 
-from listing.i18n import register
 from listing.services import audit, imports, users
 from listing.store.db import Store
 from listing.store.tables import Accident, Company, Driver, Vehicle, Violation
-
-register(
-    {
-        "demo.step.users": ("创建用户", "creating users"),
-        "demo.step.city": ("生成模拟城市", "generating the simulated city"),
-        "demo.step.import": ("导入 {kind}", "importing {kind}"),
-        "demo.step.verify": ("校验审计链", "verifying the audit chain"),
-        "demo.step.day": ("模拟第 {day}/{days} 天", "simulated day {day}/{days}"),
-        "demo.done": ("guapai 演示:模拟城市挂牌整治 {start} 至 {end}", "guapai demo: listed rectification in a simulated city, {start} to {end}"),
-        "demo.outcomes": ("任务运行 {runs} 次;检查 {inspections} 次;线索确认 {confirmed}、驳回 {dismissed};问题验证 {verified};导入违法/事故 {imported} 条",
-                          "{runs} job runs; {inspections} inspections; findings {confirmed} confirmed, {dismissed} dismissed; {verified} problems verified; {imported} violations/accidents imported"),
-        "demo.decisions": ("验收:摘牌 {delisted},继续挂牌 {continued},升级 {escalated}", "acceptance: {delisted} delisted, {continued} continued, {escalated} escalated"),
-        "demo.effect": ("挂牌效果(车均违法,匹配双重差分):{did}(95%区间 {lo} 至 {hi});简单前后对比 {raw};{n} 个案件;模拟植入的真实效果 {planted}",
-                        "effect of listing on violations per vehicle (matched DiD): {did} (95% interval {lo} to {hi}); raw before/after {raw}; {n} listings; planted (SIMULATED truth) {planted}"),
-        "demo.report": ("报告:{path}", "report: {path}"),
-        "err.demo_not_empty": ("数据库 {url} 已有数据;演示需要空库(或不带 --db 使用默认演示库)", "database {url} is not empty; the demo needs an empty one (or omit --db to use the demo database)"),
-    }
-)
 
 DEMO_USERS = [  # name, role, department, jurisdiction
     ("admin", "admin", "信息中心", "*"),
@@ -99,19 +80,3 @@ def _summary(session, as_of: dt.date) -> dict:
     worst = [{"name": n, "uscc": u, "jurisdiction": j, "vehicles": v,
               "violations": c, "per_vehicle": round(c / v, 2) if v else None} for n, u, j, v, c in rows]
     return {"counts": counts, "business_types": by_type, "deaths": int(fatal), "worst_by_violations": worst}
-
-
-register(
-    {
-        "demo.title": ("guapai 演示:模拟城市已建成", "guapai demo: the simulated city is built"),
-        "demo.seed": ("种子", "seed"),
-        "demo.as_of": ("截至", "as of"),
-        "demo.counts": ("企业 {companies} 家,车辆 {vehicles} 辆,驾驶员 {drivers} 人;近一年事故 {accidents} 起(死亡 {deaths} 人),违法 {violations} 起",
-                        "{companies} companies, {vehicles} vehicles, {drivers} drivers; last 12 months: {accidents} accidents ({deaths} deaths), {violations} violations"),
-        "demo.types": ("业务类型:", "business types: "),
-        "demo.worst": ("车均违法最多的企业(挂牌规则见 guapai rules)", "Most violations per vehicle (the listing rules come in `guapai rules`)"),
-        "demo.next": ("继续查看:guapai --db {db} --as reviewer.zhao board(或 findings list、review show、report effect)",
-                      "explore: guapai --db {db} --as reviewer.zhao board (or findings list, review show, report effect)"),
-        "col.per_vehicle": ("车均", "per vehicle"),
-    }
-)

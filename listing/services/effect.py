@@ -11,8 +11,8 @@ from sqlalchemy import func, literal_column
 from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
-from listing.errors import ValidationError
 from listing.store.tables import Accident, Company, Cycle, Listing, Vehicle, Violation
+from messages.errors import ValidationError
 from rules.effect import Design, Treated, measure, month_index
 
 
@@ -137,20 +137,3 @@ def _readable(result: dict, treated: list[Treated], names: dict) -> dict:
         e["company"], e["uscc"] = names[e["company_id"]]
         e["month"] = _month_name(month_of[e["listing_id"]])
     return result
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "title.effect": ("挂牌整治效果(匹配双重差分)", "Effect of listing (matched difference in differences)"),
-        "metric.violations": ("车均违法", "violations per vehicle"),
-        "metric.accidents": ("车均事故", "accidents per vehicle"),
-        "col.metric": ("指标", "measure"),
-        "col.listings": ("挂牌数", "listings"),
-        "col.raw_change": ("简单前后对比", "raw before/after"),
-        "col.did": ("双重差分效果", "effect (DiD)"),
-        "col.ci95": ("95%区间", "95% interval"),
-        "msg.effect_note": ("简单前后对比含均值回归,会夸大效果;以匹配估计及其区间为准。", "The raw before/after drop includes regression to the mean and overstates the effect; read the matched estimate and its interval."),
-    }
-)

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from listing.domain.identifiers import mask_ric
 from listing.domain.policy import Actor, authorize, can
-from listing.errors import NotFound
 from listing.store.tables import Company, Driver, Finding, Vehicle
 from listing.timeutil import UTC
+from messages.errors import NotFound
 
 MARGIN = dt.timedelta(minutes=2)  # positions fetched either side of the episode, for context
 BUCKETS = 48  # sparkline width

@@ -7,23 +7,13 @@ import datetime as dt
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from listing.domain import findings as lifecycle
 from listing.domain.identifiers import mask_ric
 from listing.domain.policy import Actor, authorize, can
-from listing.domain import findings as lifecycle
-from listing.errors import Conflict, NotFound
-from listing.i18n import register, t
 from listing.services import audit
 from listing.store.tables import Company, Driver, Finding, Problem, Vehicle, Violation
-
-register(
-    {
-        "err.finding_not_found": ("线索 {id} 不存在", "finding {id} not found"),
-        "err.finding_state": ("线索 {id} 已是「{state}」", "finding {id} is already {state}"),
-        "err.reason_required": ("驳回须说明理由(--reason)", "a dismissal needs a reason (--reason)"),
-        "msg.finding_changed": ("线索 {id}:{state}", "finding {id}: {state}"),
-        "problem.from_finding": ("抽查发现:{rule}({plate},{when})", "found by sampling: {rule} ({plate}, {when})"),
-    }
-)
+from messages import t
+from messages.errors import Conflict, NotFound
 
 PROBLEM_DAYS = 15  # days a company has to rectify what sampling found
 

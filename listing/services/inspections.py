@@ -14,27 +14,19 @@ from listing.dates import not_after_today
 from listing.domain import months
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
-from listing.errors import NotFound, ValidationError
-from listing.i18n import register
 from listing.services import audit
 from listing.services.notifications import Channel, notify_once
-from listing.store.tables import Company, Cycle, Inspection, InspectionMiss, InspectionObligation, Listing, Problem
-from listing.timeutil import LOCAL_TZ, to_local
-
-register(
-    {
-        "err.department": ("部门应为 transport 或 police", "department must be transport or police"),
-        "err.company_unknown": ("企业 {company} 不存在", "no company {company}"),
-        "msg.inspection_recorded": ("已记录检查 {id}({company},{department},{day})", "inspection {id} recorded ({company}, {department}, {day})"),
-        "msg.inspection_not_listed": ("注意:该企业目前未挂牌整治", "note: this company is not currently listed"),
-        "notify.remind.title": ("月度检查提醒", "Monthly inspection reminder"),
-        "notify.remind.text": ("{company}:{department} 本月({month})尚未检查,请于月底前完成", "{company}: no {department} inspection yet this month ({month}); due by month end"),
-        "notify.miss.title": ("月度检查缺失", "Monthly inspection missed"),
-        "notify.miss.text": ("{company}:{department} 在 {month} 未开展检查", "{company}: no {department} inspection in {month}"),
-        "dept.transport": ("运管", "transport"),
-        "dept.police": ("交警", "police"),
-    }
+from listing.store.tables import (
+    Company,
+    Cycle,
+    Inspection,
+    InspectionMiss,
+    InspectionObligation,
+    Listing,
+    Problem,
 )
+from listing.timeutil import LOCAL_TZ, to_local
+from messages.errors import NotFound, ValidationError
 
 DEPARTMENTS = months.DEPARTMENTS
 RECENTLY_CLOSED = dt.timedelta(days=120)
@@ -146,7 +138,7 @@ def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime,
     for months the job was not running in), settle each open obligation (met, missed once it has
     fallen due, waived when the listing ended before the month was owed), and remind before
     month end for owed months only."""
-    from listing.i18n import t
+    from messages import t
 
     listed = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
         Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value]))).all()

@@ -14,20 +14,10 @@ from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, Case, CyclePolicy, Event, State, advance
-from listing.errors import Conflict, NotFound
-from listing.i18n import register
 from listing.services import audit
 from listing.store.tables import Company, Cycle, Deadline, Listing
 from listing.timeutil import LOCAL_TZ
-
-register(
-    {
-        "err.listing_not_found": ("挂牌案件 {listing} 不存在", "listing {listing} not found"),
-        "err.company_not_found": ("企业 {company} 不存在", "company {company} not found"),
-        "err.listing_open": ("企业 {company} 已有未结束的挂牌案件 {listing}", "company {company} already has an open listing ({listing})"),
-        "err.stale_listing": ("挂牌案件 {listing} 已被他人修改,请刷新后重试", "listing {listing} was changed by someone else; reload and try again"),
-    }
-)
+from messages.errors import Conflict, NotFound
 
 _EVENT_ACTION = {
     Event.CONFIRM: "listing.confirm", Event.REJECT: "listing.reject", Event.END_CYCLE: "listing.end_cycle",
@@ -131,13 +121,6 @@ def list_listings(session: Session, actor: Actor, *, state: str | None = None) -
     return [{"id": l.id, "company": c.name, "uscc": c.uscc, "jurisdiction": c.jurisdiction, "state": l.state,
              "cycle": l.cycle, "cycle_due": l.cycle_due, "escalated": l.escalated, "rules_version": l.rules_version}
             for l, c in session.exec(query).all()]
-
-
-register(
-    {
-        "msg.listing_changed": ("挂牌案件 {listing}:{state},第 {cycle} 周期,截止 {due}", "listing {listing}: {state}, cycle {cycle}, due {due}"),
-    }
-)
 
 
 def store_checklist(session: Session, listing_id: int, checklist: Any) -> None:

@@ -14,18 +14,7 @@ from collections import defaultdict
 from sqlmodel import Session, func, select
 
 from listing.domain import months as months_owed
-from listing.i18n import register
 from listing.store.tables import Cycle, Inspection, InspectionObligation
-
-register(
-    {
-        "mark.done": ("已检", "done"),
-        "mark.missed": ("缺失", "missed"),
-        "mark.owed": ("待检", "owed"),
-        "mark.not_owed": ("不需", "not owed"),
-        "mark.upcoming": ("未到", "upcoming"),
-    }
-)
 
 DEPARTMENTS = months_owed.DEPARTMENTS
 # done: inspected; missed: the month ended without one; owed: this month, not yet;

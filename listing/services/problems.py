@@ -8,25 +8,13 @@ import datetime as dt
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from listing.domain.policy import Actor, authorize
 from listing.domain import problems as domain
-from listing.errors import Conflict, NotFound
-from listing.i18n import register
+from listing.domain.policy import Actor, authorize
 from listing.services import audit
 from listing.store.tables import Company, Problem
 from listing.timeutil import LOCAL_TZ, to_local
+from messages.errors import Conflict, NotFound
 
-register(
-    {
-        "err.problem_not_found": ("问题 {id} 不存在", "problem {id} not found"),
-        "err.problem_state": ("问题 {id} 处于「{state}」,不能{action}", "problem {id} is {state}: cannot {action}"),
-        "err.four_eyes": ("整改须由另一名人员验证({user} 已标记整改)", "verification needs a different officer ({user} marked it rectified)"),
-        "msg.problem_changed": ("问题 {id}:{state}", "problem {id}: {state}"),
-        "col.description": ("问题", "problem"),
-        "col.owner": ("责任方", "owner"),
-        "col.overdue": ("逾期", "overdue"),
-    }
-)
 
 def _case(row: Problem) -> domain.ProblemCase:
     return domain.ProblemCase(id=row.id, state=row.state, created_on=to_local(row.created_at).date(),

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from listing.domain import checklist as checklist_rules
 from listing.domain import cycles
-from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Problem, Sample
+from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Sample
 from listing.timeutil import to_local
 
 
@@ -48,8 +48,8 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
 def _rules_of(session: Session, listing: Listing, period: cycles.Period):
     """The rules version the listing was opened under (a company is judged by the criteria that
     listed it); the version in force at the cycle's end when that one is not stored."""
-    from listing.errors import NotFound
     from listing.services import rules
+    from messages.errors import NotFound
 
     try:
         return rules.rules_version(session, listing.rules_version)
@@ -83,8 +83,8 @@ def checklist(session: Session, listing: Listing, today: dt.date) -> dict:
 def show(session: Session, actor, listing_id: int, *, today: dt.date) -> dict:
     """The checklist for a listing under review (assembled as of `today`), with its company."""
     from listing.domain.policy import authorize
-    from listing.errors import Conflict, NotFound
     from listing.store.tables import Company
+    from messages.errors import Conflict, NotFound
 
     listing = session.get(Listing, listing_id)
     if listing is None:
@@ -101,10 +101,10 @@ def decide(session: Session, actor, listing_id: int, passed: bool, *, reason: st
     """Delist (pass) or open the next cycle (fail); the checklist is stored with the decision.
     Repeated failures escalate (flag, notification)."""
     from listing.domain.states import CyclePolicy, Event
-    from listing.i18n import t
     from listing.services import listings
     from listing.services.notifications import notify_once
     from listing.store.tables import Company
+    from messages import t
 
     listing = session.get(Listing, listing_id)
     was_escalated = bool(listing and listing.escalated)
@@ -116,26 +116,3 @@ def decide(session: Session, actor, listing_id: int, passed: bool, *, reason: st
         notify_once(session, channel, f"escalated:{row.id}", t("notify.escalated.title", lang),
                     t("notify.escalated.text", lang, company=company.name, n=row.consecutive_failures), now=now)
     return row
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "err.not_under_review": ("挂牌案件 {listing} 处于「{state}」,不在验收阶段", "listing {listing} is {state}, not under review"),
-        "notify.escalated.title": ("挂牌整治升级", "Listing escalated"),
-        "notify.escalated.text": ("{company} 连续 {n} 个周期验收未通过,已升级处理", "{company} failed {n} consecutive acceptance reviews and is escalated"),
-        "check.inspections": ("每月两部门均有检查", "inspections every month by both departments"),
-        "check.problems_closed": ("问题全部整改验证", "all problems rectified and verified"),
-        "check.sampling_coverage": ("抽查覆盖率达标", "sampling coverage adequate"),
-        "check.sampled_violation_rate": ("抽查违法率下降", "sampled violation rate falling"),
-        "check.no_fatal_at_fault_accident": ("周期内无有责亡人事故", "no fatal at-fault accident in the cycle"),
-        "check.metrics_under_thresholds": ("企业指标低于挂牌标准", "company metrics under the listing thresholds"),
-        "col.item": ("验收项", "item"),
-        "col.result": ("结果", "result"),
-        "col.evidence": ("依据", "evidence"),
-        "pass": ("通过", "pass"),
-        "fail": ("未通过", "fail"),
-        "msg.recommendation": ("建议:{result}", "recommendation: {result}"),
-    }
-)

@@ -14,27 +14,22 @@ from sqlmodel import Session, select
 from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
-from listing.errors import Conflict, NotFound
-from listing.i18n import register
 from listing.services import audit, listings
-from listing.store.tables import Accident, Company, Cycle, Listing, RuleVersion, Vehicle, VehicleOwnership, Violation
-from listing.timeutil import LOCAL_TZ
-from rules.criteria import config
-from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate, explanation
-from rules.criteria.config import RuleSet
-
-register(
-    {
-        "err.rules_version_conflict": ("规则版本 {version} 已存在且内容不同;请修改 version", "rules version {version} exists with different content; change `version`"),
-        "err.rules_version_unknown": ("规则版本 {version} 不存在", "no rules version {version}"),
-        "msg.rules_loaded": ("已载入规则版本 {version}(自 {effective} 起生效)", "loaded rules version {version} (effective from {effective})"),
-        "msg.rules_unchanged": ("规则版本 {version} 已载入,内容相同", "rules version {version} is already loaded, same content"),
-        "msg.rules_applied": ("新提议挂牌 {n} 家;已有未结案件而跳过 {skipped} 家", "{n} new proposals; {skipped} companies skipped (already have an open listing)"),
-        "criterion.fatal_accidents": ("亡人事故", "fatal accidents"),
-        "criterion.at_fault_per_vehicle": ("车均有责事故", "at-fault accidents per vehicle"),
-        "criterion.violations_per_vehicle": ("车均违法", "violations per vehicle"),
-    }
+from listing.store.tables import (
+    Accident,
+    Company,
+    Cycle,
+    Listing,
+    RuleVersion,
+    Vehicle,
+    VehicleOwnership,
+    Violation,
 )
+from listing.timeutil import LOCAL_TZ
+from messages.errors import Conflict, NotFound
+from rules.criteria import config
+from rules.criteria.config import RuleSet
+from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate, explanation
 
 RECORDS_SHOWN = 20  # records listed per criterion in an explanation (the count is always full)
 
@@ -384,24 +379,6 @@ def backtest(session: Session, actor: Actor, start: dt.date, end: dt.date, extra
     return {"versions": [v.version for v in versions], "months": rows}
 
 
-register(
-    {
-        "msg.rules_in_force": ("现行规则版本 {version}(自 {effective} 起)", "rules in force: version {version} (from {effective})"),
-        "msg.relist_lookback.after_last_listing": ("曾挂牌企业:统计期从上次摘牌之日起算(relist_lookback = after_last_listing)", "companies listed before: the look-back starts when their last listing ended (relist_lookback = after_last_listing)"),
-        "msg.relist_lookback.full_window": ("曾挂牌企业:统计期与其他企业相同,不因摘牌缩短(relist_lookback = full_window)", "companies listed before: the full look-back counts, as for any company (relist_lookback = full_window)"),
-        "msg.rules_checked": ("{total} 家企业中 {n} 家达到挂牌标准(规则 {version},统计期 {start} 至 {end})", "{n} of {total} companies meet the criteria (rules {version}, window {start} to {end})"),
-        "title.rules_check": ("达到挂牌标准的企业", "Companies meeting the listing criteria"),
-        "title.proposed": ("新提议挂牌", "New proposals"),
-        "title.backtest": ("规则回测:每月达到标准的企业数", "Backtest: companies flagged per month"),
-        "col.version": ("版本", "version"),
-        "col.effective_from": ("生效日期", "effective from"),
-        "col.avg_vehicles": ("平均车辆", "avg vehicles"),
-        "col.why": ("依据", "why"),
-        "col.listed": ("已挂牌", "listed"),
-    }
-)
-
-
 # ---- peer scoring (optional mode) ---------------------------------------------------------
 
 def scores(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None = None) -> pl.DataFrame:
@@ -439,15 +416,3 @@ def scores(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None
     if not actor.city_level:
         out = out.filter(pl.col("jurisdiction") == actor.jurisdiction)
     return out
-
-
-register(
-    {
-        "title.scores": ("同类企业安全评分(加权违法/事故,百分位越高越差)", "Peer scores (weighted violations/accidents; higher percentile = worse)"),
-        "col.peer_group": ("同类组(车辆数)", "peer group (vehicles)"),
-        "col.violation_measure": ("违法指数", "violation measure"),
-        "col.violation_percentile": ("违法百分位", "violation pct"),
-        "col.accident_measure": ("事故指数", "accident measure"),
-        "col.accident_percentile": ("事故百分位", "accident pct"),
-    }
-)

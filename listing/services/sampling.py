@@ -26,23 +26,11 @@ from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
-from listing.errors import GuapaiError
-from listing.i18n import register
 from listing.store.tables import Assignment, Company, Finding, Listing, Sample, SampleDraw, Vehicle
 from listing.timeutil import LOCAL_TZ
+from messages.errors import GuapaiError
 from rules import sampling as rules_sampling
 from rules.sampling import draw_key, last_sampled_before, select_sample
-
-register({
-    "err.sampling_secret": ("未配置抽样密钥(GUAPAI_SAMPLING_SECRET)", "no sampling secret configured (GUAPAI_SAMPLING_SECRET)"),
-    "err.sampling_waiting": ("{day} 的抽查尚未完成:{waiting}/{total} 个车辆日监控平台未给出答复(最近:{error});这不计为企业问题,将自动重试",
-                             "sampling of {day} is not done: the platform gave no answer for {waiting} of {total} vehicle-days "
-                             "(last: {error}); this is not held against any company, and it is retried"),
-    "notify.sampling_waiting.title": ("抽查等待监控平台", "Sampling waiting for the platform"),
-    "notify.sampling_waiting.text": ("{day} 的抽查已等待监控平台 {hours} 小时:{waiting}/{total} 个车辆日尚无答复(最近:{error})。系统会继续重试;请检查平台或配置。",
-                                     "sampling of {day} has waited {hours} h for the platform: {waiting} of {total} vehicle-days have no "
-                                     "answer yet (last: {error}). It keeps retrying; please check the platform or our configuration."),
-})
 
 DATA_RULES = rules_sampling.DATA_RULES
 
@@ -166,7 +154,7 @@ def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
 def run_day(ctx, day: dt.date) -> dict:
     """The job's work for one local day. Raises SamplingIncomplete while the platform owes
     answers, PlatformAuthError (one line about the token) on 401/403."""
-    from jobs.platform.client import PlatformAuthError, PlatformClient
+    from listing.clients.platform import PlatformAuthError, PlatformClient
     from rules.trajectory import load_rules
 
     store, settings = ctx.store, ctx.settings
@@ -230,7 +218,7 @@ def _episodes_past_midnight(client, items, fetched: dict, judged: list[rules_sam
     hours after the day too, so its evidence is the whole episode: those vehicles only are asked
     again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
     leaves the vehicle-day waiting, as any platform failure does."""
-    from jobs.platform.client import FetchResult
+    from listing.clients.platform import FetchResult
 
     margin = dt.timedelta(seconds=float(rules.section("signal_gap")["max_gap_s"]))
     edge = window[1] - margin
@@ -315,8 +303,8 @@ def _waiting(store, day: dt.date) -> tuple[int, str | None]:
 
 def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:
     """Once the day has waited notice_after for the platform (since its first failure), say so, once."""
-    from listing.i18n import t
     from listing.services.notifications import notify_once
+    from messages import t
 
     with store.session() as s:
         since, total = s.exec(select(func.min(Sample.waiting_since), func.count()).where(Sample.day == day)).one()
@@ -347,7 +335,7 @@ def verify(session: Session, actor: Actor, day: dt.date, company_ref: str, secre
     authorize(actor, "data.read")
     company = session.exec(select(Company).where(Company.uscc == company_ref)).first()
     if company is None:
-        from listing.errors import NotFound
+        from messages.errors import NotFound
 
         raise NotFound("err.company_unknown", company=company_ref)
     authorize(actor, "data.read", company.jurisdiction)
@@ -404,20 +392,3 @@ def show(session: Session, actor: Actor, day: dt.date | None, company_ref: str |
     return [{"day": s.day, "company": name, "uscc": uscc, "plate": plate, "rank": s.rank, "status": s.status,
              "points": s.points, "findings": counts.get(s.id, 0), "attempts": s.attempts, "last_error": s.last_error}
             for s, plate, name, uscc, _ in rows]
-
-
-register(
-    {
-        "col.day": ("日期", "day"),
-        "col.points": ("点数", "points"),
-        "col.findings": ("线索", "findings"),
-        "col.rank": ("序", "rank"),
-        "col.stored": ("实际抽取", "sampled"),
-        "col.key": ("抽样密钥摘要", "draw key"),
-        "col.match": ("一致", "match"),
-        "msg.sample_match": ("复核一致:抽样结果可由密钥重算", "verified: the stored sample is exactly the keyed draw"),
-        "msg.sample_mismatch": ("复核不一致:实际抽样与重算结果不同", "MISMATCH: the stored sample differs from the keyed draw"),
-        "msg.platform_serving": ("模拟监控平台运行于 {url}({n} 辆车);Ctrl-C 停止", "simulated platform at {url} ({n} vehicles); Ctrl-C to stop"),
-        "rule.not_on_platform": ("车辆未接入监控平台", "vehicle not on the monitoring platform"),
-    }
-)

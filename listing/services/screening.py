@@ -24,18 +24,7 @@ from typing import Any, Callable
 
 import polars as pl
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register(
-    {
-        "err.screen_source": ("找不到 {path} 中的 Parquet 轨迹文件", "no Parquet positions found at {path}"),
-        "err.screen_partitions": ("分区数须为 1 到 100000 之间的整数:{n}", "partitions must be a whole number from 1 to 100000: {n}"),
-        "msg.screened": ("{day}:筛查 {vehicles} 辆车、{points} 个点,{partitions} 个分区,发现 {findings} 条",
-                         "{day}: {vehicles} vehicles, {points} points screened in {partitions} partitions; {findings} findings"),
-        "progress.screen": ("全量筛查", "screening"),
-    }
-)
+from messages.errors import ValidationError
 
 HASH_SEED = 20261123  # fixed: the same vehicle lands in the same partition in every process
 ROWS_PER_PARTITION = 2_000_000  # ~300 MB of engine memory per partition

@@ -12,21 +12,8 @@ from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, Role, can
 from listing.domain.states import State
-from listing.i18n import register
 from listing.store.tables import Company, Deadline, Finding, Listing, Problem, Vehicle
 from listing.timeutil import to_local
-
-register(
-    {
-        "todo.inspect": ("{month} {department}检查", "{department} inspection for {month}"),
-        "todo.inspect_missed": ("{month} {department}检查已缺失,请尽快补检", "{department} inspection missed in {month}: inspect now"),
-        "todo.finding": ("审核线索 {id}:{rule}({plate},{day})", "review finding {id}: {rule} ({plate}, {day})"),
-        "todo.verify": ("验证问题 {id} 的整改(由 {by} 整改):{description}", "verify problem {id} (rectified by {by}): {description}"),
-        "todo.review": ("验收第 {cycle} 周期", "decide the acceptance review of cycle {cycle}"),
-        "todo.confirm": ("确认或驳回拟挂牌(案件 {id})", "confirm or reject the proposed listing {id}"),
-        "todo.nothing": ("没有待办事项", "nothing to do"),
-    }
-)
 
 FINDING_REVIEW_DAYS = 3  # days police have to confirm or dismiss a finding after the day it covers
 CONFIRM_DAYS = 7  # days reviewers have to confirm or reject a proposed listing
@@ -43,7 +30,7 @@ def _in_scope(actor: Actor):
 
 def todo(session: Session, actor: Actor, today: dt.date, lang: str = "en") -> list[dict]:
     """Tasks {kind, due, overdue, company, uscc, what, command, ref}, soonest deadline first."""
-    from listing.i18n import t
+    from messages import t
 
     scope = _in_scope(actor)
     tasks: list[dict] = []
@@ -91,8 +78,8 @@ def todo(session: Session, actor: Actor, today: dt.date, lang: str = "en") -> li
 def _inspections(session: Session, actor: Actor, department: str, today: dt.date, scope, lang: str) -> list[dict]:
     """This month's owed inspection of the actor's department for each listed company not yet
     inspected, and the months of the current cycle already missed."""
-    from listing.i18n import t
     from listing.services.month_marks import cycle_marks, month_last_day
+    from messages import t
 
     pairs = session.exec(scope(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
         Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value])))).all()

@@ -9,21 +9,9 @@ import datetime as dt
 from sqlmodel import Session, func, select
 
 from listing.domain.policy import CITY, Actor, Role, authorize
-from listing.errors import Conflict, NotFound, ValidationError
-from listing.i18n import register
 from listing.services import audit
 from listing.store.tables import User
-
-register(
-    {
-        "err.user_not_found": ("用户 {name} 不存在", "user {name} not found"),
-        "err.last_admin": ("不能停用或改变最后一名在用管理员 {name}", "{name} is the last active admin: cannot disable or change their role"),
-        "err.role_with_db_role": ("用户 {name} 使用数据库角色 {db_role} 连接:请先收回(db revoke),改角色后再授予(db grant)",
-                                  "user {name} connects as database role {db_role}: revoke it (db revoke), change the role, then grant again (db grant)"),
-        "err.nothing_to_change": ("没有要改的内容", "nothing to change"),
-        "msg.user_changed": ("用户 {name}:{changes}", "user {name}: {changes}"),
-    }
-)
+from messages.errors import Conflict, NotFound, ValidationError
 
 _CITY_ALIASES = {"*", "city", "全市"}
 

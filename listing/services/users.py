@@ -6,20 +6,9 @@ import datetime as dt
 from sqlmodel import Session, func, select
 
 from listing.domain.policy import CITY, Actor, Role, authorize
-from listing.errors import Conflict, PermissionDenied, ValidationError
-from listing.i18n import register
 from listing.services import audit
 from listing.store.tables import User
-
-register(
-    {
-        "err.bad_role": ("角色 {role} 无效(可选 police、transport、reviewer、admin)", "unknown role {role} (use police, transport, reviewer or admin)"),
-        "err.user_exists": ("用户 {name} 已存在", "user {name} already exists"),
-        "err.empty_field": ("{field} 不能为空", "{field} must not be empty"),
-        "msg.user_added": ("已添加用户 {name}({role},{jurisdiction})", "added user {name} ({role}, {jurisdiction})"),
-        "col.active": ("启用", "active"),
-    }
-)
+from messages.errors import Conflict, PermissionDenied, ValidationError
 
 _CITY_ALIASES = {"*", "city", "全市"}
 

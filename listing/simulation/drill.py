@@ -58,7 +58,7 @@ def _rng(seed: int, *parts) -> np.random.Generator:
 
 def run(store: Store, *, seed: int, today: dt.date, days: int = 100, step: Callable[[str, int, int], None] = lambda *a: None,
         city_plan=None) -> DrillResult:
-    from jobs.platform.simulator import PlantRates, SimulatorProcess
+    from listing.simulation.platform import PlantRates, SimulatorProcess
     from listing.simulation.city import CityPlan
 
     start = today - dt.timedelta(days=days)

@@ -13,21 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from listing.errors import GuapaiError, StoreBusy
-from listing.i18n import register
-
-register(
-    {
-        "err.db_url": ("数据库地址无法识别:{url}(支持 sqlite:/// 与 postgresql+psycopg://)", "unsupported database URL: {url} (use sqlite:/// or postgresql+psycopg://)"),
-        "err.db_unreachable": ("无法连接数据库 {url}:{reason}", "cannot reach the database {url}: {reason}"),
-        "err.db_connection_lost": ("与数据库 {url} 的连接中断({reason}):本次操作未完成的修改已撤销,请待数据库恢复后重试",
-                                   "lost the connection to the database {url} ({reason}): unfinished changes were rolled back; try again when it is back"),
-        "err.db_busy": ("数据库正忙:另一个程序正在写入 {url}(已等待 {seconds} 秒),本次未做任何修改,请稍后重试",
-                        "the database {url} is busy: another program is writing to it (waited {seconds} s); nothing was changed, try again later"),
-        "msg.db_upgraded": ("数据库已升级到 {rev}", "database upgraded to {rev}"),
-        "msg.db_current": ("数据库结构已是最新({rev})", "database schema is current ({rev})"),
-    }
-)
+from messages.errors import GuapaiError, StoreBusy
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another writer's lock (GUAPAI_SQLITE_BUSY_TIMEOUT)
@@ -131,9 +117,8 @@ def head_revision() -> str:
 
 
 def alembic_head() -> str:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -261,6 +246,3 @@ def store_error(exc: BaseException, url: str | None) -> GuapaiError | None:
     if busy:
         return StoreBusy("err.db_busy", url=_shown(url), seconds=f"{busy_timeout():g}")
     return GuapaiError("err.db_connection_lost", url=_shown(url), reason=_reason(exc, url))
-
-
-register({"col.db_url": ("数据库", "database"), "col.revision": ("当前版本", "revision"), "col.head": ("最新版本", "head")})

@@ -7,15 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register(
-    {
-        "err.rules_toml": ("规则文件格式错误:{reason}", "rules file is not valid TOML: {reason}"),
-        "err.rules_field": ("规则文件字段 {field} 无效:{reason}", "rules file field {field} is invalid: {reason}"),
-    }
-)
+from messages.errors import ValidationError
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
 CRITERIA = ("fatal_accidents", "at_fault_per_vehicle", "violations_per_vehicle")

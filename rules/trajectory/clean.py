@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from rules.trajectory.config import TrajectoryRules
 from rules.trajectory import kernels
+from rules.trajectory.config import TrajectoryRules
 
 
 @dataclass

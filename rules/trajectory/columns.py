@@ -6,6 +6,8 @@ status and alarm (u32, nullable: JT/T 808 flags where the source has them).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import polars as pl
 
 SCHEMA = {
@@ -30,3 +32,12 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(missing)
     coded = isinstance(frame.schema["vehicle"], pl.Enum)  # plates as codes (a part of a larger scan): kept
     return frame.select([pl.col(name) if coded and name == "vehicle" else pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])
+
+
+@dataclass
+class ReadResult:
+    """What a reader returns: the positions in the canonical columns, and every malformed record
+    with where it was and why (shared by readers.py and jt808.py, so neither imports the other)."""
+
+    points: pl.DataFrame
+    errors: list[dict] = field(default_factory=list)  # {"position": ..., "reason": ...}

@@ -1,16 +1,12 @@
 """Trajectory rules as configuration: the shipped defaults, deep-merged with a user's TOML."""
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register({"err.trajectory_rules": ("轨迹规则文件有误:{reason}", "trajectory rules file is invalid: {reason}")})
+from messages.errors import ValidationError
 
 DEFAULT = Path(__file__).with_name("default_rules.toml")
 

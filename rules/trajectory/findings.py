@@ -43,32 +43,3 @@ class Finding:
 
 def utc(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(round(float(seconds), 6), tz=dt.timezone.utc)
-
-
-from listing.i18n import register  # noqa: E402
-
-register(
-    {
-        "rule.overspeed": ("超速", "overspeed"),
-        "rule.night_overspeed": ("夜间超速(客运)", "night overspeed (passenger)"),
-        "rule.fatigue_continuous": ("连续驾驶超时", "continuous driving too long"),
-        "rule.fatigue_daily": ("24小时累计驾驶超时", "over 8 h driving in 24 h"),
-        "rule.fatigue_weekly": ("7日累计驾驶超时", "over 44 h driving in 7 days"),
-        "rule.early_morning": ("凌晨2-5时违规运行", "moving 02:00-05:00 (coach)"),
-        "rule.signal_gap": ("信号中断", "signal gap"),
-        "rule.driver_unknown": ("驾驶员不明", "driver unknown"),
-        "rule.no_data": ("无轨迹数据", "no trajectory data"),
-        "rule.partial_data": ("轨迹数据不完整", "partial trajectory data"),
-        "title.trajectory": ("轨迹倒查结果", "Trajectory findings"),
-        "col.vehicle": ("车辆", "vehicle"),
-        "col.rule": ("规则", "rule"),
-        "col.start": ("开始", "start"),
-        "col.duration_s": ("持续(秒)", "seconds"),
-        "col.max_speed": ("最高速度", "max km/h"),
-        "col.limit": ("限速", "limit"),
-        "col.band": ("超速幅度", "band"),
-        "col.driver": ("驾驶员", "driver"),
-        "msg.trajectory_scanned": ("读取 {points} 点,保留 {kept};发现 {n} 条;速度来源 {source};剔除 {dropped};无法解析 {errors}",
-                                   "{points} points read, {kept} kept; {n} findings; speed from {source}; dropped: {dropped}; unreadable records: {errors}"),
-    }
-)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from listing.errors import ValidationError
-from rules.trajectory.columns import conform, empty
+from messages.errors import ValidationError
+from rules.trajectory.columns import ReadResult, conform, empty
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -175,7 +175,6 @@ def split_frames(data: bytes) -> list[tuple[int, bytes]]:
 def read_jt808(data: bytes, on_error: str = "skip"):
     """Positions from binary frames or hex text. Every damaged frame (bad check code, cut off, ...)
     is reported with its byte offset (and text offset for hex text); the valid ones are kept."""
-    from rules.trajectory.readers import ReadResult
 
     as_text = hex_text(data)
     where: list[int] | None = None

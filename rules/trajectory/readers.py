@@ -4,24 +4,12 @@ position and skipped, or the whole input rejected (`on_error="reject"`): never m
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from listing.errors import ValidationError
-from listing.i18n import register
-from rules.trajectory.columns import SCHEMA, conform, empty
-
-register(
-    {
-        "err.positions_malformed": ("位置数据有 {n} 条记录无法解析,首条:{first}", "{n} position records could not be read; first: {first}"),
-        "err.positions_format": ("无法识别的轨迹格式 {format}(可选 csv、parquet、json、jt808)", "unknown trajectory format {format} (use csv, parquet, json or jt808)"),
-        "err.positions_columns": ("轨迹文件缺少列:{columns}", "the trajectory file lacks columns: {columns}"),
-        "err.positions_none": ("文件 {path} 有内容但没有可用的位置数据:{why}", "{path} has content but no usable positions: {why}"),
-        "err.positions_json": ("平台返回的 JSON 不是位置数据({where} 不是对象或位置列表)", "the platform's JSON is not position data ({where} is not an object or a list of positions)"),
-    }
-)
+from messages.errors import ValidationError
+from rules.trajectory.columns import SCHEMA, ReadResult, conform, empty
 
 # canonical name -> accepted source names (first match wins)
 DEFAULT_COLUMNS = {
@@ -34,12 +22,6 @@ DEFAULT_COLUMNS = {
     "status": ("status", "状态"),
     "alarm": ("alarm", "报警"),
 }
-
-
-@dataclass
-class ReadResult:
-    points: pl.DataFrame
-    errors: list[dict] = field(default_factory=list)  # {"position": ..., "reason": ...}
 
 
 def _mapping(columns: list[str], overrides: dict[str, str] | None) -> dict[str, str]:

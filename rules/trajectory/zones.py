@@ -6,10 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from listing.errors import ValidationError
-from listing.i18n import register
-
-register({"err.zones": ("限速区域文件有误:{reason}", "speed-limit zones file is invalid: {reason}")})
+from messages.errors import ValidationError
 
 LIMIT_KEYS = ("speed_limit", "limit_kmh", "maxspeed", "限速")
 

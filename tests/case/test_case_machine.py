@@ -18,22 +18,29 @@ from collections import Counter
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import HealthCheck, event, seed, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis import HealthCheck, event, seed, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlmodel import select
 from tenacity import wait_none
 
 from jobs.notify import Fanout
 from jobs.scheduler import tick
 from listing.domain import months
-from listing.errors import GuapaiError, ValidationError
 from listing.services import findings, inspections, notifications, problems, review
 from listing.services.notifications import LogChannel
 from listing.settings import Settings
 from listing.store import tables
 from listing.store.db import open_store
 from listing.timeutil import LOCAL_TZ
-from tests.conftest import NOW, PG_ADMIN_URL, _PG_SKIP, actor
+from messages.errors import GuapaiError, ValidationError
+from tests.conftest import _PG_SKIP, NOW, PG_ADMIN_URL, actor
 from tests.scenario import listed_company
 
 START = dt.datetime(2026, 1, 12, 10, 0, tzinfo=LOCAL_TZ)

@@ -98,7 +98,7 @@ def session_env(tmp_path, monkeypatch):
     """A fresh store, the officers' files, the simulated platform (every vehicle-day carries a
     planted violation, so sampling finds something to confirm), and a clock the test moves."""
     from cli import context
-    from jobs.platform.simulator import start_simulator
+    from listing.simulation.platform import start_simulator
 
     write_files(tmp_path)
     monkeypatch.chdir(tmp_path)

@@ -7,12 +7,11 @@ import pytest
 from tests.cli.world import NOW, TODAY, uscc
 from tests.conftest import actor
 
-
 # --- company lookup -------------------------------------------------------------------------
 
 def test_lookup_by_code_part_of_name_typo_and_scope(world):
     from listing.services.company_lookup import AmbiguousCompany, find_companies, resolve_company
-    from listing.errors import NotFound
+    from messages.errors import NotFound
 
     store = world["store"]
     reviewer, xihu = actor(store, "reviewer"), actor(store, "xihu")

@@ -2,11 +2,12 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from listing.domain import cycles
 from listing.domain.cycles import CycleEvent, CycleState, Period
-from listing.errors import Conflict
+from messages.errors import Conflict
 
 
 def test_first_cycle_is_three_calendar_months_clamped_to_month_end():

@@ -1,12 +1,23 @@
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
-from stdnum.cn import ric as stdnum_ric, uscc as stdnum_uscc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.cn import ric as stdnum_ric
+from stdnum.cn import uscc as stdnum_uscc
 
-from listing.domain.identifiers import (USCC_ALPHABET, mask_phone, mask_ric, ric_check_char, ric_reasons,
-                                        uscc_check_char, uscc_reasons, validate_plate, validate_ric,
-                                        validate_uscc)
-from listing.errors import ValidationError
+from listing.domain.identifiers import (
+    USCC_ALPHABET,
+    mask_phone,
+    mask_ric,
+    ric_check_char,
+    ric_reasons,
+    uscc_check_char,
+    uscc_reasons,
+    validate_plate,
+    validate_ric,
+    validate_uscc,
+)
+from messages.errors import ValidationError
 
 
 @pytest.mark.parametrize("code", ["91110000600037341L", "91330106MA27Y5XH8W", " 9111 0000 6000 37341l "])

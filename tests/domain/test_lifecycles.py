@@ -5,7 +5,7 @@ import pytest
 
 from listing.dates import parse_date, parse_month
 from listing.domain import findings, lookback, problems
-from listing.errors import Conflict, PermissionDenied, ValidationError
+from messages.errors import Conflict, PermissionDenied, ValidationError
 
 D = dt.date(2026, 11, 20)
 

@@ -1,11 +1,20 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from listing.domain.states import (OPEN_STATES, TRANSITIONS, Case, CyclePolicy, Event, State, add_months,
-                                   advance)
-from listing.errors import Conflict
+from listing.domain.states import (
+    OPEN_STATES,
+    TRANSITIONS,
+    Case,
+    CyclePolicy,
+    Event,
+    State,
+    add_months,
+    advance,
+)
+from messages.errors import Conflict
 
 DAY = dt.date(2026, 1, 31)
 

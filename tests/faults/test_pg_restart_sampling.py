@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from jobs.platform.simulator import Faults, start_simulator
+from listing.simulation.platform import Faults, start_simulator
 from jobs.registry import JOBS
 from jobs.scheduler import run_period
 from listing.services import sampling

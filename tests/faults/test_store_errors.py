@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from listing.errors import GuapaiError, StoreBusy
 from listing.store.db import store_error
+from messages.errors import GuapaiError, StoreBusy
 
 PG = "postgresql+psycopg://officer:s3cret-pw@db.example:5432/guapai"
 

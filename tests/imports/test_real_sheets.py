@@ -163,8 +163,8 @@ def test_every_everyday_word_means_one_value(kind, column):
 
 
 def test_a_repeated_known_column_is_still_refused(tmp_path):
-    from listing.errors import ValidationError
     from listing.services.users import add_user
+    from messages.errors import ValidationError
 
     store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
     with store.session() as s:

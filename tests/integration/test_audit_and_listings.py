@@ -2,16 +2,15 @@
 import datetime as dt
 import threading
 
-from listing.domain.identifiers import uscc_check_char
-
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from listing.domain.identifiers import uscc_check_char
 from listing.domain.states import Event
-from listing.errors import Conflict, PermissionDenied
 from listing.services import audit, listings
 from listing.store import tables
+from messages.errors import Conflict, PermissionDenied
 from tests.conftest import NOW, actor
 
 

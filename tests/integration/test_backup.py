@@ -5,11 +5,11 @@ import shutil
 import pytest
 from sqlalchemy import inspect, text
 
-from listing.errors import GuapaiError
 from listing.services import backup
 from listing.services.demo import build_city
 from listing.simulation.city import CityPlan
 from listing.store.db import open_store
+from messages.errors import GuapaiError
 from tests.conftest import NOW
 
 

@@ -19,13 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from listing.domain.identifiers import ric_check_char, uscc_check_char
-from listing.errors import GuapaiError
 from listing.services.imports import import_file
-from listing.services.imports.specs import BOOLEANS, BUSINESS_TYPES, RESPONSIBILITY, SPECS, VEHICLE_CLASSES, VIOLATION_SOURCES
+from listing.services.imports.specs import (
+    BOOLEANS,
+    BUSINESS_TYPES,
+    RESPONSIBILITY,
+    SPECS,
+    VEHICLE_CLASSES,
+    VIOLATION_SOURCES,
+)
 from listing.store.db import open_store
+from messages.errors import GuapaiError
 from tests.budget import cases
 from tests.conftest import NOW, actor
 

@@ -5,10 +5,10 @@ import polars as pl
 import pytest
 from sqlmodel import func, select
 
-from listing.errors import PermissionDenied, ValidationError
 from listing.services.imports import import_file
 from listing.simulation.city import CityPlan, synthetic_city
 from listing.store import tables
+from messages.errors import PermissionDenied, ValidationError
 from tests.conftest import NOW, actor
 
 SMALL = CityPlan(companies=12, mean_fleet=4, bad_companies=2)

@@ -3,8 +3,8 @@ import datetime as dt
 
 from sqlmodel import select
 
-from jobs.scheduler import run_period, simulated_clock, tick
 from jobs.registry import JOBS
+from jobs.scheduler import run_period, simulated_clock, tick
 from listing.services import inspections
 from listing.services.notifications import LogChannel
 from listing.settings import Settings
@@ -65,7 +65,7 @@ def test_inspection_reminders_and_misses(people):
 def test_inspector_role_must_match_department_and_unlisted_is_flagged(people):
     import pytest
 
-    from listing.errors import PermissionDenied
+    from messages.errors import PermissionDenied
 
     cid, lid, _ = listed_company(people, local(2026, 3, 5))
     uscc = _uscc(people, cid)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from jobs.platform.simulator import start_simulator
+from listing.simulation.platform import start_simulator
 from listing.store import tables
 from tests.conftest import actor
 from tests.scenario import local

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from jobs.notify import DingTalkRobot, WeComRobot, dingtalk_sign
-from listing.errors import GuapaiError
 from listing.services.notifications import deliver, notify_once
+from messages.errors import GuapaiError
 from tests.conftest import NOW
 
 SECRET = "SECabcdef0123456789"

@@ -6,8 +6,8 @@ import json
 import httpx
 import pytest
 
-from jobs.platform.client import WIRE, PlatformAuthError, PlatformClient, PlatformError, _Retryable, decode_page
-from jobs.platform.simulator import Faults, start_simulator
+from listing.clients.platform import WIRE, PlatformAuthError, PlatformClient, PlatformError, _Retryable, decode_page
+from listing.simulation.platform import Faults, start_simulator
 
 L = dt.timezone(dt.timedelta(hours=8))
 DAY = (dt.datetime(2026, 11, 23, tzinfo=L), dt.datetime(2026, 11, 24, tzinfo=L))
@@ -173,7 +173,7 @@ def test_simulator_faults_never_look_like_a_clean_vehicle():
 
 
 def test_the_real_transport_turns_refused_connections_and_timeouts_into_unavailable():
-    """urllib3 under httpx (jobs/platform/transport.py): its errors are httpx's, so they stay platform failures."""
+    """urllib3 under httpx (listing/clients/platform_transport.py): its errors are httpx's, so they stay platform failures."""
     import socket
 
     with socket.socket() as s:

@@ -6,10 +6,10 @@ from sqlmodel import select
 
 from listing.domain.policy import SYSTEM_ACTOR
 from listing.domain.states import Event
-from listing.errors import Conflict, PermissionDenied
 from listing.services import inspections, listings, problems, review
 from listing.services.notifications import LogChannel, deliver
 from listing.store import tables
+from messages.errors import Conflict, PermissionDenied
 from tests.conftest import actor
 from tests.scenario import listed_company, local
 

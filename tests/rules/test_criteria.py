@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import select
 
 from listing.domain.identifiers import uscc_check_char
-from listing.services import listings, rules as svc
+from listing.services import listings
+from listing.services import rules as svc
 from listing.store import tables
 from rules.criteria import config
 from tests.conftest import NOW, actor
@@ -175,7 +176,7 @@ def test_rule_versions_by_effective_date_and_old_ones_stay_readable(people, buil
         assert svc.rules_version(s, "test-1").threshold("freight", "violations_per_vehicle") == 0.5
         assert svc.load_rules(s, reviewer, tmp_path / "b.toml", now=NOW)[1] is False  # same text: no-op
     (tmp_path / "b.toml").write_text(strict.replace("0.2", "0.3"), encoding="utf-8")
-    from listing.errors import Conflict, PermissionDenied
+    from messages.errors import Conflict, PermissionDenied
 
     with pytest.raises(Conflict):
         with people.session() as s:
@@ -204,7 +205,7 @@ def test_backtest_counts_each_version_month_by_month(people, build, tmp_path):
     (lambda t: t + "\n[thresholds.bus]\nspeeding = 3\n", "thresholds.bus.speeding"),
 ])
 def test_bad_rules_files_say_which_field(mutation, field):
-    from listing.errors import ValidationError
+    from messages.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
         config.parse(mutation(RULES.source))

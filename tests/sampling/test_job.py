@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from jobs.platform.simulator import Faults, start_simulator
+from listing.simulation.platform import Faults, start_simulator
 from jobs.registry import JOBS
 from jobs.scheduler import run_period
 from listing.services.notifications import LogChannel

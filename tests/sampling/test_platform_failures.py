@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from jobs.platform.simulator import start_simulator
+from listing.simulation.platform import start_simulator
 from jobs.registry import JOBS
 from jobs.scheduler import run_period, tick
 from listing.services.notifications import LogChannel

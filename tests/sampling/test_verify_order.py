@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from jobs.platform.simulator import start_simulator
+from listing.simulation.platform import start_simulator
 from jobs.registry import JOBS
 from jobs.scheduler import run_period
 from listing.services import sampling

@@ -9,10 +9,10 @@ from sqlalchemy import inspect, text
 
 from listing.domain.policy import POLICY, Actor, Role
 from listing.domain.states import Event
-from listing.errors import Conflict, PermissionDenied
 from listing.services import audit, findings, inspections, listings, problems, rules, users
 from listing.services.imports import import_file
 from listing.store import tables
+from messages.errors import Conflict, PermissionDenied
 from tests.conftest import NOW
 from tests.scenario import listed_company, local
 
@@ -112,8 +112,8 @@ def _import(s, a, kind, f):
 def _grant(s, a):
     """A real login role on PostgreSQL (rolled back with the cell: CREATE ROLE is transactional);
     on SQLite the role check passes and the store then says it has no roles."""
-    from listing.errors import ValidationError
     from listing.services import db_roles
+    from messages.errors import ValidationError
 
     try:
         return db_roles.grant(s, a, "police", db_role="gp_matrix_never_committed", now=NOW)

@@ -19,10 +19,19 @@ from typer.testing import CliRunner
 import main
 from listing.domain.policy import Actor, Role
 from listing.domain.states import Event
-from listing.errors import GuapaiError, NotFound, PermissionDenied
-from listing.services import audit, db_roles, findings, inspections, listings, problems, review, users
+from listing.services import (
+    audit,
+    db_roles,
+    findings,
+    inspections,
+    listings,
+    problems,
+    review,
+    users,
+)
 from listing.store import tables
 from listing.store.db import open_store
+from messages.errors import GuapaiError, NotFound, PermissionDenied
 from tests.conftest import NOW, PG_ADMIN_URL
 from tests.scenario import listed_company, local
 

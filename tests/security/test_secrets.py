@@ -111,7 +111,7 @@ def test_no_secret_in_any_command_output_log_or_traceback_when_everything_fails(
 
 def test_robots_failing_never_show_their_webhook_or_secret(caplog):
     from jobs.notify import DingTalkRobot, WeComRobot
-    from listing.errors import GuapaiError
+    from messages.errors import GuapaiError
 
     answers = iter([httpx.Response(500), httpx.Response(500), httpx.Response(500),  # retried, then given up
                     httpx.Response(400, json={"errcode": 300001, "errmsg": f"token {CANARY['ding']} invalid"}),
@@ -140,7 +140,7 @@ def test_robots_failing_never_show_their_webhook_or_secret(caplog):
 
 
 def test_platform_client_failing_never_shows_the_token(caplog):
-    from jobs.platform.client import PlatformClient
+    from listing.clients.platform import PlatformClient
 
     def handler(request):
         assert request.headers["Authorization"] == f"Bearer {CANARY['token']}"
@@ -149,7 +149,7 @@ def test_platform_client_failing_never_shows_the_token(caplog):
         return httpx.Response(503)
 
     start, end = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
-    from jobs.platform.client import PlatformAuthError
+    from listing.clients.platform import PlatformAuthError
 
     with caplog.at_level(logging.DEBUG):
         client = PlatformClient("http://platform.test", CANARY["token"],

@@ -10,9 +10,10 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from listing.errors import GuapaiError
+from messages.errors import GuapaiError
 from rules.trajectory import read, read_platform_json
 from rules.trajectory.columns import SCHEMA
 from rules.trajectory.jt808 import encode_position, read_jt808

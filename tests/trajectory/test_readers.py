@@ -4,11 +4,18 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from listing.errors import ValidationError
+from messages.errors import ValidationError
 from rules.trajectory import read, read_platform_json
-from rules.trajectory.jt808 import FrameError, decode_frame, encode_position, read_jt808, split_frames
+from rules.trajectory.jt808 import (
+    FrameError,
+    decode_frame,
+    encode_position,
+    read_jt808,
+    split_frames,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BEIJING = dt.timezone(dt.timedelta(hours=8))

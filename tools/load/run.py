@@ -224,7 +224,7 @@ class _OfficerAtWork:
     def _write(self, kind: str, target, fn):
         from sqlalchemy.exc import DBAPIError
 
-        from listing.errors import Conflict, PermissionDenied
+        from messages.errors import Conflict, PermissionDenied
 
         started = time.perf_counter()
         self.audit_s = 0.0
@@ -378,7 +378,7 @@ def _officer_main(url: str, officer: dict, plan: dict, out: str, run_id: str, re
 def _scheduler_main(url: str, plan: dict, vehicles: dict, out: str, ready, go, end_at) -> None:
     record = _Recorder(Path(out))
     try:
-        from jobs.platform.simulator import start_simulator
+        from listing.simulation.platform import start_simulator
         from jobs.scheduler import simulated_clock, tick
         from listing.services.notifications import LogChannel
         from listing.settings import Settings
@@ -501,8 +501,6 @@ def run(url: str, plan: LoadPlan, workdir: Path, progress=lambda message: None) 
                      "wall_s": round(finished - started, 1), "run_id": run_id, "workdir": str(workdir)}
     store.engine.dispose()
     return report
-
-
 
 
 @contextmanager

@@ -16,28 +16,12 @@ import polars as pl
 from sqlmodel import Session
 
 from listing.domain.policy import Actor, authorize
-from listing.errors import ValidationError
-from listing.i18n import register, t
 from listing.services import audit
 from listing.services.imports import reader, resolve, validate
 from listing.services.imports.specs import SPECS
 from listing.store.bulk import upsert
-
-register(
-    {
-        "err.import_kind": ("不支持的导入类型 {kind}(可选:{kinds})", "unknown import kind {kind} (use one of: {kinds})"),
-        "msg.import_rejected": ("导入被拒绝:{n} 处错误,未写入任何数据", "import rejected: {n} errors, nothing was written"),
-        "msg.import_done": ("{kind}:{rows} 行,新增 {inserted},更新 {updated},未变 {unchanged}", "{kind}: {rows} rows, {inserted} added, {updated} updated, {unchanged} unchanged"),
-        "msg.import_dry": ("校验通过(试运行,未写入):{kind} {rows} 行", "valid (dry run, nothing written): {kind}, {rows} rows"),
-        "col.row": ("行号", "row"),
-        "col.column": ("列", "column"),
-        "col.value": ("值", "value"),
-        "col.reason": ("原因", "reason"),
-        "progress.import": ("导入中", "importing"),
-        "msg.import_ignored": ("已忽略无法识别的列(未导入):{columns}", "columns not recognised were left out (not imported): {columns}"),
-        "msg.import_header_row": ("表头在第 {row} 行,上方的标题行已跳过", "the header is on row {row}; the title rows above it were skipped"),
-    }
-)
+from messages import t
+from messages.errors import ValidationError
 
 
 @dataclass

@@ -16,24 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
-from listing.errors import ValidationError
-from listing.i18n import register
 from listing.services.imports.specs import Spec
-
-register(
-    {
-        "err.file_type": ("不支持的文件类型 {suffix}(支持 .csv 与 .xlsx)", "unsupported file type {suffix} (use .csv or .xlsx)"),
-        "err.file_encoding": ("文件编码无法识别(请另存为 UTF-8 或 GBK 编码的 CSV)", "cannot decode the file (save it as a UTF-8 or GBK CSV)"),
-        "err.file_unreadable": ("文件无法读取:{reason}", "cannot read the file: {reason}"),
-        "err.file_too_large": ("文件过大({size} MB,上限 {limit} MB;可用 GUAPAI_IMPORT_MAX_MB 调整上限,或拆分文件)", "file too large ({size} MB, limit {limit} MB; split it, or raise the limit with GUAPAI_IMPORT_MAX_MB)"),
-        "err.import_limit": ("GUAPAI_IMPORT_MAX_MB 应为正数(MB),而不是 {value}", "GUAPAI_IMPORT_MAX_MB must be a positive number of MB, not {value}"),
-        "err.columns_missing": ("缺少必需的列:{columns}", "missing required columns: {columns}"),
-        "err.columns_missing_seen": ("缺少必需的列:{columns}(第 {row} 行表头中无法识别的列:{unknown})",
-                                     "missing required columns: {columns} (header row {row} has columns not recognised: {unknown})"),
-        "err.columns_duplicate": ("列重复:{columns}", "duplicate columns: {columns}"),
-        "err.file_empty": ("文件没有数据行", "the file has no data rows"),
-    }
-)
+from messages.errors import ValidationError
 
 ROW = "__row"  # the row number officers see in their spreadsheet (header = row 1 unless titles sit above it)
 HEADER_SEARCH_ROWS = 30  # the header row is looked for among this many rows at the top of the sheet

@@ -11,29 +11,8 @@ import datetime as dt
 import polars as pl
 
 from listing.domain.identifiers import PHONE_PATTERN, PLATE_PATTERN, ric_reasons, uscc_reasons
-from listing.i18n import register
 from listing.services.imports.reader import ROW
 from listing.services.imports.specs import BOOLEANS, Col, Spec
-
-register(
-    {
-        "imp.required": ("必填项为空", "required value is empty"),
-        "imp.int": ("应为整数", "not a whole number"),
-        "imp.negative": ("不能为负数", "must not be negative"),
-        "imp.too_large": ("数值过大", "too large"),
-        "imp.bool": ("应为 是/否", "expected yes/no"),
-        "imp.date": ("日期格式错误(应为 YYYY-MM-DD)", "bad date (expected YYYY-MM-DD)"),
-        "imp.datetime": ("时间格式错误(应为 YYYY-MM-DD HH:MM:SS,北京时间)", "bad time (expected YYYY-MM-DD HH:MM:SS, Beijing time)"),
-        "imp.enum": ("取值无效(可选:{choices})", "not an accepted value (use: {choices})"),
-        "imp.duplicate_key": ("文件内重复(与第 {first} 行相同的唯一键)", "duplicate in the file (same key as row {first})"),
-        "imp.end_before_start": ("结束早于开始", "ends before it starts"),
-        "imp.digits_lost": ("Excel 已把它存成数字并丢失了末尾几位(显示为 {value});请把该列设为文本格式后重新填写",
-                            "Excel stored it as a number and lost its last digits (shown as {value}); format the column as text and enter it again"),
-        "imp.unknown_company": ("企业未导入(统一社会信用代码不存在)", "company not imported (unknown credit code)"),
-        "imp.unknown_vehicle": ("车辆未导入(号牌不存在)", "vehicle not imported (unknown plate)"),
-        "imp.unknown_driver": ("驾驶员未导入(身份证号不存在)", "driver not imported (unknown ID number)"),
-    }
-)
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",

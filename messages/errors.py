@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class GuapaiError(Exception):
-    """Base error: `key` names a message in listing.i18n, `params` fill it in."""
+    """Base error: `key` names a message in messages, `params` fill it in."""
 
     exit_code = 1
 
@@ -21,7 +21,7 @@ class GuapaiError(Exception):
             return self.key
 
     def message(self, lang: str = "en") -> str:
-        from listing.i18n import t
+        from messages import t
 
         return t(self.key, lang, **self.params)
 

@@ -31,18 +31,7 @@ import polars as pl
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from listing import redact
-from listing.errors import GuapaiError
-from listing.i18n import register
-
-register(
-    {
-        "err.platform_config": ("未配置车辆监控平台地址(GUAPAI_PLATFORM_URL)", "no vehicle-monitoring platform configured (GUAPAI_PLATFORM_URL)"),
-        "err.platform_http": ("监控平台返回 {status}:{reason}", "the platform answered {status}: {reason}"),
-        "err.platform_token": ("监控平台拒绝了我方访问令牌(HTTP {status}):请检查 GUAPAI_PLATFORM_TOKEN 及其权限;抽查未完成,修正后会重新运行",
-                               "the platform refused our access token (HTTP {status}): check GUAPAI_PLATFORM_TOKEN and its rights; "
-                               "the sampling is not done and runs again once it is fixed"),
-    }
-)
+from messages.errors import GuapaiError
 
 MAX_PAGES = 1000  # a guard against a platform that pages forever
 WIRE = {"time": pl.Utf8, "lat": pl.Float64, "lon": pl.Float64, "speed_kmh": pl.Float64, "heading": pl.Float64,
@@ -143,8 +132,8 @@ class PlatformClient:
         # this many vehicles in a row without an answer: the platform is down, stop asking
         self.breaker = breaker if breaker is not None else max(8, 2 * concurrency)
         self._wait = wait_exponential(multiplier=0.2, max=5) if backoff is None else (lambda rs: backoff(rs.attempt_number))
-        if transport is None:  # the real platform: urllib3's pool under httpx (jobs/platform/transport.py)
-            from jobs.platform.transport import Urllib3Transport
+        if transport is None:  # the real platform: urllib3's pool under httpx (listing/clients/platform_transport.py)
+            from listing.clients.platform_transport import Urllib3Transport
 
             transport = Urllib3Transport(maxsize=concurrency)
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0),

@@ -329,7 +329,7 @@ class PlantRates:
 
 class SimulatorProcess:
     """The SIMULATED platform in its own process (as a real platform is), so the client's work and
-    the platform's run on different cores. Started as `python -m jobs.platform.simulator CONFIG
+    the platform's run on different cores. Started as `python -m listing.simulation.platform CONFIG
     [PORT]`; with `workers` > 1, that many processes answer on one port (SO_REUSEPORT), each
     generating what it is asked (the same deterministic days), so generation uses every core."""
 
@@ -351,7 +351,7 @@ class SimulatorProcess:
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
         def start(port: int):
-            return subprocess.Popen([sys.executable, "-m", "jobs.platform.simulator", self._config, str(port)], cwd=root, env=env,
+            return subprocess.Popen([sys.executable, "-m", "listing.simulation.platform", self._config, str(port)], cwd=root, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
         self.processes = [start(0)]
