@@ -28,7 +28,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listing.simulation.platform import SimulatorProcess  # noqa: E402
-from jobs.registry import JOBS  # noqa: E402
+from jobs.definitions import JOBS  # noqa: E402
 from jobs.scheduler import run_period  # noqa: E402
 from listing.domain.identifiers import uscc_check_char  # noqa: E402
 from listing.domain.policy import SYSTEM_ACTOR, Actor, Role  # noqa: E402

@@ -11,13 +11,15 @@ from cli import output
 
 
 @dataclass
-class Settings:
+class GlobalOptions:
+    """--db, --as and --lang as given on the command line (configuration is listing.settings)."""
+
     db_url: str | None
     user: str | None
     lang: str
 
 
-_settings = Settings(db_url=None, user=None, lang="en")
+_options = GlobalOptions(db_url=None, user=None, lang="en")
 
 
 def root_options(
@@ -35,19 +37,19 @@ def root_options(
     chosen = lang or default_lang()
     if chosen not in LANGS:
         raise typer.BadParameter(f"--lang must be zh or en, not {chosen}")
-    _settings.db_url, _settings.user, _settings.lang = db, as_user, chosen
+    _options.db_url, _options.user, _options.lang = db, as_user, chosen
     output.set_lang(chosen)
 
 
-def settings() -> Settings:
-    return _settings
+def options() -> GlobalOptions:
+    return _options
 
 
 def open_store():
     """The store chosen by --db, migrated to the current schema."""
     from listing.store.db import open_store as _open
 
-    return _open(_settings.db_url)
+    return _open(_options.db_url)
 
 
 _GLOBAL_WITH_VALUE = ("--as", "--db", "--lang")
@@ -120,7 +122,7 @@ class ErrorHandlingGroup(TyperGroup):
 def _error_line(exc) -> None:
     """One line on stderr, whatever its length: never hard-wrapped at 80 columns when stderr is a
     pipe or a log file (scripts and log readers grep for it)."""
-    output.message(f"{output.tr('error')}: {exc.message(_settings.lang)}", style="red", soft_wrap=True)
+    output.message(f"{output.tr('error')}: {exc.message(_options.lang)}", style="red", soft_wrap=True)
 
 
 def _store_error(exc):
@@ -128,7 +130,7 @@ def _store_error(exc):
         return None
     from listing.store.db import store_error
 
-    return store_error(exc, _settings.db_url)
+    return store_error(exc, _options.db_url)
 
 
 def now():
@@ -145,7 +147,7 @@ def session(readonly: bool = False):
 def actor(session_):
     from listing.services.users import resolve_actor
 
-    return resolve_actor(session_, _settings.user)
+    return resolve_actor(session_, _options.user)
 
 
 _AUDITED_DENIALS = {"err.role_denied": None, "err.jurisdiction_denied": None, "err.as_mismatch": "as",
@@ -164,7 +166,7 @@ def record_denial(exc, store=None, user: str | None = None) -> None:
 
         with (store or open_store()).session() as session:
             connected = connected_user(session)
-            who = connected.name if connected is not None else (user or _settings.user)
+            who = connected.name if connected is not None else (user or _options.user)
             if not who:
                 return
             action = exc.params.get("action") or _AUDITED_DENIALS[exc.key]

@@ -16,7 +16,7 @@ def upgrade() -> None:
     from listing.store.db import current_revision, head_revision, open_store
     from listing.store.db import upgrade as do_upgrade
 
-    store = open_store(context.settings().db_url, migrate=False)
+    store = open_store(context.options().db_url, migrate=False)
     if current_revision(store.engine) == head_revision():
         output.message(output.tr("msg.db_current", rev=head_revision()))
         return
@@ -28,7 +28,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Show the database URL (password hidden) and schema revision."""
     from listing.store.db import current_revision, head_revision, open_store
 
-    store = open_store(context.settings().db_url, migrate=False)
+    store = open_store(context.options().db_url, migrate=False)
     data = {"url": store.engine.url.render_as_string(hide_password=True), "dialect": store.dialect,
             "revision": current_revision(store.engine), "head": head_revision()}
     output.show([data], [("url", "col.db_url"), ("revision", "col.revision"), ("head", "col.head")], as_json=as_json,
@@ -53,7 +53,7 @@ def restore(
     from listing.services import backup as svc
     from listing.store.db import open_store
 
-    svc.restore(open_store(context.settings().db_url), file, force=force)
+    svc.restore(open_store(context.options().db_url), file, force=force)
     output.message(output.tr("msg.restore_done", path=str(file)))
 
 

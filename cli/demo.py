@@ -30,7 +30,7 @@ def demo(
     from listing.timeutil import local_today
     from messages.errors import GuapaiError
 
-    url = context.settings().db_url
+    url = context.options().db_url
     data_dir = Path(user_data_dir("guapai", appauthor=False))
     if url is None:
         path = data_dir / "demo.sqlite"

@@ -15,10 +15,10 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List drivers."""
-    from listing.services import registry
+    from listing.services import register_views
 
     with context.session(readonly=True) as session:
         who = context.actor(session)
-        rows = registry.drivers(session, who, context.company(session, company, as_json).uscc if company else None, limit)
+        rows = register_views.drivers(session, who, context.company(session, company, as_json).uscc if company else None, limit)
     output.show(rows, [("name", "col.name"), ("id_number", "col.id_number"), ("phone", "col.phone"),
                        ("company", "col.company")], as_json=as_json, reveal_for=who)

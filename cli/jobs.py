@@ -32,7 +32,7 @@ def _channel():
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Each job's schedule, last run and next run."""
-    from jobs.registry import JOBS
+    from jobs.definitions import JOBS
     from jobs.scheduler import next_run
     from listing.services import job_runs
     from listing.settings import load
@@ -62,7 +62,7 @@ def run(
     """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
     import logging
 
-    from jobs.registry import JOBS
+    from jobs.definitions import JOBS
     from jobs.scheduler import run_period
     from listing.settings import load
     from messages.errors import ValidationError
@@ -98,7 +98,7 @@ def run(
 
 def _sentence(outcome) -> str:
     """One line a person reads: the job, its period and what it did (or why it failed)."""
-    from jobs.registry import describe
+    from jobs.definitions import describe
 
     said = outcome.error_text(output.lang()) if outcome.status == "failed" else describe(outcome.job, outcome.result, output.lang())
     return output.tr(f"msg.job_{outcome.status}", job=outcome.job, period=outcome.period, result=said)

@@ -21,7 +21,7 @@ def add(
 
     role = check_choice(role, ("police", "transport", "reviewer", "admin"), "--role", aliases=role_aliases())
     with context.session() as session:
-        user = add_user(session, context.settings().user, name, role, department, jurisdiction, now=context.now())
+        user = add_user(session, context.options().user, name, role, department, jurisdiction, now=context.now())
     output.message(output.tr("msg.user_added", name=user.name, role=user.role, jurisdiction=user.jurisdiction))
 
 

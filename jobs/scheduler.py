@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
-from jobs.registry import JOBS, Job, JobContext
+from jobs.definitions import JOBS, Job, JobContext
 from listing.services import job_runs
 from listing.services.notifications import deliver
 from listing.settings import Settings

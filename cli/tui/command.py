@@ -24,7 +24,7 @@ def tui(
 
     with context.session(readonly=True) as session:
         context.actor(session)  # who is acting: a clear error now rather than inside the board
-    settings = context.settings()
+    settings = context.options()
     BoardApp(Desk(context.open_store(), settings.user, context.now, settings.lang)).run()
 
 
@@ -33,7 +33,7 @@ def serve_command() -> str:
     import shlex
     import sys
 
-    settings = context.settings()
+    settings = context.options()
     args = [sys.executable, "-m", "main"]
     for flag, value in (("--db", settings.db_url), ("--as", settings.user), ("--lang", settings.lang)):
         if value:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from listing.domain.policy import SYSTEM_ACTOR
 from listing.domain.states import Event, State
 from listing.services import audit, listings
-from listing.services.notifications import Channel, notify_once
+from listing.services.notifications import Channel, queue_notice
 from listing.store.tables import Company, Deadline, Listing
 from listing.timeutil import to_local
 from messages import t
@@ -33,7 +33,7 @@ def run(session: Session, channel: Channel, *, now: dt.datetime, lang: str = "zh
                 session.add(Deadline(kind="review_due", listing_id=listing.id, due_at=review_due))
                 if checklist is not None:
                     listings.store_checklist(session, listing.id, checklist(session, listing, to_local(now).date()))
-                notify_once(session, channel, f"review_due:{listing.id}:{listing.cycle}", t("notify.review_due.title", lang),
+                queue_notice(session, channel, f"review_due:{listing.id}:{listing.cycle}", t("notify.review_due.title", lang),
                             t("notify.review_due.text", lang, company=company.name, cycle=listing.cycle,
                               due=review_due.date().isoformat()), now=now)
                 ended += 1
@@ -42,7 +42,7 @@ def run(session: Session, channel: Channel, *, now: dt.datetime, lang: str = "zh
             if listing.state == State.UNDER_REVIEW.value:
                 audit.record(session, SYSTEM_ACTOR, "listing.review_overdue", "listing", listing.id, at=now,
                              after={"due": deadline.due_at.isoformat(), "cycle": listing.cycle})
-                notify_once(session, channel, f"review_overdue:{listing.id}:{listing.cycle}",
+                queue_notice(session, channel, f"review_overdue:{listing.id}:{listing.cycle}",
                             t("notify.review_overdue.title", lang),
                             t("notify.review_overdue.text", lang, company=company.name, due=deadline.due_at.date().isoformat()),
                             now=now)

@@ -15,7 +15,7 @@ from listing.domain import months
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.services import audit
-from listing.services.notifications import Channel, notify_once
+from listing.services.notifications import Channel, queue_notice
 from listing.store.tables import (
     Company,
     Cycle,
@@ -179,10 +179,10 @@ def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime,
             except IntegrityError:
                 pass
             misses += 1
-            notify_once(session, channel, f"miss:{listing.id}:{ob.month}:{ob.department}", t("notify.miss.title", lang),
+            queue_notice(session, channel, f"miss:{listing.id}:{ob.month}:{ob.department}", t("notify.miss.title", lang),
                         t("notify.miss.text", lang, company=company.name, department=dept_label, month=ob.month), now=now)
         elif months.reminder_due(new, ob.month, day, remind_from_day):
-            reminders += notify_once(session, channel, f"remind:{listing.id}:{ob.month}:{ob.department}",
+            reminders += queue_notice(session, channel, f"remind:{listing.id}:{ob.month}:{ob.department}",
                                      t("notify.remind.title", lang),
                                      t("notify.remind.text", lang, company=company.name, department=dept_label,
                                        month=ob.month), now=now)

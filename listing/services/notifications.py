@@ -1,6 +1,6 @@
 """Notifications through an outbox (发件箱).
 
-`notify_once` writes one outbox row per channel (DingTalk, WeCom, the log) in the caller's
+`queue_notice` writes one outbox row per channel (DingTalk, WeCom, the log) in the caller's
 transaction, beside the event that causes the notice: if that transaction rolls back, no notice
 exists; if it commits, the notice will be sent. `deliver` runs after commit: it claims each due
 row, sends it, and marks it sent; a failure is recorded with the next attempt time (backoff) and
@@ -63,7 +63,7 @@ def already_sent(session: Session, key: str) -> bool:
     return session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
 
 
-def notify_once(session: Session, channel: Channel, key: str, title: str, text: str, *, now: dt.datetime) -> bool:
+def queue_notice(session: Session, channel: Channel, key: str, title: str, text: str, *, now: dt.datetime) -> bool:
     """Queue the notice for every channel, in the caller's transaction; False (nothing queued) if
     `key` was queued before. Nothing leaves the process here: `deliver` sends after commit."""
     if already_sent(session, key):

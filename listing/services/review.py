@@ -102,7 +102,7 @@ def decide(session: Session, actor, listing_id: int, passed: bool, *, reason: st
     Repeated failures escalate (flag, notification)."""
     from listing.domain.states import CyclePolicy, Event
     from listing.services import listings
-    from listing.services.notifications import notify_once
+    from listing.services.notifications import queue_notice
     from listing.store.tables import Company
     from messages import t
 
@@ -113,6 +113,6 @@ def decide(session: Session, actor, listing_id: int, passed: bool, *, reason: st
                          checklist=items, policy=policy or CyclePolicy())
     if row.escalated and not was_escalated and channel is not None:
         company = session.get(Company, row.company_id)
-        notify_once(session, channel, f"escalated:{row.id}", t("notify.escalated.title", lang),
+        queue_notice(session, channel, f"escalated:{row.id}", t("notify.escalated.title", lang),
                     t("notify.escalated.text", lang, company=company.name, n=row.consecutive_failures), now=now)
     return row

@@ -303,7 +303,7 @@ def _waiting(store, day: dt.date) -> tuple[int, str | None]:
 
 def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:
     """Once the day has waited notice_after for the platform (since its first failure), say so, once."""
-    from listing.services.notifications import notify_once
+    from listing.services.notifications import queue_notice
     from messages import t
 
     with store.session() as s:
@@ -318,7 +318,7 @@ def _notice_if_overdue(store, ctx, day: dt.date, cfg: SamplingConfig) -> bool:
         lang = ctx.settings.notify_lang
         params = {"day": day.isoformat(), "hours": round(waited.total_seconds() / 3600, 1), "waiting": waiting, "total": total,
                   "error": last or "?"}
-        return notify_once(s, ctx.channel, f"sampling-waiting:{day.isoformat()}", t("notify.sampling_waiting.title", lang),
+        return queue_notice(s, ctx.channel, f"sampling-waiting:{day.isoformat()}", t("notify.sampling_waiting.title", lang),
                            t("notify.sampling_waiting.text", lang, **params), now=ctx.now)
 
 

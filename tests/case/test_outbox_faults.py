@@ -68,7 +68,7 @@ def test_a_rolled_back_transaction_leaves_no_notice(people):
     channel = LogChannel(sink=lambda text: None)
     try:
         with people.session() as s:
-            notifications.notify_once(s, channel, "k:1", "t", "x", now=local(2026, 4, 10))
+            notifications.queue_notice(s, channel, "k:1", "t", "x", now=local(2026, 4, 10))
             raise RuntimeError("the transition failed")
     except RuntimeError:
         pass

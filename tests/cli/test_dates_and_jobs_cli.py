@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 import main
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import next_run
 from listing.settings import JobTimes, Settings
 from listing.timeutil import LOCAL_TZ, local_today

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from listing.simulation.platform import Faults, start_simulator
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period
 from listing.services import sampling
 from listing.services.notifications import LogChannel

@@ -3,7 +3,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period, simulated_clock, tick
 from listing.services import inspections
 from listing.services.notifications import LogChannel

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from jobs.notify import DingTalkRobot, WeComRobot, dingtalk_sign
-from listing.services.notifications import deliver, notify_once
+from listing.services.notifications import deliver, queue_notice
 from messages.errors import GuapaiError
 from tests.conftest import NOW
 
@@ -77,7 +77,7 @@ def test_errors_are_clear_and_hold_no_secret():
     assert "310000" in text and SECRET not in text and "TOKEN123" not in text
 
 
-def test_notify_once_sends_once_per_key(store):
+def test_queue_notice_sends_once_per_key(store):
     sent = []
 
     class Channel:
@@ -88,6 +88,6 @@ def test_notify_once_sends_once_per_key(store):
 
     for _ in range(3):
         with store.session() as s:
-            notify_once(s, Channel(), "remind:1:2026-11:police", "t", "x", now=NOW)
+            queue_notice(s, Channel(), "remind:1:2026-11:police", "t", "x", now=NOW)
         deliver(store, Channel(), now=NOW)
     assert sent == ["remind:1:2026-11:police"]

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from listing.simulation.platform import Faults, start_simulator
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period
 from listing.services.notifications import LogChannel
 from listing.settings import Settings
@@ -61,7 +61,7 @@ def test_sampling_finds_the_planted_violations_with_drivers_and_reruns_change_no
         assert again.status == "skipped"
         # even a forced second pass of the same work changes nothing
         from listing.services.sampling import run_day
-        from jobs.registry import JobContext
+        from jobs.definitions import JobContext
 
         run_day(JobContext(people, settings_for(sim.url), LogChannel(), local(2026, 11, 24, 3)), DAY)
         assert samples_and_findings(people)[1].__len__() == len(findings)

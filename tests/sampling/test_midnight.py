@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period
 from listing.services.notifications import LogChannel
 from listing.settings import Settings

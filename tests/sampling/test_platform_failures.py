@@ -13,7 +13,7 @@ import httpx
 from sqlmodel import select
 
 from listing.simulation.platform import start_simulator
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period, tick
 from listing.services.notifications import LogChannel
 from listing.settings import Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from listing.simulation.platform import start_simulator
-from jobs.registry import JOBS
+from jobs.definitions import JOBS
 from jobs.scheduler import run_period
 from listing.services import sampling
 from listing.services.notifications import LogChannel

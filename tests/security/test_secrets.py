@@ -178,7 +178,7 @@ def test_a_database_password_is_never_in_the_error_line(tmp_path):
 
 
 def test_a_job_crashing_with_a_secret_in_its_message_shows_it_nowhere(world, caplog, monkeypatch):
-    from jobs import registry
+    from jobs import definitions
 
     env = canary_env(closed_port())
     for k, v in env.items():
@@ -187,7 +187,7 @@ def test_a_job_crashing_with_a_secret_in_its_message_shows_it_nowhere(world, cap
     def crash(ctx, period):
         raise RuntimeError(f"cannot post to {env['GUAPAI_DINGTALK_WEBHOOK']} with Bearer {CANARY['token']}")
 
-    monkeypatch.setitem(registry.JOBS, "deadlines", dataclasses.replace(registry.JOBS["deadlines"], work=crash))
+    monkeypatch.setitem(definitions.JOBS, "deadlines", dataclasses.replace(definitions.JOBS["deadlines"], work=crash))
     runner = CliRunner()
     with caplog.at_level(logging.DEBUG):
         ran = runner.invoke(main.app, ["--db", world, "--as", "admin", "jobs", "run", "deadlines", "--date", "2026-11-23", "--json"],

@@ -55,7 +55,7 @@ def test_serve_command_reruns_this_board_with_the_same_store_and_user(monkeypatc
     from cli import context
     from cli.tui.command import serve_command
 
-    monkeypatch.setattr(context, "_settings", context.Settings(db_url="sqlite:////tmp/x y.sqlite", user="zhao", lang="zh"))
+    monkeypatch.setattr(context, "_options", context.GlobalOptions(db_url="sqlite:////tmp/x y.sqlite", user="zhao", lang="zh"))
     assert serve_command().endswith("-m main --db 'sqlite:////tmp/x y.sqlite' --as zhao --lang zh tui")
 
 

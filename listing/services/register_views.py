@@ -1,4 +1,4 @@
-"""Read views of the registry (companies, drivers) with personal data masked unless the acting
+"""Read views of the company and driver register (企业、驾驶员台账) with personal data masked unless the acting
 role needs it (driver ID numbers and phones: police only)."""
 from __future__ import annotations
 

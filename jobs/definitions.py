@@ -120,7 +120,7 @@ def _inspections(ctx: JobContext, period: str) -> dict:
 def _rules(ctx: JobContext, period: str) -> dict:
     from listing.domain.policy import SYSTEM_ACTOR
     from listing.services import rules
-    from listing.services.notifications import notify_once
+    from listing.services.notifications import queue_notice
     from messages import t
 
     as_of = JOBS["rules"].due_time(ctx.settings, period).date()
@@ -128,7 +128,7 @@ def _rules(ctx: JobContext, period: str) -> dict:
         result = rules.apply(s, SYSTEM_ACTOR, as_of, now=ctx.now)
         if result["proposed"]:
             names = "、".join(p["name"] for p in result["proposed"][:20])
-            notify_once(s, ctx.channel, f"proposals:{period}", t("notify.proposals.title", ctx.settings.notify_lang),
+            queue_notice(s, ctx.channel, f"proposals:{period}", t("notify.proposals.title", ctx.settings.notify_lang),
                         t("notify.proposals.text", ctx.settings.notify_lang, n=len(result["proposed"]), names=names), now=ctx.now)
     return {"as_of": str(as_of), "proposed": len(result["proposed"]), "skipped": len(result["skipped"])}
 
