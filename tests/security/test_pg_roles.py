@@ -258,7 +258,7 @@ def test_revoked_role_loses_its_rights_and_grant_is_audited(city):
 
 def test_grant_refuses_a_role_already_mapped_and_needs_postgres(city, sqlite_url):
     admin = Actor("admin", Role.ADMIN, "信息中心", "*")
-    with pytest.raises(GuapaiError, match="db_role_taken"):
+    with pytest.raises(GuapaiError, match="already mapped"):
         with city["owner"].session() as s:
             db_roles.grant(s, admin, "zhou", db_role=city["roles"]["wang"], now=NOW)
     store = open_store(sqlite_url)
