@@ -264,7 +264,7 @@ def test_grant_refuses_a_role_already_mapped_and_needs_postgres(city, sqlite_url
     store = open_store(sqlite_url)
     with store.session() as s:
         users.add_user(s, None, "admin", "admin", "x", "*", now=NOW)
-    with pytest.raises(GuapaiError, match="db_roles_pg_only"):
+    with pytest.raises(GuapaiError, match="need PostgreSQL"):
         with store.session() as s:
             db_roles.grant(s, admin, "admin", now=NOW)
 
