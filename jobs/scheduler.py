@@ -55,6 +55,7 @@ def run_period(store: Store, settings: Settings, channel, job: Job, period: str,
         said = exc.message("en") if isinstance(exc, GuapaiError) else "".join(traceback.format_exception_only(exc)).strip()
         log.error("job %s %s failed: %s", job.name, period, said)
         job_runs.finish(store, claim, system_clock(), error=said[:2000])
+        deliver(store, channel, now=clock())  # what the run committed before failing (a 'still waiting' notice)
         return Outcome(job.name, period, "failed", error=said if isinstance(exc, GuapaiError) else str(exc),
                        resumed=claim.resumed, exception=exc)
     job_runs.finish(store, claim, system_clock(), result=result)

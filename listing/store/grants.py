@@ -17,7 +17,7 @@ from __future__ import annotations
 OFFICER_GROUP = "guapai_officer"
 GROUP_PREFIX = "guapai_"
 
-_IMPORT_TRANSPORT = ("company", "vehicle", "driver", "assignment")
+_IMPORT_TRANSPORT = ("company", "vehicle", "vehicle_ownership", "driver", "assignment")
 _IMPORT_POLICE = ("accident", "violation")
 
 # guapai role -> tables it may INSERT into and UPDATE (beyond the audit log, which all append to).
