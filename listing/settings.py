@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -65,8 +64,6 @@ class Settings(BaseSettings):
     wecom_webhook: str | None = Field(None, repr=False)
     notify_lang: str = Field("zh", pattern="^(zh|en)$")
     jobs: JobTimes = JobTimes()
-
-    SECRETS: ClassVar[tuple[str, ...]] = SECRETS
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
