@@ -4,12 +4,13 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="The audit log: every write, hash-chained. 审计日志。", no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def verify(as_json: JsonOption = False) -> None:
     """Check the whole chain; name the first bad event. Exits 1 when the chain is broken."""
     from listing.services import audit
 
@@ -29,7 +30,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 def log(
     limit: int = typer.Option(50, "--limit", help="How many events, newest first."),
     action: str = typer.Option(None, "--action", help="Only this action, e.g. import.violations"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show the newest audit events."""
     from listing.services import audit

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 
 def board(
@@ -13,7 +14,7 @@ def board(
     search: str = typer.Option(None, "--search", help="Only companies whose name or credit code contains this."),
     sort: str = typer.Option("jurisdiction", "--sort", help="jurisdiction | days | name | colour | problems | coverage"),
     wide: bool = typer.Option(False, "--wide", help="One line per company, as wide as it needs (no wrapping)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """One row per listed company: full name and code, cycle, each month's inspection marks per
     department, days to the review date, sampling, trend, problems, readiness; a legend below."""

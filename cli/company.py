@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="A company's story: why listed, cycles, inspections, problems, findings. 企业档案。",
                   no_args_is_help=True)
@@ -12,7 +13,7 @@ app = typer.Typer(help="A company's story: why listed, cycles, inspections, prob
 @app.command("show")
 def show(
     query: str = typer.Argument(..., help="Any part of the name, the credit code or the organisation code."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """The story in time order: the rule that listed it with its records, confirmation, each cycle
     with its checklist and evidence, inspections per month, problems, findings, sampled days,

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Database schema. 数据库。", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def upgrade() -> None:
 
 
 @app.command("status")
-def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def status(as_json: JsonOption = False) -> None:
     """Show the database URL (password hidden) and schema revision."""
     from listing.store.db import current_revision, head_revision, open_store
 
@@ -62,7 +63,7 @@ def grant(
     user: str = typer.Argument(..., help="The guapai user (用户名) who will connect with a role of their own."),
     db_role: str = typer.Option(None, "--db-role", help="PostgreSQL login role (default: the user's name)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the role's password from stdin."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """PostgreSQL: give USER a login role of their own, in their role's group (admin, on the
     owner's connection). Re-run after an upgrade to refresh the groups' grants."""
@@ -89,7 +90,7 @@ def revoke(user: str = typer.Argument(..., help="The guapai user whose database 
 
 
 @app.command("roles")
-def roles(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def roles(as_json: JsonOption = False) -> None:
     """Users mapped to PostgreSQL roles, with their group and jurisdiction."""
     from listing.services import db_roles
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 
 def demo(
     seed: int = typer.Option(2026, "--seed", help="Seed of the simulated city and its days."),
     days: int = typer.Option(100, "--days", help="Simulated days to run the jobs and officers through."),
     out_dir: str = typer.Option(None, "--out", help="Folder for the report files (default: the data directory)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Build a SIMULATED city, list its worst companies, and run ~100 simulated days.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Drivers (驾驶员); ID numbers and phones masked unless your role needs them.", no_args_is_help=True)
 
@@ -12,7 +13,7 @@ app = typer.Typer(help="Drivers (驾驶员); ID numbers and phones masked unless
 def list_(
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     limit: int = typer.Option(500, "--limit"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List drivers."""
     from listing.services import register_views

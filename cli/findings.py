@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Review sampled findings: list, show, confirm, dismiss. 抽查线索审核。", no_args_is_help=True)
 
@@ -17,7 +18,7 @@ def list_(
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     rule: str = typer.Option(None, "--rule", help="Only this rule: overspeed, fatigue_continuous, ... (or 超速, ...)."),
     limit: int = typer.Option(200, "--limit"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List findings in your jurisdiction (driver ID numbers masked unless your role needs them)."""
     from cli.options import check_choice, check_rule
@@ -61,7 +62,7 @@ def dismiss(finding_id: int = typer.Argument(...), reason: str = typer.Option(..
 
 
 @app.command("show")
-def show(finding_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(finding_id: int = typer.Argument(...), as_json: JsonOption = False) -> None:
     """The episode: start, end, duration, peak speed, limit, driver, location, and a speed-over-time
     sparkline (from the stored evidence, or from the platform when one is configured)."""
     from listing.services.finding_detail import detail

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Import CSV or XLSX files (Chinese or English headers). 导入数据。", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def _command(kind: Kind):
     def run(
         file: Path = typer.Argument(..., help="CSV or XLSX file"),
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        as_json: JsonOption = False,
     ) -> None:
         from listing.services.imports import import_file
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Record and list safety inspections. 安全检查。", no_args_is_help=True)
 
@@ -38,7 +39,7 @@ def record(
 @app.command("list")
 def list_(
     month: str = typer.Option(None, "--month", help="YYYY-MM"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List inspections in your jurisdiction."""
     from listing.services import inspections

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Scheduled jobs (sampling, inspections, deadlines, rules). 定时任务。", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def _channel():
 
 
 @app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_(as_json: JsonOption = False) -> None:
     """Each job's schedule, last run and next run."""
     from jobs.definitions import JOBS
     from jobs.scheduler import next_run
@@ -57,7 +58,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 def run(
     name: str = typer.Argument(..., help="deadlines | inspections | sampling | rules"),
     date: str = typer.Option(None, "--date", help="The period: a day YYYY-MM-DD (sampling: the day sampled) or month YYYY-MM."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Run one period by hand, through the same claim as the scheduler (a done period is not redone)."""
     import logging
@@ -121,7 +122,7 @@ def simulate(
     start: str = typer.Option(..., "--from", help="Simulated start, YYYY-MM-DD (local midnight)."),
     days: int = typer.Option(..., "--days", help="How many simulated days."),
     step_hours: float = typer.Option(1.0, "--step-hours", help="Simulated time between ticks."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Run the scheduler's ticks on a SIMULATED, accelerated clock (for drills and tests)."""
     import datetime as dt

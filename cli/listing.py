@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Listing cases: list, confirm, reject. 挂牌案件。", no_args_is_help=True)
 
@@ -11,7 +12,7 @@ app = typer.Typer(help="Listing cases: list, confirm, reject. 挂牌案件。", 
 @app.command("list")
 def list_(
     state: str = typer.Option(None, "--state", help="proposed | listed | under_review | delisted | rejected"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List listings in your jurisdiction."""
     from cli.options import check_choice

@@ -6,9 +6,15 @@ aliases (Chinese labels: `--department 交警`).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Annotated, Iterable
+
+import typer
 
 from messages.errors import ValidationError
+
+# `--json` on every command that prints data, declared here once (`as_json: JsonOption = False`);
+# it may come before or after the subcommand (cli/context.py moves it).
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys, ISO-8601 times) instead of tables.")]
 
 SHOWN = 12  # allowed values listed in the message at most
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
-import json
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -45,25 +43,22 @@ def tr(key: str, **params: object) -> str:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:  # stored times are UTC
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.isoformat()
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
+    """What orjson does not serialise itself."""
     if isinstance(value, decimal.Decimal):
         return float(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "item"):  # numpy scalars
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "item"):  # numpy scalars orjson does not know
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, default=_default, indent=2)
+    """Stable JSON: UTF-8, two-space indent, ISO-8601 times (stored naive times are UTC)."""
+    import orjson
+
+    options = orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    return orjson.dumps(data, default=_default, option=options).decode()
 
 
 def print_json(data: Any, *, reveal_for: Any = None) -> None:

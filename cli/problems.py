@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Problems: list, rectify, verify (by another officer), reopen. 问题整改。", no_args_is_help=True)
 
@@ -13,7 +14,7 @@ def list_(
     state: str = typer.Option(None, "--state", help="open | rectified | verified | reopened"),
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     overdue: bool = typer.Option(False, "--overdue", help="Only overdue problems."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List problems in your jurisdiction."""
     from cli.options import check_choice

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Reports: monthly (XLSX/HTML) and the effect of listing. 报表。", no_args_is_help=True)
 
@@ -17,7 +18,7 @@ def effect(
     caliper: float = typer.Option(0.25, "--caliper", help="Largest pre-period rate difference to a control, in SDs."),
     listing_month: str = typer.Option("drop", "--listing-month", help="drop: leave the listing month out; weight: count it by its days under listing."),
     out: Path = typer.Option(None, "--out", help="Also write the report with the event-study chart: FILE.xlsx or FILE.html."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Accidents and violations per vehicle-month before vs after listing, each listing against
     matched never-listed companies (stacked difference in differences: OLS and Poisson, intervals
@@ -69,7 +70,7 @@ def _print_effect(data: dict) -> None:
 def monthly(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     out: Path = typer.Option(..., "--out", help="FILE.xlsx (native Excel charts) or FILE.html"),
-    as_json: bool = typer.Option(False, "--json", help="Also print the city summary as JSON."),
+    as_json: JsonOption = False,
     with_effect: bool = typer.Option(True, "--effect/--no-effect", help="Add the effect of listing with its event-study chart (data up to that month)."),
 ) -> None:
     """The monthly report: a city summary first, then listed companies, inspections, sampling,

@@ -4,12 +4,13 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Acceptance review: show the checklist, decide. 验收。", no_args_is_help=True)
 
 
 @app.command("show")
-def show(listing_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(listing_id: int = typer.Argument(...), as_json: JsonOption = False) -> None:
     """The acceptance checklist: each item pass/fail with its evidence, as a table."""
     from listing.services import review
 

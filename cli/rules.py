@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Listing criteria (挂牌整治标准): show, load, check, apply, backtest.", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def _date(value: str | None, option: str = "--as-of") -> dt.date:
 @app.command("show")
 def show(
     version: str = typer.Option(None, "--version", help="A stored version (default: the one in force today)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Print the rules in force (or an older version) and the stored versions."""
     from listing.services import rules as svc
@@ -57,7 +58,7 @@ def load(file: Path = typer.Argument(..., help="A rules TOML file with a new `ve
 def check(
     as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today, Beijing time)."),
     rules_file: Path = typer.Option(None, "--rules", help="Try a rules file instead of the version in force (dry run)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON with full explanations."),
+    as_json: JsonOption = False,
 ) -> None:
     """List the companies that meet the criteria, with their explanations (a dry run: nothing is written)."""
     from listing.services import rules as svc
@@ -82,7 +83,7 @@ def check(
 @app.command("apply")
 def apply(
     as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Turn new flags into proposed listings for a reviewer to confirm or reject."""
     from listing.services import rules as svc
@@ -102,7 +103,7 @@ def backtest(
     start: str = typer.Option(..., "--from", help="First month, YYYY-MM-DD."),
     end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
     rules_file: Path = typer.Option(None, "--rules", help="Also replay this rules file."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Replay the rule versions month by month: how many companies each would have listed."""
     from listing.services import rules as svc
@@ -130,7 +131,7 @@ def backtest(
 def score(
     as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today)."),
     limit: int = typer.Option(30, "--limit", help="How many companies, worst first."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (all companies)."),
+    as_json: JsonOption = False,
 ) -> None:
     """Peer scoring (optional mode, FMCSA SMS style): time- and severity-weighted measures per
     vehicle and percentiles within peer groups of similar size."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Daily sampling: show, verify the draw. 每日抽查。", no_args_is_help=True)
 
@@ -14,7 +15,7 @@ def show(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD (default: the most recent sampled day)."),
     days: int = typer.Option(1, "--days", min=1, help="Without --date: how many of the most recent sampled days."),
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """The vehicles sampled, their status and findings."""
     from listing.services import sampling
@@ -30,7 +31,7 @@ def show(
 def verify(
     day: str = typer.Argument(..., help="YYYY-MM-DD"),
     company: str = typer.Argument(None, help="Any part of the name, or the credit code (default: every company sampled that day)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Recompute the keyed draw of a day from the inputs stored with it and compare it with what was sampled."""
     from listing.services import sampling

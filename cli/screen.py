@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cli import output
+from cli.options import JsonOption
 
 
 def screen(
@@ -19,7 +20,7 @@ def screen(
     vehicle_class: str = typer.Option("other", "--vehicle-class", help="Class of vehicles the data and the store do not name."),
     rules_file: Path = typer.Option(None, "--rules", help="A TOML file overriding the default trajectory rules."),
     tz: str = typer.Option("Asia/Shanghai", "--tz", help="Time zone of times written without an offset."),
-    as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Screen every vehicle of a day with the trajectory rules, in bounded memory, and write the findings."""
     from listing.services import screening

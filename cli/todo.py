@@ -4,9 +4,10 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 
-def todo(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def todo(as_json: JsonOption = False) -> None:
     """Your tasks from your role and jurisdiction: inspections owed this month (and months
     missed), findings to confirm, problems to verify (never your own), reviews due, listings to
     confirm — each with the command that does it."""

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from cli import output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Trajectory rules: scan positions for violations. 轨迹倒查。", no_args_is_help=True)
 
@@ -20,7 +21,7 @@ def scan(
     assignments: Path = typer.Option(None, "--assignments", help="CSV: vehicle, driver, start, end (Beijing time unless offset)."),
     tz: str = typer.Option("Asia/Shanghai", "--tz", help="Time zone of times written without an offset."),
     on_error: str = typer.Option("skip", "--on-error", help="skip | reject: what to do with malformed records."),
-    as_json: bool = typer.Option(False, "--json", help="Print findings, cleaning report and coverage as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Print the findings of every trajectory rule, each citing its rule and regulation."""
     import polars as pl

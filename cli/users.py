@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli import context, output
+from cli.options import JsonOption
 
 app = typer.Typer(help="Users, roles and jurisdictions. 用户管理。", no_args_is_help=True)
 
@@ -26,7 +27,7 @@ def add(
 
 
 @app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_(as_json: JsonOption = False) -> None:
     """List users."""
     from listing.services.users import list_users
 
