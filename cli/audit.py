@@ -39,6 +39,9 @@ def log(
         rows = audit.log(session, context.actor(session), limit=limit, action=action)
     for row in rows:
         row["summary"] = output.dumps(row["after"] if row["after"] is not None else row["before"]).replace("\n", "")[:80]
+        if not as_json:  # people read labels; scripts keep the codes
+            row["summary"] = output.summary(row["after"] if row["after"] is not None else row["before"])
+            row["action"] = output.action_label(row["action"])
     output.show(rows, [("seq", "col.seq"), ("at", "col.at"), ("actor", "col.actor"), ("action", "col.action"),
                        ("entity", "col.entity"), ("entity_id", "col.entity_id"), ("summary", "col.summary")],
                 as_json=as_json)

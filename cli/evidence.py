@@ -29,12 +29,18 @@ def flat(evidence: Any) -> str:
     return _num(evidence)
 
 
+def _month_department(owed: str, lang: str) -> str:
+    """`2026-12/transport` (a month a department owes) as `2026-12 运管`."""
+    month, _, department = owed.partition("/")
+    return f"{month} {t('dept.' + department, lang)}" if department else owed
+
+
 def evidence_text(item: str, ev: dict, lang: str) -> str:
     """One checklist item's evidence as a sentence in `lang`."""
     try:
         if item == "inspections":
             if ev.get("missing"):
-                return t("ev.inspections.missing", lang, missing=", ".join(ev["missing"]))
+                return t("ev.inspections.missing", lang, missing=", ".join(_month_department(m, lang) for m in ev["missing"]))
             required = ev.get("required") or []
             if not required:
                 return t("ev.inspections.none_owed", lang)

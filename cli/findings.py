@@ -38,7 +38,7 @@ def list_(
         r["what"] = output.tr(f"rule.{r['rule']}")
     output.show(rows, [("id", "col.id"), ("plate", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"),
                        ("max_speed_kmh", "col.max_speed"), ("driver", "col.driver"), ("state", "col.state")], as_json=as_json,
-                reveal_for=who)
+                reveal_for=who, labels={"state": "fstate."})
 
 
 @app.command("confirm")
@@ -48,7 +48,7 @@ def confirm(finding_id: int = typer.Argument(...)) -> None:
 
     with context.session() as session:
         row = findings.confirm(session, context.actor(session), finding_id, now=context.now(), lang=output.lang())
-    output.message(output.tr("msg.finding_changed", id=row.id, state=row.state))
+    output.message(output.tr("msg.finding_changed", id=row.id, state=output.label(row.state, "fstate.")))
 
 
 @app.command("dismiss")
@@ -58,7 +58,7 @@ def dismiss(finding_id: int = typer.Argument(...), reason: str = typer.Option(..
 
     with context.session() as session:
         row = findings.dismiss(session, context.actor(session), finding_id, reason=reason, now=context.now())
-    output.message(output.tr("msg.finding_changed", id=row.id, state=row.state))
+    output.message(output.tr("msg.finding_changed", id=row.id, state=output.label(row.state, "fstate.")))
 
 
 @app.command("show")
@@ -99,13 +99,11 @@ def print_finding(d: dict, console=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from listing.timeutil import to_local
-
     tr = output.tr
     console = console or Console(highlight=False)
 
     def hm(value):
-        return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value else "–"
+        return output.local_time(value, seconds=True)
 
     def num(value, unit=""):
         return "–" if value is None else f"{value:.0f}{unit}" if isinstance(value, (int, float)) else str(value)
@@ -119,7 +117,7 @@ def print_finding(d: dict, console=None) -> None:
     loc = lambda p: f"{p['lat']:.5f}, {p['lon']:.5f}" if p else "–"  # noqa: E731
     for key, value in (
         ("col.company", f"{d['company']}  {d['uscc']}"),
-        ("col.vehicle", f"{d['plate']} ({d['vehicle_class']})"),
+        ("col.vehicle", f"{d['plate']} ({output.label(d['vehicle_class'], 'vclass.')})"),
         ("col.driver", f"{d['driver'] or tr('finding.driver_unknown')}  {d['driver_id_number'] or ''}".strip()),
         ("col.start", hm(d["start"])),
         ("col.end", hm(d["end"])),
@@ -137,6 +135,6 @@ def print_finding(d: dict, console=None) -> None:
         top = max([v for _, v in d["speed_profile"]] + [d["limit_kmh"] or 0])
         console.print(tr("finding.speed", source=tr("speed_source." + d["speed_source"]), top=f"{top:.0f}"))
         console.print(f"  [yellow]{d['sparkline']}[/]")
-        console.print(f"  [dim]{hm(d['start'])[11:]} − 2′ … {hm(d['end'])[11:]} + 2′[/]")
+        console.print(f"  [dim]{hm(d['start'])[11:19]} − 2′ … {hm(d['end'])[11:19]} + 2′[/]")
     else:
         console.print(tr("finding.no_speed." + d["speed_source"]), style="dim")

@@ -48,7 +48,7 @@ def _command(kind: Kind):
             output.message(output.tr("msg.import_rejected", n=len(result.errors)), style="red")
             raise typer.Exit(2)
         key = "msg.import_dry" if dry_run else "msg.import_done"
-        output.message(output.tr(key, kind=kind.value, rows=result.rows, inserted=result.inserted,
+        output.message(output.tr(key, kind=output.label(kind.value, "kind."), rows=result.rows, inserted=result.inserted,
                                  updated=result.updated, unchanged=result.unchanged))
 
     run.__doc__ = f"Import {kind.value} from a CSV or XLSX file."

@@ -31,7 +31,8 @@ def record(
         company = context.company(session, company).uscc
         row = inspections.record(session, context.actor(session), company, department, when, now=context.now(),
                                  notes=notes, findings=finding, problems=list(zip(problem, dues)))
-    output.message(output.tr("msg.inspection_recorded", id=row.id, company=company, department=department, day=when))
+    output.message(output.tr("msg.inspection_recorded", id=row.id, company=company,
+                                 department=output.label(department, "dept."), day=when))
     if row.company_not_listed:
         output.message(output.tr("msg.inspection_not_listed"), style="yellow")
 

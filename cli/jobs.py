@@ -46,12 +46,15 @@ def list_(as_json: JsonOption = False) -> None:
         for job in JOBS.values():
             last = job_runs.runs(session, job.name, limit=1)
             last = last[0] if last else None
-            rows.append({"job": job.name, "schedule": ("monthly day %d " % settings.jobs.rules_day if job.monthly else "daily ") + job.at(settings),
+            schedule = (output.tr("schedule.monthly", day=settings.jobs.rules_day, at=job.at(settings)) if job.monthly
+                        else output.tr("schedule.daily", at=job.at(settings)))
+            rows.append({"job": job.name, "schedule": schedule,
                          "last_period": last.period if last else None, "last_state": last.state if last else None,
                          "last_finished": last.finished_at if last else None, "next_run": next_run(job, settings, now),
                          "result": last.result if last else None, "error": last.error if last else None, "doc": job.doc})
     output.show(rows, [("job", "col.job"), ("schedule", "col.schedule"), ("last_period", "col.last_period"),
-                       ("last_state", "col.state"), ("next_run", "col.next_run")], as_json=as_json)
+                       ("last_state", "col.state"), ("next_run", "col.next_run")], as_json=as_json,
+                labels={"last_state": "jobstate."})
 
 
 @app.command("run")
@@ -102,7 +105,7 @@ def _sentence(outcome) -> str:
     from jobs.definitions import describe
 
     said = outcome.error_text(output.lang()) if outcome.status == "failed" else describe(outcome.job, outcome.result, output.lang())
-    return output.tr(f"msg.job_{outcome.status}", job=outcome.job, period=outcome.period, result=said)
+    return output.tr(f"msg.job_{outcome.status}", job=output.label(outcome.job, "job."), period=outcome.period, result=said)
 
 
 @app.command("serve")

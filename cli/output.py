@@ -42,6 +42,63 @@ def tr(key: str, **params: object) -> str:
     return t(key, _state["lang"], **params)
 
 
+# Coded values people read in tables: a column key -> the message prefix of its values. A value
+# with a message under that prefix is shown in the officer's language (listed -> 挂牌整治中);
+# names and free text have none and are shown as they are. JSON output keeps the codes.
+LABELS = {
+    "state": "state.", "role": "role.", "department": "dept.", "action": "action.", "entity": "entity.",
+    "business_type": "btype.", "vehicle_class": "vclass.", "job": "job.", "status": "status.",
+    "rule": "rule.", "source": "source.", "responsibility": "resp.", "kind": "kind.",
+}
+
+
+def label(value: Any, prefix: str | tuple[str, ...]) -> Any:
+    """`value` in the officer's language if it is a code with a message under `prefix` (or the
+    first of several that has one): `label("police", "dept.")` -> 交警; yes/no for booleans;
+    anything else unchanged."""
+    from messages import label as label_in
+
+    return label_in(value, prefix, _state["lang"])
+
+
+def action_label(action: str) -> str:
+    """An audit action in the officer's language (`import.violations` -> 导入交通违法)."""
+    if action.startswith("denied."):
+        return tr("action.denied", action=action_label(action.removeprefix("denied.")))
+    return label(action, "action.")
+
+
+def summary(payload: Any, width: int = 80) -> str:
+    """An audit event's before/after as people read it: `field: value` pairs, field names and coded
+    values in the officer's language (the JSON output keeps the stored payload as it is)."""
+    if not isinstance(payload, dict):
+        return "" if payload is None else str(payload)[:width]
+    parts = []
+    for key, value in payload.items():
+        if isinstance(value, (list, tuple)):
+            value = "、".join(str(label(v, LABELS.get(key, ""))) for v in value) or "–"
+        elif value is None:
+            value = "–"
+        else:
+            value = label(value, _SUMMARY_VALUES.get(key, LABELS.get(key, "")))
+            if key == "sha256" and isinstance(value, str):
+                value = value[:12] + "…"
+        parts.append(f"{label(key, 'field.')}: {value}")
+    text = "; ".join(parts)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+# an event's "state" may be a listing's, a problem's, a finding's or a month's inspection obligation
+_SUMMARY_VALUES = {"state": ("state.", "pstate.", "fstate.", "ostate.")}
+
+
+def local_time(value: Any, seconds: bool = False) -> str:
+    """A time as people read it: Beijing time with its offset (2026-11-20 10:00+08:00)."""
+    from listing.timeutil import local_text
+
+    return local_text(value, seconds=seconds) if value else "–"
+
+
 def _default(value: Any) -> Any:
     """What orjson does not serialise itself."""
     if isinstance(value, decimal.Decimal):
@@ -81,9 +138,12 @@ def show(
     title_key: str | None = None,
     json_data: Any = None,
     reveal_for: Any = None,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """Print `rows` as JSON (all keys) or as a table of `columns` = [(key, header i18n key)].
-    Personal data is masked unless `reveal_for` (the acting user) may see it."""
+    """Print `rows` as JSON (all keys, codes as they are) or as a table of `columns` = [(key,
+    header i18n key)], coded values in the officer's language (`LABELS`, or `labels` for this
+    table: {column key: message prefix}). Personal data is masked unless `reveal_for` (the acting
+    user) may see it."""
     if as_json:
         print_json(json_data if json_data is not None else list(rows), reveal_for=reveal_for)
         return
@@ -94,18 +154,22 @@ def show(
     table = Table(title=tr(title_key) if title_key else None, show_lines=False)
     for _, header in columns:
         table.add_column(tr(header), overflow="fold")
+    prefixes = LABELS | (labels or {})
     for row in rows:
-        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+        table.add_row(*(_cell(label(row.get(key), prefixes[key]) if key in prefixes else row.get(key))
+                        for key, _ in columns))
     Console().print(table)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return tr("yes" if value else "no")
     if isinstance(value, dt.datetime):
-        from listing.timeutil import to_local
+        from listing.timeutil import local_text
 
-        return to_local(value).strftime("%Y-%m-%d %H:%M")
+        return local_text(value)
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)

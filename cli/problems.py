@@ -27,7 +27,8 @@ def list_(
         rows = problems.list_problems(session, context.actor(session), today=local_today(context.now), state=state,
                                       company=uscc, overdue=overdue)
     output.show(rows, [("id", "col.id"), ("company", "col.company"), ("description", "col.description"),
-                       ("due", "col.due"), ("state", "col.state"), ("overdue", "col.overdue")], as_json=as_json)
+                       ("due", "col.due"), ("state", "col.state"), ("overdue", "col.overdue")], as_json=as_json,
+                labels={"state": "pstate."})
 
 
 def _change(action: str):
@@ -38,7 +39,7 @@ def _change(action: str):
         on = context.date_option(day, "--date", past_only=True)
         with context.session() as session:
             row = problems.change(session, context.actor(session), problem_id, action, now=context.now(), note=note, on=on)
-        output.message(output.tr("msg.problem_changed", id=row.id, state=row.state))
+        output.message(output.tr("msg.problem_changed", id=row.id, state=output.label(row.state, "pstate.")))
 
     run.__doc__ = {"rectify": "Mark a problem rectified.", "verify": "Verify a rectification (a different officer).",
                    "reopen": "Reopen a problem."}[action]

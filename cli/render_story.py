@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from messages import t
+from messages import label, t
 
 
 def _d(value) -> str:
@@ -22,9 +22,9 @@ def _num(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def _record(r: dict) -> str:
+def _record(r: dict, lang: str = "en") -> str:
     if "fatalities" in r:
-        return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} †{r['fatalities']} {r['responsibility']}"
+        return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} †{r['fatalities']} {label(r['responsibility'], 'resp.', lang)}"
     return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} {r['code']}"
 
 
@@ -67,7 +67,7 @@ def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
         lines.append((at, t("ev.findings", lang, n=len(items), rules=", ".join(f"{k} {v}" for k, v in rules.items()),
                             states=", ".join(f"{k} {v}" for k, v in states.items()))))
     for criterion, items in records_by_criterion.items():  # the records behind a criterion: one line
-        shown = ", ".join(_record(e["record"]) for e in items[:3]) + (" …" if len(items) > 3 else "")
+        shown = ", ".join(_record(e["record"], lang) for e in items[:3]) + (" …" if len(items) > 3 else "")
         lines.append((items[0]["at"], t("ev.records", lang, n=len(items), criterion=t(f"criterion.{criterion}", lang),
                                         first=_d(items[0]["at"]), last=_d(items[-1]["at"]), shown=shown)))
     lines.sort(key=lambda x: x[0])
@@ -82,7 +82,7 @@ def story_renderables(data: dict, lang: str) -> list:
 
     c = data["company"]
     parts: list = [Text(t("story.header", lang, name=c["name"], uscc=c["uscc"], jurisdiction=c["jurisdiction"],
-                          business_type=c["business_type"], active=c["active_vehicles"], vehicles=c["vehicles"]),
+                          business_type=label(c["business_type"], "btype.", lang), active=c["active_vehicles"], vehicles=c["vehicles"]),
                         style="bold")]
     if not data["listings"]:
         parts.append(Text(t("story.no_listing", lang)))
@@ -126,7 +126,7 @@ def story_renderables(data: dict, lang: str) -> list:
                         awaiting=pc["awaiting_verification"]), style="yellow" if pc["open"] else None))
     s = data["sampling"]
     parts.append(Text(t("story.sampling", lang, days=s["days"], vehicle_days=s["vehicle_days"], first=s["first"] or "–",
-                        last=s["last"] or "–", status=", ".join(f"{k} {v}" for k, v in s["by_status"].items()) or "–")))
+                        last=s["last"] or "–", status=", ".join(f"{label(k, 'sample_status.', lang)} {v}" for k, v in s["by_status"].items()) or "–")))
     return parts
 
 

@@ -24,7 +24,8 @@ def show(
         uscc = context.company(session, company, as_json).uscc if company else None
         rows = sampling.show(session, context.actor(session), context.date_option(day), uscc, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
-                       ("points", "col.points"), ("findings", "col.findings")], as_json=as_json)
+                       ("points", "col.points"), ("findings", "col.findings")], as_json=as_json,
+                labels={"status": "sample_status."})
 
 
 @app.command("verify")

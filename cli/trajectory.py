@@ -44,5 +44,6 @@ def scan(
                        ("driver", "col.driver")], as_json=False, title_key="title.trajectory")
     rep = scanned.report
     output.message(output.tr("msg.trajectory_scanned", points=rep.points_in, kept=rep.points_out, n=len(rows),
-                             source=rep.speed_source, dropped=", ".join(f"{k} {v}" for k, v in rep.dropped.items() if v) or "-",
+                             source=output.label(rep.speed_source, "speed_source."),
+                             dropped=", ".join(f"{output.label(k, 'dropped.')} {v}" for k, v in rep.dropped.items() if v) or "-",
                              errors=len(result.errors)))

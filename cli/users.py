@@ -23,7 +23,8 @@ def add(
     role = check_choice(role, ("police", "transport", "reviewer", "admin"), "--role", aliases=role_aliases())
     with context.session() as session:
         user = add_user(session, context.options().user, name, role, department, jurisdiction, now=context.now())
-    output.message(output.tr("msg.user_added", name=user.name, role=user.role, jurisdiction=user.jurisdiction))
+    output.message(output.tr("msg.user_added", name=user.name, role=output.label(user.role, "role."),
+                             jurisdiction=user.jurisdiction))
 
 
 @app.command("list")
@@ -57,4 +58,5 @@ def set_(
         changes = change_user(session, context.actor(session), name, now=context.now(), role=role,
                               department=department, jurisdiction=jurisdiction, active=active)
     output.message(output.tr("msg.user_changed", name=name,
-                             changes="; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items())))
+                             changes="; ".join(f"{output.label(k, 'field.')}: {output.label(a, output.LABELS.get(k, ''))} → "
+                                               f"{output.label(b, output.LABELS.get(k, ''))}" for k, (a, b) in changes.items())))

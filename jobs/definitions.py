@@ -159,7 +159,8 @@ def describe(name: str, result: dict | None, lang: str) -> str:
             return t(key, lang, **result)
         except (KeyError, IndexError):
             pass
-    return ", ".join(f"{k} {v}" for k, v in result.items() if not isinstance(v, (dict, list)))
+    return ", ".join(f"{t('count.' + k, lang) if known('count.' + k) else k} {v}" for k, v in result.items()
+                     if not isinstance(v, (dict, list)))
 
 
 JOBS: dict[str, Job] = {

@@ -30,5 +30,13 @@ def to_local(value: dt.datetime) -> dt.datetime:
     return value.astimezone(LOCAL_TZ)
 
 
+def local_text(value: dt.datetime, seconds: bool = False) -> str:
+    """How a time is printed for people: Beijing time with its offset, `2026-11-20 10:00+08:00`
+    (a naive time is taken as UTC, how the store returns them)."""
+    local = to_local(value)
+    offset = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f"{offset[:3]}:{offset[3:]}"
+
+
 def local_today(clock: Clock = system_clock) -> dt.date:
     return to_local(clock()).date()

@@ -62,6 +62,19 @@ def t(key: str, lang: str = "en", **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def label(value: object, prefix: str | tuple[str, ...], lang: str = "en") -> object:
+    """A coded value in `lang` when it has a message under `prefix` (or the first of several
+    prefixes that has one): `label("police", "dept.", "zh")` -> 交警; booleans as yes/no; anything
+    else (names, free text, numbers) unchanged."""
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, str) and value:
+        for p in (prefix,) if isinstance(prefix, str) else prefix:
+            if p and known(p + value):
+                return t(p + value, lang)
+    return value
+
+
 def help_text(text: str, lang: str) -> str:
     """A help text of the CLI (its English is the msgid) in `lang`."""
     return text if lang == "en" or not text else catalog(lang).gettext(text)

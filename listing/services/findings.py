@@ -12,6 +12,7 @@ from listing.domain.identifiers import mask_ric
 from listing.domain.policy import Actor, authorize, can
 from listing.services import audit
 from listing.store.tables import Company, Driver, Finding, Problem, Vehicle, Violation
+from listing.timeutil import local_text
 from messages import t
 from messages.errors import Conflict, NotFound
 
@@ -54,7 +55,7 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
             session.add(violation)
             session.flush()
         violation_id = violation.id
-    when = row.start.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    when = local_text(row.start)  # Beijing time with its offset, as every time people read
     problem = Problem(company_id=row.company_id, listing_id=None, source="finding", source_id=row.id,
                       description=t("problem.from_finding", lang, rule=t(f"rule.{row.rule}", lang), plate=vehicle.plate, when=when),
                       owner=company.name, due=(now + dt.timedelta(days=PROBLEM_DAYS)).date(), created_at=now)
