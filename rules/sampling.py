@@ -28,10 +28,11 @@ import hmac
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-import numpy as np
-import polars as pl
+if TYPE_CHECKING:  # the draw and its verification are read commands: numpy and polars only where judged
+    import numpy as np
+    import polars as pl
 
 WAITING = "selected"
 SCANNED = "scanned"
@@ -118,6 +119,8 @@ def data_quality(vehicle: np.ndarray, t: np.ndarray, speed: np.ndarray, window: 
     window; the day's positions "stop while moving" when the last one inside the window is moving
     and no position follows within max_gap_s inside the window.
     """
+    import numpy as np
+
     lo, hi = window
     ordered = len(t) < 2 or bool(np.all((vehicle[1:] > vehicle[:-1]) | ((vehicle[1:] == vehicle[:-1]) & (t[1:] >= t[:-1]))))
     if not ordered:  # platforms answer in time order per vehicle: sorting is rarely needed
@@ -194,6 +197,8 @@ def _api_times(raw: pl.DataFrame) -> pl.DataFrame:
 def judge(batch: list[tuple[int, str, str]], fetched: dict, window: tuple[dt.datetime, dt.datetime], *, rules,
           roster: pl.DataFrame | None, min_moving_share: float) -> list[Judged]:
     """batch: (sample id, plate, vehicle class). Runs the rules once over the whole batch."""
+    import polars as pl
+
     from rules.trajectory import scan
     from rules.trajectory.readers import from_frame
 

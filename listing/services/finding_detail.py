@@ -8,6 +8,7 @@ given as `positions(plate, start, end) -> list[{"time", "speed_kmh"}]`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Callable
 
 from sqlmodel import Session
@@ -32,19 +33,23 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def speed_sparkline(seconds, speeds, buckets: int = BUCKETS, top: float | None = None) -> str:
     """The peak speed in each of `buckets` equal time slices, as bars scaled to `top` (default:
     the peak); a slice without positions is a gap (' ')."""
-    import numpy as np
-
-    t = np.asarray(seconds, dtype=float)
-    v = np.asarray(speeds, dtype=float)
-    if t.size == 0:
+    # Plain Python: a finding has hundreds of positions, and `findings show` is a read command
+    # that should not pay for importing numpy.
+    points = [(float(t), float("nan") if v is None else float(v)) for t, v in zip(seconds, speeds)]
+    if not points:
         return ""
-    span = max(float(t.max() - t.min()), 1.0)
-    slot = np.minimum(((t - t.min()) / span * buckets).astype(int), buckets - 1)
-    peak = np.full(buckets, np.nan)
-    np.fmax.at(peak, slot, v)
-    top = top or float(np.nanmax(peak)) or 1.0
-    levels = np.clip(np.round(peak / top * (len(SPARK) - 1)), 0, len(SPARK) - 1)
-    return "".join(" " if np.isnan(p) else SPARK[int(level)] for p, level in zip(peak, levels))
+    first = min(t for t, _ in points)
+    span = max(max(t for t, _ in points) - first, 1.0)
+    peak = [math.nan] * buckets
+    for t, v in points:
+        slot = min(int((t - first) / span * buckets), buckets - 1)
+        if not math.isnan(v) and (math.isnan(peak[slot]) or v > peak[slot]):
+            peak[slot] = v
+    top = top or max((p for p in peak if not math.isnan(p)), default=math.nan) or 1.0
+    if math.isnan(top):
+        top = 1.0
+    return "".join(" " if math.isnan(p) else SPARK[int(min(max(round(p / top * (len(SPARK) - 1)), 0), len(SPARK) - 1))]
+                   for p in peak)
 
 
 def detail(session: Session, actor: Actor, finding_id: int, positions: Positions | None = None) -> dict:

@@ -19,8 +19,8 @@ import datetime as dt
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
 
@@ -31,6 +31,9 @@ from listing.timeutil import LOCAL_TZ
 from messages.errors import GuapaiError
 from rules import sampling as rules_sampling
 from rules.sampling import draw_key, last_sampled_before, select_sample
+
+if TYPE_CHECKING:  # `sample show` and `sample verify` are read commands: polars only for the run
+    import polars as pl
 
 DATA_RULES = rules_sampling.DATA_RULES
 
@@ -145,6 +148,8 @@ def select_day(store, settings, day: dt.date, *, now: dt.datetime) -> int:
 # --- the run ------------------------------------------------------------------------------------
 
 def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
+    import polars as pl
+
     rows = session.exec(select(Vehicle.plate, Assignment.driver_id, Assignment.start, Assignment.end)
                         .join(Vehicle, Vehicle.id == Assignment.vehicle_id).where(Assignment.vehicle_id.in_(vehicle_ids))).all()
     return pl.DataFrame([(p, str(d), s, e) for p, d, s, e in rows], orient="row",
@@ -218,6 +223,8 @@ def _episodes_past_midnight(client, items, fetched: dict, judged: list[rules_sam
     hours after the day too, so its evidence is the whole episode: those vehicles only are asked
     again (the rest of the fleet is parked at midnight) and judged again. An unanswered request
     leaves the vehicle-day waiting, as any platform failure does."""
+    import polars as pl
+
     from listing.clients.platform import FetchResult
 
     margin = dt.timedelta(seconds=float(rules.section("signal_gap")["max_gap_s"]))
