@@ -47,10 +47,17 @@ def check_choice(value: str | None, allowed: Iterable[str], option: str,
     from cli import output
     from messages import t
 
+    # in Chinese the choices are named by their Chinese aliases (拟挂牌, 交警 ...) where they have one
+    words = {}
+    if output.lang() != "en":
+        for word, code in (aliases or {}).items():
+            if not word.isascii():
+                words.setdefault(code, word)
     guess = did_you_mean(value, allowed + list(aliases or {}))
-    hint = t("hint.did_you_mean", output.lang(), guess=table[_key(guess)] if guess and _key(guess) in table else guess) \
-        if guess else ""
-    shown = ", ".join(allowed[:SHOWN]) + (", …" if len(allowed) > SHOWN else "")
+    if guess and _key(guess) in table:
+        guess = words.get(table[_key(guess)], table[_key(guess)])
+    hint = t("hint.did_you_mean", output.lang(), guess=guess) if guess else ""
+    shown = ", ".join(words.get(a, a) for a in allowed[:SHOWN]) + (", …" if len(allowed) > SHOWN else "")
     raise ValidationError("err.bad_choice", option=option, value=value, hint=hint, allowed=shown)
 
 

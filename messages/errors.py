@@ -21,9 +21,19 @@ class GuapaiError(Exception):
             return self.key
 
     def message(self, lang: str = "en") -> str:
-        from messages import t
+        """The sentence in `lang`; in Chinese, coded parameters (a role, a state, an action) in its
+        words too (English keeps the codes, which are English words and what scripts grep for)."""
+        from messages import label, t
 
-        return t(self.key, lang, **self.params)
+        if lang == "en":
+            return t(self.key, lang, **self.params)
+        return t(self.key, lang, **{k: label(v, _PARAM_LABELS[k], lang) if k in _PARAM_LABELS else v
+                                    for k, v in self.params.items()})
+
+
+# Parameters that carry a code people should read in their language: the message prefixes of its values.
+_PARAM_LABELS = {"role": "role.", "action": "action.", "department": "dept.", "event": "event.",
+                 "state": ("state.", "pstate.", "fstate.", "ostate.")}
 
 
 class ValidationError(GuapaiError):

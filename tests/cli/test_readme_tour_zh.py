@@ -156,3 +156,25 @@ def test_every_line_of_the_chinese_tour_runs_and_speaks_chinese(session_env, mon
     assert not missing, "\n".join(missing)
     assert {excuse_for(shlex.split(e)) for e in excused} == set(EXCUSED.values())  # every excuse still used
     assert len(ran) >= len(commands) - len(EXCUSED)
+
+
+def test_errors_and_hints_speak_chinese_too(run, world):
+    """A wrong value, a refused role, an illegal transition, a missing record: one Chinese line
+    each, with the choices, the guess and the codes in Chinese (world's user names are names)."""
+    names = {"police", "reviewer", "admin", "transport"}
+    cases = [
+        (("listing", "list", "--state", "listd"), "reviewer", 2, "挂牌整治中"),
+        (("listing", "confirm", str(world["bing_listing"])), "police", 3, "确认挂牌"),
+        (("listing", "confirm", str(world["jia_listing"])), "reviewer", 5, "待验收"),
+        (("users", "add", "x", "--role", "boss", "--department", "a", "--jurisdiction", "*"), "admin", 2, "审核领导"),
+        (("findings", "show", "99999"), "police", 4, "99999"),
+        (("sample", "show", "--date", "2026-13-01"), "police", 2, "2026-13-01"),
+        (("inspect", "record", "--company", "甲运输", "--department", "交通"), "transport", 2, "运管"),
+    ]
+    for args, user, code, shown in cases:
+        result = run(*args, user=user, lang="zh")
+        line = " ".join(args)
+        assert result.exit_code == code, f"{line}: {result.exit_code}\n{result.stderr}"
+        assert shown in result.stderr, f"{line}: {shown!r} not in {result.stderr!r}"
+        typed = {w for a in args[2:] if not a.startswith("--") for w in _WORD.findall(a)}  # values echoed as typed
+        assert english_words(result.stderr, names | typed) == [], f"{line}: {result.stderr}"

@@ -14,6 +14,7 @@ from sqlmodel import select
 from listing.store import tables
 from listing.store.db import alembic_head, declared_head, head_revision, open_store
 from tests.conftest import actor
+from tests.cli.world import world  # noqa: F401 - the fixture (a small city with a finding and a review)
 from tests.scenario import listed_company, local
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,3 +86,42 @@ def test_users_list_imports_neither_polars_nor_alembic(tmp_path):
              "print(out.exit_code, sorted({m.split('.')[0] for m in sys.modules} & {'polars', 'numpy', 'alembic', 'httpx'}))")
     out = subprocess.run([sys.executable, "-c", probe, url], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0 []", out.stdout + out.stderr
+
+
+HEAVY = {"polars", "numpy", "pyarrow", "pandas", "matplotlib", "numba", "textual", "alembic", "jinja2", "xlsxwriter",
+         "openpyxl", "shapely", "dask", "duckdb"}
+
+
+def _read_commands(ids: dict) -> list[tuple[str, list[str]]]:
+    """What officers read every day, with the user who reads it (each runs in a fresh process).
+    Not here: `review show` and `company show`, which evaluate the listing criteria over the cycle
+    (rules/criteria/evaluate.py, in polars: one implementation for one company and for a province)."""
+    return [
+        ("reviewer", ["listing", "list"]), ("reviewer", ["listing", "list", "--json"]), ("reviewer", ["board"]),
+        ("reviewer", ["todo"]),
+        ("police", ["findings", "list"]), ("police", ["findings", "show", str(ids["finding"])]),
+        ("police", ["sample", "show"]), ("police", ["sample", "show", "--json"]), ("police", ["sample", "show", "--date", "2026-11-22"]),
+        ("transport", ["problems", "list"]), ("transport", ["inspect", "list"]), ("admin", ["users", "list"]),
+        ("admin", ["audit", "log"]), ("admin", ["db", "status"]), ("police", ["drivers", "list"]),
+    ]
+
+
+def test_read_commands_import_nothing_heavy(world, sqlite_url):
+    """Each read command, in a process of its own as an officer runs it, in Chinese and English:
+    no dataframe, plotting, compiler, terminal-app, template, spreadsheet or migration library
+    (they are what made `sample show` take seconds). What each command imports beyond that is
+    measured in benchmarks/read_bench.py."""
+    probe = ("import sys, json, main; from typer.testing import CliRunner;"
+             "out = CliRunner().invoke(main.app, json.loads(sys.argv[1]));"
+             "print(json.dumps([out.exit_code, sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(sys.argv[2])))]))")
+    import json
+
+    seen = {}
+    for n, (user, args) in enumerate(_read_commands(world)):
+        lang = "zh" if n % 2 else "en"
+        argv = ["--db", sqlite_url, "--as", user, "--lang", lang, *args]
+        done = subprocess.run([sys.executable, "-c", probe, json.dumps(argv), json.dumps(sorted(HEAVY))], cwd=ROOT,
+                              capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"})
+        code, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+        seen[" ".join(args)] = (code, heavy)
+    assert {k: v for k, v in seen.items() if v != (0, [])} == {}
