@@ -36,7 +36,7 @@ _KEEP_OUT = [  # spans that are names, codes, units or commands, removed before 
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:[+-]\d{2}:\d{2}|Z)?",  # ISO dates and times
     r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])",  # unified social credit codes
     r"[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}",            # plates (浙A12345, 浙AD12345)
-    r"km/h",
+    r"km/h", r"UTC[+-]\d{2}:\d{2}",
     r"[\w./~-]+\.(?:csv|xlsx|html|svg|toml|sqlite|bak|parquet|json|pw|md)\b",  # file names
     r"(?:sqlite|postgresql(?:\+psycopg)?|https?)://\S+",                      # URLs
     r"(?<![\w/])/[\w.~/-]+",                         # paths
@@ -73,6 +73,15 @@ def english_words(text: str, names: set[str]) -> list[str]:
     """The English words of `text` that are not a name, code, unit or allowed token."""
     text = _KEEP_OUT_RE.sub(" ", text)
     return [w for w in _WORD.findall(text) if w not in ALLOWED and w not in names]
+
+
+def visible_text(page: str) -> str:
+    """What a reader of an HTML report sees: its text, without markup, styles or scripts (the
+    charts' words are drawn as shapes)."""
+    import html
+
+    page = re.sub(r"(?s)<(style|script|svg)\b.*?</\1>", " ", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
 def times_without_offset(text: str) -> list[str]:
@@ -153,6 +162,12 @@ def test_every_line_of_the_chinese_tour_runs_and_speaks_chinese(session_env, mon
         ran.append(line)
     assert not english, "English in the Chinese tour:\n" + "\n".join(english)
     assert not clocks, "times without their +08:00 offset:\n" + "\n".join(clocks)
+    for command in commands:  # the reports the tour writes, as an officer forwards them
+        out = command[command.index("--out") + 1] if "--out" in command else ""
+        if out.endswith(".html"):
+            page = visible_text((session_env["folder"] / out).read_text(encoding="utf-8"))
+            assert len(page) > 200 and english_words(page, names) == [], (out, sorted(set(english_words(page, names))))
+            assert not times_without_offset(page), (out, times_without_offset(page))
     assert not missing, "\n".join(missing)
     assert {excuse_for(shlex.split(e)) for e in excused} == set(EXCUSED.values())  # every excuse still used
     assert len(ran) >= len(commands) - len(EXCUSED)
