@@ -42,6 +42,10 @@ COMMANDS = [  # (user, arguments)
     ("reviewer.zhao", ["listing", "list", "--json"]),
     ("reviewer.zhao", ["board"]),
     ("police.wang", ["findings", "list"]),
+    ("police.wang", ["findings", "show", "1"]),
+    ("reviewer.zhao", ["todo"]),
+    ("reviewer.zhao", ["company", "show", "91330102ENXA04ND07"]),  # the demo's first listed company
+    ("police.wang", ["jobs", "list"]),
     ("police.wang", ["sample", "show"]),
     ("police.wang", ["sample", "show", "--json"]),
     ("transport.li", ["problems", "list"]),
