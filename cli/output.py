@@ -47,7 +47,7 @@ def tr(key: str, **params: object) -> str:
 # names and free text have none and are shown as they are. JSON output keeps the codes.
 LABELS = {
     "state": "state.", "role": "role.", "department": "dept.", "action": "action.", "entity": "entity.",
-    "business_type": "btype.", "vehicle_class": "vclass.", "job": "job.", "status": "status.",
+    "business_type": "btype.", "vehicle_class": "vclass.", "job": "job.",
     "rule": "rule.", "source": "source.", "responsibility": "resp.", "kind": "kind.",
 }
 
