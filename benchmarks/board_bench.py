@@ -99,9 +99,9 @@ def main() -> None:
     for label, (wall, cpu) in commands.items():
         print(f"  {label:<34} {wall:5.2f} s / {cpu:5.2f} s CPU  {wall / 1.0:4.2f}x")
     print("inside the process (best of 3, wall / CPU):")
-    print(f"  {"board service":<34} {service[0]:5.2f} s / {service[1]:5.2f} s CPU")
+    print(f"  {'board service':<34} {service[0]:5.2f} s / {service[1]:5.2f} s CPU")
     for label, (wall, cpu) in render.items():
-        print(f"  {"render " + label:<34} {wall:5.2f} s / {cpu:5.2f} s CPU")
+        print(f"  {'render ' + label:<34} {wall:5.2f} s / {cpu:5.2f} s CPU")
 
 
 def best_of(n: int, fn) -> tuple[float, float]:
