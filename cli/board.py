@@ -26,7 +26,7 @@ def board(
     from listing.timeutil import local_today
 
     colour = check_choice(colour, COLOURS, "--colour")
-    state = check_choice(state, ("listed", "under_review"), "--state", aliases=_state_aliases())
+    state = check_choice(state, ("listed", "under_review"), "--state", aliases=_state_aliases() if state else None)
     sort = check_choice(sort, SORTS, "--sort")
     with context.session(readonly=True) as session:
         jurisdiction = check_jurisdiction(session, jurisdiction)
