@@ -93,8 +93,8 @@ class BoardTable:
     def __init__(self, rows: list[dict], wide: bool = False) -> None:
         self.rows, self.wide = rows, wide
 
-    def columns(self) -> tuple[list[tuple[str, str]], list[list[str]]]:
-        """[(header, justify)] and each row's cells, the company column excluded. The months of
+    def columns(self) -> tuple[list[tuple[str, str, int]], list[list[str]]]:
+        """[(header, justify, least width)] and each row's cells, the company column excluded. The months of
         the cycle share one column (M1 M2 M3 M4), each month as wide as its widest mark or label."""
         from rich.cells import cell_len
 
@@ -103,9 +103,10 @@ class BoardTable:
         months = [[cell(m) for m in r["months"]] for r in self.rows]
         labels = [tr("col.month_n", n=n + 1) for n in range(max((len(m) for m in months), default=3))]
         month_width = max([cell_len(x) for x in labels] + [cell_len(c) for c in {c for m in months for c in m}])
-        heads = [(tr("col.cycle_short"), "right"), (" ".join(_fit(x, month_width, "center") for x in labels), "left"),
-                 (tr("col.review_in"), "right"), (tr("col.sampled_short"), "right"), (tr("col.trend_short"), "left"),
-                 (tr("col.problems_short"), "right"), (tr("col.ready_short"), "center")]
+        heads = [(tr("col.cycle_short"), "right", 3), (" ".join(_fit(x, month_width, "center") for x in labels), "left", 0),
+                 (tr("col.review_in"), "right", 5), (tr("col.sampled_short"), "right", 4),
+                 (tr("col.trend_short"), "left", 8), (tr("col.problems_short"), "right", 5),
+                 (tr("col.ready_short"), "center", 2)]
         cells = []
         for r, marks in zip(self.rows, months):
             days = "" if r["days_to_review"] is None else str(r["days_to_review"])
@@ -123,11 +124,9 @@ class BoardTable:
         heads, cells = self.columns()
         safe = output.scrub([[r["company"], r["uscc"]] for r in self.rows])
         names = [("⚑" if r["escalated"] else "") + name for r, (name, _) in zip(self.rows, safe)]
-        mins = (5, 4, 8, 5, 2)  # review, sampled, trend, problems, ready: as wide as their figures
-        widths = [max([cell_len(h), (mins[i - 2] if i >= 2 else 3)] + [cell_len(c[i]) for c in cells])
-                  for i, (h, _) in enumerate(heads)]
+        widths = [max([cell_len(h), least] + [cell_len(c[i]) for c in cells]) for i, (h, _, least) in enumerate(heads)]
         if self.wide:
-            heads = [(tr("col.code"), "left")] + heads
+            heads = [(tr("col.code"), "left", 0)] + heads
             widths = [max([cell_len(tr("col.code"))] + [len(u) for _, u in safe])] + widths
             cells = [[u] + c for (_, u), c in zip(safe, cells)]
         rest = sum(widths) + len(gap) * len(widths)
@@ -136,17 +135,16 @@ class BoardTable:
         # narrow console names and codes fold to what is left, down to NAME_NARROWEST cells
         name_width = longest if self.wide else min(longest, max(options.max_width - rest, self.NAME_NARROWEST))
 
-        def line(name: str, values: list[str]) -> str:
-            return gap.join([_fit(name, name_width, "left")] + [_fit(v, w, j) for v, w, (_, j) in zip(values, widths, heads)])
+        def after_name(values: list[str]) -> str:
+            return gap + gap.join(_fit(v, w, justify) for v, w, (_, justify, _) in zip(values, widths, heads))
 
-        blank = [""] * len(widths)
         header = console.get_style("table.header")
         title = tr("title.board")
         total = name_width + rest
         yield Segment(" " * max(0, (total - cell_len(title)) // 2))
         yield Segment(title, console.get_style("table.title"))
         yield Segment.line()
-        yield Segment(line(tr("col.company"), [h for h, _ in heads]).rstrip(), header)
+        yield Segment((_fit(tr("col.company"), name_width, "left") + after_name([h for h, _, _ in heads])).rstrip(), header)
         yield Segment.line()
         dim = console.get_style("dim")
         styles = {c: console.get_style(c) for c in ("red", "yellow", "green")}
@@ -154,7 +152,7 @@ class BoardTable:
             chunks = [name] if self.wide else chop_cells(name, name_width)
             style = styles.get(r["colour"])
             yield Segment(chunks[0], style)
-            yield Segment((" " * (name_width - cell_len(chunks[0])) + gap + line("", values)[name_width + len(gap):]).rstrip() + "\n")
+            yield Segment((" " * (name_width - cell_len(chunks[0])) + after_name(values)).rstrip() + "\n")
             for chunk in chunks[1:]:
                 yield Segment(chunk, style)
                 yield Segment.line()
