@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import case
 from sqlmodel import Session, func, select
 
+from listing.domain.findings import NOT_COUNTED
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.store.tables import (
@@ -70,7 +71,8 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
     month_first = today.replace(day=1)
     inspected = defaultdict(lambda: {"transport": 0, "police": 0})
     for cid, dept, n in session.exec(select(Inspection.company_id, Inspection.department, func.count())
-                                     .where(Inspection.company_id.in_(ids), Inspection.day >= month_first, Inspection.day <= today)
+                                     .where(Inspection.company_id.in_(ids), Inspection.day >= month_first, Inspection.day <= today,
+                                            Inspection.voided_at.is_(None))
                                      .group_by(Inspection.company_id, Inspection.department)).all():
         inspected[cid][dept] = n
     listing_ids = [l.id for l, _ in pairs]
@@ -89,7 +91,7 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
     violations = defaultdict(lambda: [0] * WEEKS)
     week = _week_of(Finding.day, week0)
     for cid, k, n in session.connection().execute(select(Finding.company_id, week, func.count()).where(
-            Finding.company_id.in_(ids), Finding.day > week0, Finding.state != "dismissed",
+            Finding.company_id.in_(ids), Finding.day > week0, Finding.state.notin_(NOT_COUNTED),
             Finding.rule.notin_(["no_data", "partial_data", "signal_gap"])).group_by(Finding.company_id, week)).all():
         violations[cid][k] += n
     problems = problem_counts(session, ids, today)
