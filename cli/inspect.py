@@ -55,7 +55,7 @@ def list_(
 
 @app.command("void")
 def void(inspection_id: int = typer.Argument(..., help="The inspection's id (inspect list)."),
-         reason: str = ReasonOption, as_json: JsonOption = False) -> None:
+         reason: str = ReasonOption) -> None:
     """Void an inspection recorded by mistake (it did not happen): kept, counted nowhere; the
     month goes back to owed, or missed once due. Its inspector or a supervisor."""
     from listing.services import corrections
@@ -63,9 +63,6 @@ def void(inspection_id: int = typer.Argument(..., help="The inspection's id (ins
     with context.session() as session:
         result = corrections.void_inspection(session, context.actor(session), inspection_id, reason=reason,
                                              now=context.now())
-    if as_json:
-        output.print_json(result)
-        return
     output.message(output.tr("msg.inspection_voided", id=inspection_id, reason=result["reason"]))
 
 

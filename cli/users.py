@@ -42,7 +42,6 @@ def list_(as_json: JsonOption = False) -> None:
 def rename(
     old: str = typer.Argument(..., help="The user's name now."),
     new: str = typer.Argument(..., help="The new name (login)."),
-    as_json: JsonOption = False,
 ) -> None:
     """Rename a user (admin; audited): every record naming them follows in one transaction, so four
     eyes still holds; the audit log keeps the old name, which nobody else may take."""
@@ -52,9 +51,6 @@ def rename(
     with context.session() as session:
         old = check_user(session, old, "OLD")
         result = rename_user(session, context.actor(session), old, new, now=context.now())
-    if as_json:
-        output.print_json(result)
-        return
     output.message(output.tr("msg.user_renamed", old=result["old"], new=result["new"],
                              n=sum(result["rewritten"].values())))
 

@@ -107,6 +107,12 @@ def supervises(actor: Actor, department: str) -> bool:
     return actor.role is Role.ADMIN or (actor.city_level and actor.role.value == department)
 
 
+def may_move_to(actor: Actor, department: str) -> bool:
+    """An inspection moved to another department must still be one its department could have
+    recorded: the actor records for that department or supervises it."""
+    return actor.role in POLICY[f"inspection.record.{department}"] or supervises(actor, department)
+
+
 def authorize_correction(actor: Actor, action: str, *, recorder: str | None, department: str,
                          jurisdiction: str | None) -> None:
     """Voiding or correcting a record is for the officer who recorded it or a supervisor of its

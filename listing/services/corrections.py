@@ -20,7 +20,7 @@ from listing.domain import corrections as rules
 from listing.domain import findings as finding_rules
 from listing.domain import months
 from listing.domain import problems as problem_rules
-from listing.domain.policy import Actor, authorize_correction
+from listing.domain.policy import Actor, authorize_correction, may_move_to
 from listing.services import audit
 from listing.store.tables import (
     Company,
@@ -33,7 +33,7 @@ from listing.store.tables import (
     Violation,
 )
 from listing.timeutil import to_local
-from messages.errors import Conflict, NotFound
+from messages.errors import Conflict, NotFound, PermissionDenied
 
 POLICE = "police"
 
@@ -93,6 +93,9 @@ def correct_inspection(session: Session, actor: Actor, inspection_id: int, *, re
     if target.id != company.id or fix.department != row.department:  # the new record must be theirs to make too
         authorize_correction(actor, "inspection.correct", recorder=row.inspector, department=fix.department,
                              jurisdiction=target.jurisdiction)
+    if fix.department != row.department and not may_move_to(actor, fix.department):
+        raise PermissionDenied("err.role_denied", user=actor.name, role=actor.role.value,
+                               action=f"inspection.record.{fix.department}")
     _mark_voided(session, row, actor, fix.reason, now)
     new = new_row(session, target, fix.department, fix.day, row.inspector, now=now, notes=row.notes,
                   findings=row.findings, corrects_id=row.id)

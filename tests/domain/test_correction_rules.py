@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from listing.domain import corrections, findings, months, problems
-from listing.domain.policy import CITY, Actor, Role, authorize_correction, supervises
+from listing.domain.policy import CITY, Actor, Role, authorize_correction, may_move_to, supervises
 from messages.errors import Conflict, PermissionDenied, ValidationError
 
 D = dt.date(2026, 11, 20)
@@ -35,6 +35,9 @@ def test_the_recorder_or_a_supervisor_of_the_department_may_void():
         authorize_correction(WANG, "inspection.void", recorder="wang", department="police", jurisdiction="滨江区")
     assert err.value.key == "err.jurisdiction_denied"
     assert supervises(CITY_TRANSPORT, "transport") and not supervises(CITY_TRANSPORT, "police")
+    # a police inspection moved to transport: the police recorder may not, the administrator may
+    assert not may_move_to(WANG, "transport") and may_move_to(WANG, "police")
+    assert may_move_to(ADMIN, "transport") and may_move_to(CITY_TRANSPORT, "transport")
     with pytest.raises(PermissionDenied):  # only police (and the administrator) touch findings
         authorize_correction(CITY_TRANSPORT, "finding.reopen", recorder=None, department="police", jurisdiction="西湖区")
 

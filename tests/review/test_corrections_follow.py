@@ -159,6 +159,11 @@ def test_a_correction_is_a_new_record_and_both_months_and_companies_follow(count
         assert (counts[a_cid].open, counts[b_cid].open) == (0, 1)
     assert _obligation(county, a_cid, "2026-03", "police") == "missed"
     assert _obligation(county, b_cid, "2026-03", "police") == "met"
+    with pytest.raises(PermissionDenied) as err:  # a police officer cannot turn it into a transport inspection
+        with county.session() as s:
+            corrections.correct_inspection(s, actor(county, "wang"), out["new_id"], reason="r", now=local(2026, 4, 2),
+                                           department="transport")
+    assert err.value.key == "err.role_denied"
     with county.session() as s:  # the voided one cannot be corrected again; the new one can
         with pytest.raises(Conflict):
             corrections.correct_inspection(s, actor(county, "wang"), ins, reason="r", now=local(2026, 4, 2),
