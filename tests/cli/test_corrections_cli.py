@@ -94,7 +94,7 @@ def test_reopen_and_void_a_finding(run, world):
 def test_rename_a_user_keeps_four_eyes(run, world):
     r = run("users", "rename", "transport", "transport.li", user="admin")
     assert r.exit_code == 0, r.output
-    assert "user transport is now transport.li (3 records follow" in " ".join(r.stderr.split())
+    assert "user transport is now transport.li (records naming them, rewritten: 3;" in " ".join(r.stderr.split())
     log = json.loads(run("audit", "log", "--json", "--action", "users.rename", user="admin").stdout)
     assert log[0]["after"]["rewritten"] == {"inspection.inspector": 2, "problem.rectified_by": 1}
     r = run("problems", "verify", str(world["problem"]), user="transport.li")
