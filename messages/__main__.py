@@ -11,14 +11,12 @@ from messages import DOMAIN, LANGS, LOCALE_DIR
 def compiled(lang: str) -> tuple[bytes, bytes]:
     """(the .mo the .po compiles to, the .mo on disk)."""
     from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
 
-    folder = LOCALE_DIR / lang / "LC_MESSAGES"
-    with open(folder / f"{DOMAIN}.po", "rb") as f:
-        cat = read_po(f, locale=lang)
+    from messages import po
+
     buf = io.BytesIO()
-    write_mo(buf, cat, use_fuzzy=False)
-    mo = folder / f"{DOMAIN}.mo"
+    write_mo(buf, po.read(lang), use_fuzzy=False)
+    mo = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
     return buf.getvalue(), mo.read_bytes() if mo.exists() else b""
 
 

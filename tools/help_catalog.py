@@ -3,14 +3,14 @@
     python -m tools.help_catalog            # then fill the empty msgstr in messages/locale/zh/...po
     python -m messages compile
 
-`--dump FILE` writes the missing ones as JSON {english: ""} instead; `--load FILE` takes such a
+`--prune` removes the help texts no command uses any more. `--dump FILE` writes the missing ones as JSON {english: ""} instead; `--load FILE` takes such a
 file back with its translations filled in. A test fails while any help text has no Chinese."""
 from __future__ import annotations
 
 import json
 import sys
 
-from messages import DOMAIN, LOCALE_DIR
+from messages import po
 
 
 def missing() -> list[str]:
@@ -25,10 +25,7 @@ def missing() -> list[str]:
 
 
 def _read():
-    from babel.messages.pofile import read_po
-
-    with open(LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as f:
-        return read_po(f, locale="zh")
+    return po.read("zh")
 
 
 def _is_chinese(text: str) -> bool:
@@ -36,15 +33,27 @@ def _is_chinese(text: str) -> bool:
 
 
 def add(translations: dict[str, str]) -> int:
-    from babel.messages.pofile import write_po
-
-    po = LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{DOMAIN}.po"
     cat = _read()
     for text, zh in translations.items():
         cat.add(text, zh, auto_comments=["cli help"])
-    with open(po, "wb") as f:
-        write_po(f, cat, sort_output=True, width=100, include_lineno=False)
+    po.write("zh", cat)
     return len(translations)
+
+
+def prune() -> list[str]:
+    """Remove the help-text entries no command uses any more."""
+    import typer
+
+    import main
+    from cli.help_lang import help_texts
+
+    used = set(help_texts(typer.main.get_command(main.app)))
+    cat = _read()
+    stale = [m.id for m in cat if m.id and "cli help" in m.auto_comments and m.id not in used]
+    for text in stale:
+        cat.delete(text)
+    po.write("zh", cat)
+    return stale
 
 
 def main(argv: list[str]) -> int:
@@ -56,6 +65,9 @@ def main(argv: list[str]) -> int:
         with open(argv[1], encoding="utf-8") as f:
             data = {k: v for k, v in json.load(f).items() if v}
         print(f"added {add(data)} translations")
+        return 0
+    if argv[:1] == ["--prune"]:
+        print(f"removed {len(prune())} help texts no command uses")
         return 0
     print(f"added {add(dict.fromkeys(missing(), ''))} empty entries")
     return 0

@@ -7,7 +7,9 @@ What an answer means (a platform failure is never the company's fault):
 - `unavailable`: no real answer: connection errors, timeouts, 429/5xx after retries, bodies that
   are not the API's JSON, paging that broke off, other 4xx. The vehicle-day is asked again later.
 - 401/403 is our configuration (the token), not a vehicle's answer: `PlatformAuthError` stops
-  the whole fetch at once.
+  the whole fetch at once. So is a 404 for every one of `UNKNOWN_FLEET` or more vehicles asked
+  together: a platform that knows none of them is a wrong URL, not a fleet that vanished
+  (`PlatformUnknownFleet`); no vehicle of such a batch is "not on the platform".
 
 Bearer token, paging, explicit timeouts, concurrent requests on one connection pool, retries with
 exponential backoff (tenacity), a circuit breaker so a platform that is down is not hammered
@@ -34,6 +36,7 @@ from listing import redact
 from messages.errors import GuapaiError
 
 MAX_PAGES = 1000  # a guard against a platform that pages forever
+UNKNOWN_FLEET = 5  # this many vehicles asked together, all unknown to the platform: our URL is wrong
 WIRE = {"time": pl.Utf8, "lat": pl.Float64, "lon": pl.Float64, "speed_kmh": pl.Float64, "heading": pl.Float64,
         "status": pl.Int64, "alarm": pl.Int64}
 
@@ -48,12 +51,24 @@ class PlatformError(GuapaiError):
         self.status = status
 
 
-class PlatformAuthError(GuapaiError):
-    """401/403: the platform refuses our token. Our configuration, never a vehicle's answer."""
+class PlatformConfigError(GuapaiError):
+    """Our configuration is wrong, never a vehicle's answer: the whole fetch stops."""
+
+
+class PlatformAuthError(PlatformConfigError):
+    """401/403: the platform refuses our token."""
 
     def __init__(self, status: int):
         super().__init__("err.platform_token", status=status)
         self.status = status
+
+
+class PlatformUnknownFleet(PlatformConfigError):
+    """A 404 for every vehicle of a batch of UNKNOWN_FLEET or more: the platform URL is wrong."""
+
+    def __init__(self, asked: int):
+        super().__init__("err.platform_unknown_fleet", asked=asked)
+        self.status = 404
 
 
 class _Retryable(Exception):
@@ -231,7 +246,8 @@ class PlatformClient:
                    on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
         """Concurrent fetches (at most `concurrency` in flight, one connection pool). A 401/403
         stops everything and raises PlatformAuthError; a platform that stops answering trips
-        the breaker: the remaining vehicles are `unavailable` without being asked."""
+        the breaker: the remaining vehicles are `unavailable` without being asked. A platform
+        that knows none of UNKNOWN_FLEET or more vehicles raises PlatformUnknownFleet."""
         results: dict[str, FetchResult] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency)
         try:
@@ -241,6 +257,8 @@ class PlatformClient:
                     on_done(result)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if len(results) >= UNKNOWN_FLEET and all(r.status == UNKNOWN_VEHICLE for r in results.values()):
+            raise PlatformUnknownFleet(len(results))
         return results
 
     def reset_breaker(self) -> None:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
+from listing.domain.findings import NOT_COUNTED
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.store.tables import (
@@ -89,7 +90,7 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
     inspected = defaultdict(lambda: {"transport": 0, "police": 0})
     for cid, dept, n in grouped(select(Inspection.company_id, Inspection.department, func.count())
                                 .where(Inspection.company_id.in_(companies), Inspection.day >= month_first,
-                                       Inspection.day <= today)
+                                       Inspection.day <= today, Inspection.voided_at.is_(None))
                                 .group_by(Inspection.company_id, Inspection.department)):
         inspected[cid][dept] = n
     # days sampled in each company's current cycle
@@ -107,7 +108,7 @@ def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | No
     violations = defaultdict(lambda: [0] * WEEKS)
     week = _week_of(Finding.day, week0)
     for cid, k, n in grouped(select(Finding.company_id, week, func.count()).where(
-            Finding.company_id.in_(companies), Finding.day > week0, Finding.state != "dismissed",
+            Finding.company_id.in_(companies), Finding.day > week0, Finding.state.notin_(NOT_COUNTED),
             Finding.rule.notin_(["no_data", "partial_data", "signal_gap"])).group_by(Finding.company_id, week)):
         violations[cid][k] += n
     problems = problem_counts(session, ids, today, among=companies)

@@ -53,6 +53,10 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
                                   record_no=f"finding-{row.id}")
             session.add(violation)
             session.flush()
+        elif violation.voided_at is not None:  # confirmed again after a reopen: the same violation counts again
+            violation.voided_at, violation.void_reason = None, None
+            session.add(violation)
+            session.flush()
         violation_id = violation.id
     when = row.start.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
     problem = Problem(company_id=row.company_id, listing_id=None, source="finding", source_id=row.id,

@@ -81,7 +81,7 @@ def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date,
     days: dict[int, list] = defaultdict(list)
     for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
             Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1),
-            Inspection.day <= today)).all():
+            Inspection.day <= today, Inspection.voided_at.is_(None))).all():
         days[cid].append((dept, day))
     settled: dict[int, dict] = defaultdict(dict)
     for cid, month, dept, state in session.exec(select(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from listing.domain.problems import CLOSED
+from listing.domain.problems import OPEN_STATES
 from listing.store.tables import Problem
 
 
@@ -27,7 +27,8 @@ class ProblemCount:
 
 
 def is_open(state: str) -> bool:
-    return state != CLOSED
+    """Not verified and not voided (a problem opened by mistake counts nowhere)."""
+    return state in OPEN_STATES
 
 
 def is_overdue(state: str, due: dt.date | None, today: dt.date) -> bool:
@@ -46,11 +47,11 @@ def count(rows, today: dt.date) -> ProblemCount:
 
 
 def unverified(session: Session, company_ids) -> list:
-    """Every problem of these companies not verified, whenever created: rows (id, company_id,
-    state, due, created_at). The acceptance checklist loads its problems here too.
+    """Every problem of these companies not verified (nor voided), whenever created: rows (id,
+    company_id, state, due, created_at). The acceptance checklist loads its problems here too.
     `company_ids`: a list of ids, or a query selecting them (the board's listings in scope)."""
     return session.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.due, Problem.created_at).where(
-        Problem.company_id.in_(company_ids), Problem.state != CLOSED)).all()
+        Problem.company_id.in_(company_ids), Problem.state.in_(OPEN_STATES))).all()
 
 
 def problem_counts(session: Session, company_ids: list[int], today: dt.date, among=None) -> dict[int, ProblemCount]:

@@ -153,8 +153,9 @@ def _assignments(session: Session, vehicle_ids: list[int]) -> pl.DataFrame:
 
 def run_day(ctx, day: dt.date) -> dict:
     """The job's work for one local day. Raises SamplingIncomplete while the platform owes
-    answers, PlatformAuthError (one line about the token) on 401/403."""
-    from listing.clients.platform import PlatformAuthError, PlatformClient
+    answers, PlatformConfigError (one line: the token on 401/403, the URL when the platform knows
+    none of the vehicles asked)."""
+    from listing.clients.platform import PlatformClient, PlatformConfigError
     from rules.trajectory import load_rules
 
     store, settings = ctx.store, ctx.settings
@@ -179,7 +180,7 @@ def run_day(ctx, day: dt.date) -> dict:
             for k, batch in enumerate(batches):
                 try:
                     fetched = pending.result()
-                except PlatformAuthError as exc:
+                except PlatformConfigError as exc:
                     _record_failures(store, [sid for b in batches[k:] for sid, *_ in b], exc.message("en"), ctx.now)
                     _notice_if_overdue(store, ctx, day, cfg)
                     raise

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from listing.simulation.panels import PanelPlan, simulate_panel
-from rules.effect import Design, Treated, match, measure, stack, wild_pvalues, windows
+from rules.effect import Design, Treated, match, measure, stack, windows
+from rules.wild_bootstrap import wild_pvalues
 
 
 def flat_panel(rates: dict[int, float], months: int = 24, fleet: float = 10.0, metric: str = "violations"):

@@ -86,7 +86,7 @@ def test_a_deadlock_postgres_breaks_is_retried_and_the_write_lands_once(pg_url):
 
     from sqlalchemy import text
 
-    from tools.load.run import write_retrying
+    from tools.load.officer import write_retrying
     from listing.store.db import open_store
 
     store = open_store(pg_url, migrate=False)

@@ -6,7 +6,16 @@ import json
 import httpx
 import pytest
 
-from listing.clients.platform import WIRE, PlatformAuthError, PlatformClient, PlatformError, _Retryable, decode_page
+from listing.clients.platform import (
+    UNKNOWN_FLEET,
+    WIRE,
+    PlatformAuthError,
+    PlatformClient,
+    PlatformError,
+    PlatformUnknownFleet,
+    _Retryable,
+    decode_page,
+)
 from listing.simulation.platform import Faults, start_simulator
 
 L = dt.timezone(dt.timedelta(hours=8))
@@ -82,6 +91,33 @@ def test_401_and_403_stop_everything_with_one_line_about_the_token(status):
     assert "token" in text and "\n" not in text and TOKEN not in text and str(status) in text
     assert "令牌" in err.value.message("zh")
     assert calls["n"] <= 8  # the 200 vehicles were not all asked: the first refusal stops the rest
+
+
+@pytest.mark.parametrize("known", [0, 1])
+def test_a_platform_that_knows_none_of_a_batch_is_a_wrong_url_not_a_fleet_off_the_platform(known):
+    """A 404 for every vehicle asked together is our URL (a gateway's 404 for a path it does not
+    have): the fetch stops with one line naming GUAPAI_PLATFORM_URL and no vehicle is "unknown".
+    One vehicle the platform knows makes the others' 404s real answers again."""
+    plates = [f"浙A{i:05d}" for i in range(UNKNOWN_FLEET)]
+
+    def handler(request):
+        if known and plates[0] in request.url.path:
+            return httpx.Response(200, json={"positions": [], "next_page_token": None})
+        return httpx.Response(404, json={"error": "not found"})
+
+    c = client(handler, concurrency=2)
+    if known:
+        results = c.fetch_many(plates, *DAY)
+        assert [results[p].status for p in plates] == ["ok"] + ["unknown_vehicle"] * (UNKNOWN_FLEET - 1)
+        return
+    with pytest.raises(PlatformUnknownFleet) as err:
+        c.fetch_many(plates, *DAY)
+    text = err.value.message("en")
+    assert "GUAPAI_PLATFORM_URL" in text and str(UNKNOWN_FLEET) in text and "\n" not in text
+    assert "未知车辆" in err.value.message("zh")
+    # fewer vehicles than that: each 404 stays the platform's answer about that vehicle
+    few = c.fetch_many(plates[:UNKNOWN_FLEET - 1], *DAY)
+    assert {r.status for r in few.values()} == {"unknown_vehicle"}
 
 
 def test_404_on_the_vehicle_is_the_platforms_answer_and_a_lost_page_is_asked_again():

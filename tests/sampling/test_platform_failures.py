@@ -104,6 +104,26 @@ def test_retried_days_change_nothing_already_stored(people):
         assert {row[0] for row in after[0].values()} == {"scanned"}
 
 
+def test_a_wrong_platform_url_holds_nothing_against_anyone(people):
+    """Every vehicle answered 404 (the URL points at a gateway path that does not exist): the run
+    is not done, says which setting to check, and no vehicle gets a not_on_platform finding."""
+    _, vehicles = fleet(people)
+    with start_simulator(vehicles, seed=11) as sim:
+        real = httpx.HTTPTransport()
+
+        def wrong_path(request: httpx.Request) -> httpx.Response:
+            return real.handle_request(httpx.Request("GET", str(request.url).replace("/api/v1/", "/api/v2/"),
+                                                     headers=request.headers))
+
+        outcome = run(people, settings_for(sim.url), transport=httpx.MockTransport(wrong_path))
+        assert outcome.status == "failed" and "GUAPAI_PLATFORM_URL" in outcome.error
+        samples, findings = samples_and_findings(people)
+        assert findings == [] and samples and {s.status for s, _ in samples} == {"selected"}
+        assert all("GUAPAI_PLATFORM_URL" in s.last_error for s, _ in samples)
+        assert run(people, settings_for(sim.url)).status == "done"  # the URL fixed: real answers
+        assert {s.status for s, _ in samples_and_findings(people)[0]} == {"scanned"}
+
+
 def test_the_scheduler_retries_a_day_the_platform_left_unanswered_with_backoff(people):
     _, vehicles = fleet(people, companies=1)
     with start_simulator(vehicles, seed=11) as sim:
