@@ -6,15 +6,16 @@ import typer
 from cli import context, output
 from cli.options import JsonOption
 
-app = typer.Typer(help="Review sampled findings: list, show, confirm, dismiss. 抽查线索审核。", no_args_is_help=True)
+app = typer.Typer(help="Review sampled findings: list, show, confirm, dismiss, reopen, void. 抽查线索审核。",
+                  no_args_is_help=True)
 
-STATES = ("suspected", "confirmed", "dismissed", "all")
+STATES = ("suspected", "confirmed", "dismissed", "voided", "all")
 
 
 @app.command("list")
 def list_(
     day: str = typer.Option(None, "--date", help="YYYY-MM-DD"),
-    state: str = typer.Option("suspected", "--state", help="suspected | confirmed | dismissed | all"),
+    state: str = typer.Option("suspected", "--state", help="suspected | confirmed | dismissed | voided | all"),
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     rule: str = typer.Option(None, "--rule", help="Only this rule: overspeed, fatigue_continuous, ... (or 超速, ...)."),
     limit: int = typer.Option(200, "--limit"),
@@ -59,6 +60,28 @@ def dismiss(finding_id: int = typer.Argument(...), reason: str = typer.Option(..
     with context.session() as session:
         row = findings.dismiss(session, context.actor(session), finding_id, reason=reason, now=context.now())
     output.message(output.tr("msg.finding_changed", id=row.id, state=output.label(row.state, "fstate.")))
+
+
+def _correct(action: str):
+    def run(finding_id: int = typer.Argument(..., help="The finding's id (findings list)."),
+            reason: str = typer.Option(..., "--reason", help="Why (required; kept in the audit log).")) -> None:
+        from listing.services import corrections
+
+        change = corrections.reopen_finding if action == "reopen" else corrections.void_finding
+        with context.session() as session:
+            row = change(session, context.actor(session), finding_id, reason=reason, now=context.now())
+        output.message(output.tr("msg.finding_changed", id=row.id, state=row.state))
+
+    run.__doc__ = {
+        "reopen": "Confirmed or dismissed by mistake: back to suspected, to be decided again (what a "
+                  "confirmation made is voided). The deciding officer or a supervisor.",
+        "void": "Not a finding at all (e.g. a GPS glitch): voided, with what a confirmation made. The "
+                "deciding officer or a supervisor."}[action]
+    return run
+
+
+for _a in ("reopen", "void"):
+    app.command(_a)(_correct(_a))
 
 
 @app.command("show")

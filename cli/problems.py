@@ -6,12 +6,12 @@ import typer
 from cli import context, output
 from cli.options import JsonOption
 
-app = typer.Typer(help="Problems: list, rectify, verify (by another officer), reopen. 问题整改。", no_args_is_help=True)
+app = typer.Typer(help="Problems: list, rectify, verify (by another officer), reopen, void. 问题整改。", no_args_is_help=True)
 
 
 @app.command("list")
 def list_(
-    state: str = typer.Option(None, "--state", help="open | rectified | verified | reopened"),
+    state: str = typer.Option(None, "--state", help="open | rectified | verified | reopened | voided"),
     company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     overdue: bool = typer.Option(False, "--overdue", help="Only overdue problems."),
     as_json: JsonOption = False,
@@ -21,7 +21,7 @@ def list_(
     from listing.services import problems
     from listing.timeutil import local_today
 
-    state = check_choice(state, ("open", "rectified", "verified", "reopened"), "--state")
+    state = check_choice(state, ("open", "rectified", "verified", "reopened", "voided"), "--state")
     with context.session(readonly=True) as session:
         uscc = context.company(session, company, as_json).uscc if company else None
         rows = problems.list_problems(session, context.actor(session), today=local_today(context.now), state=state,
@@ -48,3 +48,15 @@ def _change(action: str):
 
 for _a in ("rectify", "verify", "reopen"):
     app.command(_a)(_change(_a))
+
+
+@app.command("void")
+def void(problem_id: int = typer.Argument(..., help="The problem's id (problems list)."),
+         reason: str = typer.Option(..., "--reason", help="Why (required; kept in the audit log).")) -> None:
+    """Void a problem opened by mistake: kept, counted nowhere (no longer blocks delisting). The
+    officer who opened it or a supervisor."""
+    from listing.services import corrections
+
+    with context.session() as session:
+        row = corrections.void_problem(session, context.actor(session), problem_id, reason=reason, now=context.now())
+    output.message(output.tr("msg.problem_voided", id=row.id, reason=row.void_reason))

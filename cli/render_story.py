@@ -28,9 +28,10 @@ def _record(r: dict, lang: str = "en") -> str:
     return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} {r['code']}"
 
 
-def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
-    """(date, sentence) for the timeline; findings grouped per day so a busy month stays readable."""
-    lines: list[tuple[dt.datetime, str]] = []
+def event_lines(data: dict, lang: str) -> list[tuple[str, str, bool]]:
+    """(date, sentence, voided) for the timeline; findings grouped per day so a busy month stays
+    readable. A voided inspection or problem keeps its line, with who voided it and why."""
+    lines: list[tuple[dt.datetime, str, bool]] = []
     findings_by_day = defaultdict(list)
     records_by_criterion = defaultdict(list)
     for e in data["timeline"]:
@@ -59,19 +60,21 @@ def event_lines(data: dict, lang: str) -> list[tuple[str, str]]:
             text = t("ev.notice", lang, notice=e["notice"], about=e["about"] or "")
         else:
             text = kind
-        lines.append((at, text))
+        if e.get("voided"):
+            text += " — " + t("ev.voided", lang, reason=e.get("void_reason") or "–")
+        lines.append((at, text, bool(e.get("voided"))))
     for day, items in findings_by_day.items():
         rules = Counter(t(f"rule.{f['rule']}", lang) for f in items)
         states = Counter(t(f"fstate.{f['state']}", lang) for f in items)
         at = items[0]["at"]
         lines.append((at, t("ev.findings", lang, n=len(items), rules=", ".join(f"{k} {v}" for k, v in rules.items()),
-                            states=", ".join(f"{k} {v}" for k, v in states.items()))))
+                            states=", ".join(f"{k} {v}" for k, v in states.items())), False))
     for criterion, items in records_by_criterion.items():  # the records behind a criterion: one line
         shown = ", ".join(_record(e["record"], lang) for e in items[:3]) + (" …" if len(items) > 3 else "")
         lines.append((items[0]["at"], t("ev.records", lang, n=len(items), criterion=t(f"criterion.{criterion}", lang),
-                                        first=_d(items[0]["at"]), last=_d(items[-1]["at"]), shown=shown)))
+                                        first=_d(items[0]["at"]), last=_d(items[-1]["at"]), shown=shown), False))
     lines.sort(key=lambda x: x[0])
-    return [(_d(at), text) for at, text in lines]
+    return [(_d(at), text, voided) for at, text, voided in lines]
 
 
 def story_renderables(data: dict, lang: str) -> list:
@@ -97,8 +100,8 @@ def story_renderables(data: dict, lang: str) -> list:
     timeline = Table(title=t("story.timeline", lang), box=None, show_header=False, pad_edge=False)
     timeline.add_column(no_wrap=True, style="dim")
     timeline.add_column(overflow="fold")
-    for day, text in event_lines(data, lang):
-        timeline.add_row(day, text)
+    for day, text, voided in event_lines(data, lang):
+        timeline.add_row(day, Text(text, style="strike dim") if voided else text)
     parts.append(timeline)
     for listing in data["listings"]:
         for cyc in listing["cycles"]:

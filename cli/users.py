@@ -39,6 +39,23 @@ def list_(as_json: JsonOption = False) -> None:
                 as_json=as_json)
 
 
+@app.command("rename")
+def rename(
+    old: str = typer.Argument(..., help="The user's name now."),
+    new: str = typer.Argument(..., help="The new name (login)."),
+) -> None:
+    """Rename a user (admin; audited): every record naming them follows in one transaction, so four
+    eyes still holds; the audit log keeps the old name, which nobody else may take."""
+    from cli.options import check_user
+    from listing.services.user_admin import rename_user
+
+    with context.session() as session:
+        old = check_user(session, old, "OLD")
+        result = rename_user(session, context.actor(session), old, new, now=context.now())
+    output.message(output.tr("msg.user_renamed", old=result["old"], new=result["new"],
+                             n=sum(result["rewritten"].values())))
+
+
 @app.command("set")
 def set_(
     name: str = typer.Argument(..., help="The user to change."),

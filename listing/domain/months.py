@@ -8,6 +8,8 @@ visit, one confirmed on the 10th does. The acceptance checklist uses the same ru
     owed --inspected--> met
       |----fall_due---> missed --inspected--> met   (an inspection dated in the month, recorded late)
       +----waive------> waived                      (the listing ended before the month was owed)
+    met --lost--> owed   (the only inspection counting for it was voided or moved: the clock
+                          then says owed or, once fallen due, missed)
 
 An obligation falls due at local midnight at the start of the next month. Pure: no database, no
 clock; `today` is passed in.
@@ -35,6 +37,7 @@ class ObligationEvent(StrEnum):
     INSPECTED = "inspected"
     FALL_DUE = "fall_due"
     WAIVE = "waive"
+    LOST = "lost"  # the inspection(s) that met it were voided or corrected away
 
 
 TRANSITIONS: dict[tuple[Obligation, ObligationEvent], Obligation] = {
@@ -42,6 +45,7 @@ TRANSITIONS: dict[tuple[Obligation, ObligationEvent], Obligation] = {
     (Obligation.OWED, ObligationEvent.FALL_DUE): Obligation.MISSED,
     (Obligation.OWED, ObligationEvent.WAIVE): Obligation.WAIVED,
     (Obligation.MISSED, ObligationEvent.INSPECTED): Obligation.MET,
+    (Obligation.MET, ObligationEvent.LOST): Obligation.OWED,
 }
 
 
@@ -96,7 +100,8 @@ def step(state: Obligation, event: ObligationEvent) -> Obligation:
 
 def settle(state: Obligation, month: str, inspected: bool, today: dt.date, still_owed: bool = True) -> Obligation:
     """Where one obligation stands on `today`: met when an inspection counts for it, waived when
-    the listing ended so early the month is no longer owed, missed once it has fallen due."""
+    the listing ended so early the month is no longer owed, missed once it has fallen due. Met
+    stays met here (the daily job never takes a month back); see `resettle`."""
     if inspected:
         return step(state, ObligationEvent.INSPECTED)
     if not still_owed:
@@ -104,6 +109,15 @@ def settle(state: Obligation, month: str, inspected: bool, today: dt.date, still
     if today >= due_date(month):
         return step(state, ObligationEvent.FALL_DUE)
     return state
+
+
+def resettle(state: Obligation, month: str, inspected: bool, today: dt.date, still_owed: bool = True) -> Obligation:
+    """Where one obligation stands after an inspection was voided or corrected: a met month with
+    no counting inspection left goes back to owed, and from there where the clock says (missed
+    once fallen due); otherwise as `settle`."""
+    if not inspected:
+        state = step(state, ObligationEvent.LOST)
+    return settle(state, month, inspected, today, still_owed)
 
 
 def counts_for(day: dt.date, month: str, confirmed_on: dt.date, today: dt.date) -> bool:

@@ -50,6 +50,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "problem.reopen": frozenset({Role.TRANSPORT, Role.POLICE, Role.REVIEWER}),
     "finding.confirm": frozenset({Role.POLICE}),
     "finding.dismiss": frozenset({Role.POLICE}),
+    # corrections (作废/更正) of a record made by mistake: further limited to its recorder or a
+    # supervisor (`authorize_correction`)
+    "inspection.void": frozenset({Role.POLICE, Role.TRANSPORT, Role.ADMIN}),
+    "inspection.correct": frozenset({Role.POLICE, Role.TRANSPORT, Role.ADMIN}),
+    "problem.void": frozenset({Role.POLICE, Role.TRANSPORT, Role.ADMIN}),
+    "finding.reopen": frozenset({Role.POLICE, Role.ADMIN}),
+    "finding.void": frozenset({Role.POLICE, Role.ADMIN}),
+    "users.rename": frozenset({Role.ADMIN}),
     "sampling.run": frozenset({Role.POLICE, Role.SYSTEM}),
     "jobs.run": frozenset({Role.ADMIN, Role.SYSTEM}),  # run a scheduled job's period by hand
     "audit.read": frozenset({Role.ADMIN, Role.REVIEWER}),
@@ -91,3 +99,24 @@ def authorize(actor: Actor, action: str, jurisdictions: set[str] | str | None = 
         raise PermissionDenied(
             "err.jurisdiction_denied", user=actor.name, own=actor.jurisdiction, target=", ".join(outside[:5]), action=action
         )
+
+
+def supervises(actor: Actor, department: str) -> bool:
+    """A supervisor of a department's records: a city-level officer of that department (the
+    record's department is its role: police / transport), or the administrator."""
+    return actor.role is Role.ADMIN or (actor.city_level and actor.role.value == department)
+
+
+def may_move_to(actor: Actor, department: str) -> bool:
+    """An inspection moved to another department must still be one its department could have
+    recorded: the actor records for that department or supervises it."""
+    return actor.role in POLICY[f"inspection.record.{department}"] or supervises(actor, department)
+
+
+def authorize_correction(actor: Actor, action: str, *, recorder: str | None, department: str,
+                         jurisdiction: str | None) -> None:
+    """Voiding or correcting a record is for the officer who recorded it or a supervisor of its
+    department (`supervises`), within their jurisdiction."""
+    authorize(actor, action, jurisdiction)
+    if actor.name != recorder and not supervises(actor, department):
+        raise PermissionDenied("err.not_recorder", user=actor.name, recorder=recorder or "-", action=action)

@@ -4,6 +4,8 @@
       ^                  |                     |
       +-- reopened <-----+------ reopen -------+     (reopened --rectify--> rectified)
 
+    any of them --void--> voided   (opened by mistake: with a reason; counted nowhere, final)
+
 A rectification is verified by a different officer than the one who marked it rectified (four
 eyes). Neither may be dated after today or before the problem was created. Pure: no database,
 no clock.
@@ -22,9 +24,15 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("rectified", "verify"): "verified",
     ("rectified", "reopen"): "reopened",
     ("verified", "reopen"): "reopened",
+    ("open", "void"): "voided",
+    ("reopened", "void"): "voided",
+    ("rectified", "void"): "voided",
+    ("verified", "void"): "voided",
 }
 ACTIONS = ("rectify", "verify", "reopen")
 CLOSED = "verified"
+VOIDED = "voided"
+OPEN_STATES = ("open", "reopened", "rectified")  # still to be rectified or verified: they count
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class ProblemCase:
 
 def change(problem: ProblemCase, action: str, officer: str, on: dt.date, today: dt.date) -> ProblemCase:
     """The problem after `action` by `officer` dated `on`; refused when illegal."""
-    target = TRANSITIONS.get((problem.state, action))
+    target = TRANSITIONS.get((problem.state, action)) if action in ACTIONS else None
     if target is None:
         raise Conflict("err.problem_state", id=problem.id, state=problem.state, action=action)
     not_after_today(on, today)
@@ -53,3 +61,18 @@ def change(problem: ProblemCase, action: str, officer: str, on: dt.date, today: 
     if action == "verify":
         return replace(problem, state=target, verified_by=officer, verified_on=on)
     return replace(problem, state=target, verified_by=None, verified_on=None)
+
+
+def void(problem: ProblemCase, reason: str | None) -> ProblemCase:
+    """The problem voided (opened by mistake); a reason is required."""
+    target = TRANSITIONS.get((problem.state, "void"))
+    if target is None:
+        raise Conflict("err.problem_state", id=problem.id, state=problem.state, action="void")
+    require_reason(reason)
+    return replace(problem, state=target)
+
+
+def require_reason(reason: str | None) -> str:
+    if not (reason and reason.strip()):
+        raise ValidationError("err.reason_required")
+    return reason.strip()

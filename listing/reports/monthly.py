@@ -62,15 +62,16 @@ def _month_facts(session: Session, first: dt.date, last: dt.date, as_of: dt.date
         select(Cycle.listing_id, Cycle.outcome, Cycle.decided_at).where(Cycle.decided_at >= lo, Cycle.decided_at < hi)).all()
         if lid in ids and outcome]
     facts.inspections = [r for r in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
-        Inspection.day >= first, Inspection.day <= last)).all() if r[0] in scope]
+        Inspection.day >= first, Inspection.day <= last, Inspection.voided_at.is_(None))).all() if r[0] in scope]
     facts.misses = [(lid, dept) for lid, dept in session.exec(select(InspectionMiss.listing_id, InspectionMiss.department)
                                                               .where(InspectionMiss.month == f"{first:%Y-%m}")).all() if lid in ids]
     facts.problems = [ProblemFact(to_local(created).date(), to_local(verified).date() if verified else None, due)
                       for company, created, verified, due in session.exec(select(
                           Problem.company_id, Problem.created_at, Problem.verified_at, Problem.due).where(
-                          Problem.created_at < hi)).all() if company in scope]
+                          Problem.created_at < hi, Problem.voided_at.is_(None))).all() if company in scope]
     facts.findings = [(rule, state) for company, rule, state in session.exec(select(
-        Finding.company_id, Finding.rule, Finding.state).where(Finding.day >= first, Finding.day <= last)).all()
+        Finding.company_id, Finding.rule, Finding.state).where(Finding.day >= first, Finding.day <= last,
+                                                           Finding.voided_at.is_(None))).all()
         if company in scope]
     facts.samples = [r for r in session.exec(select(Sample.company_id, Sample.vehicle_id, Sample.day, Sample.status).where(
         Sample.day >= first, Sample.day <= last)).all() if r[0] in scope]
@@ -83,7 +84,8 @@ def _month_facts(session: Session, first: dt.date, last: dt.date, as_of: dt.date
 def _companies(session: Session, month: str, first: dt.date, last: dt.date, listings, starts) -> list[dict]:
     insp = defaultdict(lambda: {"transport": 0, "police": 0})
     for cid, dept, n in session.exec(select(Inspection.company_id, Inspection.department, func.count()).where(
-            Inspection.day >= first, Inspection.day <= last).group_by(Inspection.company_id, Inspection.department)).all():
+            Inspection.day >= first, Inspection.day <= last, Inspection.voided_at.is_(None))
+            .group_by(Inspection.company_id, Inspection.department)).all():
         insp[cid][dept] = n
     misses = defaultdict(list)
     for lid, dept in session.exec(select(InspectionMiss.listing_id, InspectionMiss.department).where(InspectionMiss.month == month)).all():
@@ -96,6 +98,7 @@ def _companies(session: Session, month: str, first: dt.date, last: dt.date, list
         found[cid][state] += n
     problems = defaultdict(lambda: {"open": 0, "verified": 0})
     for cid, state, n in session.exec(select(Problem.company_id, Problem.state, func.count())
+                                      .where(Problem.voided_at.is_(None))
                                       .group_by(Problem.company_id, Problem.state)).all():
         problems[cid]["verified" if state == "verified" else "open"] += n
     companies = []
@@ -134,7 +137,7 @@ def _rate_series(session: Session, listings, starts) -> dict[str, list[tuple[str
             if status in ("scanned", "partial"):
                 days[(day - start).days // 7][1] += 1
         for day in session.exec(select(Finding.day).where(Finding.company_id == company.id, Finding.day >= start,
-                                                          Finding.state != "dismissed",
+                                                          Finding.state.notin_(("dismissed", "voided")),
                                                           Finding.rule.notin_(["no_data", "partial_data", "signal_gap"]))).all():
             days[(day - start).days // 7][0] += 1
         out[company.name] = [(f"W{w + 1}", (v / d) if d else None) for w, (v, d) in sorted(days.items())]

@@ -82,21 +82,29 @@ def story(session: Session, actor: Actor, company: Company, today: dt.date, live
         "today": today,
         "listings": out_listings,
         "inspections": [{"id": i.id, "day": i.day, "department": i.department, "inspector": i.inspector,
-                         "notes": i.notes, "findings": i.findings or [], "listing_id": i.listing_id} for i in inspections],
+                         "notes": i.notes, "findings": i.findings or [], "listing_id": i.listing_id,
+                         "corrects": i.corrects_id, **_void(i)} for i in inspections],
         "problems": [{"id": p.id, "created_at": _aware(p.created_at), "description": p.description, "source": p.source,
                       "source_id": p.source_id, "due": p.due, "state": p.state,
                       "overdue": is_overdue(p.state, p.due, today), "rectified_by": p.rectified_by,
-                      "verified_by": p.verified_by} for p in problems],
+                      "verified_by": p.verified_by, **_void(p)} for p in problems],
         "problem_count": problem_counts(session, [company.id], today)[company.id].to_dict(),
         "findings": [{"id": f.id, "day": f.day, "plate": plate, "rule": f.rule, "start": _aware(f.start),
                       "end": _aware(f.end), "max_speed_kmh": (f.evidence or {}).get("max_speed_kmh"),
-                      "state": f.state, "decided_by": f.decided_by, "reason": f.reason, "problem_id": f.problem_id}
-                     for f, plate in findings],
+                      "state": f.state, "decided_by": f.decided_by, "reason": f.reason, "problem_id": f.problem_id,
+                      **_void(f)} for f, plate in findings],
         "sampling": _sampling(samples),
         "notices": _notices(session, [l.id for l in listings]),
     }
     data["timeline"] = timeline(data)
     return data
+
+
+def _void(row) -> dict:
+    """A record voided by mistake stays in the story, marked (struck through on screen) with who,
+    when and why; it counts nowhere."""
+    return {"voided": row.voided_at is not None, "voided_at": _aware(row.voided_at), "voided_by": row.voided_by,
+            "void_reason": row.void_reason}
 
 
 def _criteria(session: Session, explanation: dict) -> list[dict]:
@@ -186,13 +194,13 @@ def timeline(data: dict) -> list[dict]:
                           "cycle": c["number"], "due": c["due"]})
     for i in data["inspections"]:
         items.append({"at": _day_start(i["day"]), "kind": "inspection", "id": i["id"], "department": i["department"],
-                      "inspector": i["inspector"]})
+                      "inspector": i["inspector"], "voided": i["voided"], "void_reason": i["void_reason"]})
     for p in data["problems"]:
         items.append({"at": p["created_at"], "kind": "problem", "id": p["id"], "description": p["description"],
-                      "state": p["state"], "due": p["due"]})
+                      "state": p["state"], "due": p["due"], "voided": p["voided"], "void_reason": p["void_reason"]})
     for f in data["findings"]:
         items.append({"at": f["start"], "kind": "finding", "id": f["id"], "rule": f["rule"], "plate": f["plate"],
-                      "state": f["state"]})
+                      "state": f["state"], "voided": f["voided"], "void_reason": f["void_reason"]})
     for n in data["notices"]:
         items.append({"at": n["at"], "kind": "notice", "notice": n["kind"], "about": n["about"], "channel": n["channel"],
                       "sent": n["sent_at"] is not None})

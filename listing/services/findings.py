@@ -54,6 +54,10 @@ def confirm(session: Session, actor: Actor, finding_id: int, *, now: dt.datetime
                                   record_no=f"finding-{row.id}")
             session.add(violation)
             session.flush()
+        elif violation.voided_at is not None:  # confirmed again after a reopen: the same violation counts again
+            violation.voided_at, violation.void_reason = None, None
+            session.add(violation)
+            session.flush()
         violation_id = violation.id
     when = local_text(row.start)  # Beijing time with its offset, as every time people read
     problem = Problem(company_id=row.company_id, listing_id=None, source="finding", source_id=row.id,

@@ -55,14 +55,8 @@ def record(session: Session, actor: Actor, company_ref: str, department: str, da
     not_after_today(day, to_local(now).date())
     company = _company(session, company_ref)
     authorize(actor, f"inspection.record.{department}", company.jurisdiction)
-    listing = open_listing(session, company.id)
-    if listing is not None and day < (confirmed_on(session, listing.id) or day):
-        listing = None  # dated before the confirmation: it does not count for this listing
-    row = Inspection(company_id=company.id, listing_id=listing.id if listing else None, department=department,
-                     inspector=actor.name, day=day, notes=notes, findings=list(findings),
-                     company_not_listed=listing is None, recorded_at=now)
-    session.add(row)
-    session.flush()
+    row = new_row(session, company, department, day, actor.name, now=now, notes=notes, findings=findings)
+    listing = row.listing_id  # None: not listed (or dated before the confirmation)
     for text, due in problems:
         session.add(Problem(company_id=company.id, listing_id=row.listing_id, source="inspection", source_id=row.id,
                             description=text, owner=company.name, due=due, created_at=now))
@@ -72,21 +66,39 @@ def record(session: Session, actor: Actor, company_ref: str, department: str, da
     return row
 
 
+def new_row(session: Session, company: Company, department: str, day: dt.date, inspector: str, *, now: dt.datetime,
+            notes: str | None = None, findings=(), corrects_id: int | None = None) -> Inspection:
+    """An inspection row, tied to the company's open listing when it counts for it."""
+    listing = open_listing(session, company.id)
+    if listing is not None and day < (confirmed_on(session, listing.id) or day):
+        listing = None  # dated before the confirmation: it does not count for this listing
+    row = Inspection(company_id=company.id, listing_id=listing.id if listing else None, department=department,
+                     inspector=inspector, day=day, notes=notes, findings=list(findings or []),
+                     company_not_listed=listing is None, recorded_at=now, corrects_id=corrects_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     year, mon = map(int, month.split("-"))
     return dt.date(year, mon, 1), dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def list_inspections(session: Session, actor: Actor, month: str | None = None) -> list[dict]:
+def list_inspections(session: Session, actor: Actor, month: str | None = None, *, voided: bool = False) -> list[dict]:
+    """Inspections of the actor's jurisdiction; voided ones only when asked (`voided`)."""
     authorize(actor, "data.read")
     query = select(Inspection, Company).join(Company, Company.id == Inspection.company_id).order_by(Inspection.day, Inspection.id)
+    if not voided:
+        query = query.where(Inspection.voided_at.is_(None))
     if month:
         first, last = month_bounds(month)
         query = query.where(Inspection.day >= first, Inspection.day <= last)
     if not actor.city_level:
         query = query.where(Company.jurisdiction == actor.jurisdiction)
     return [{"id": i.id, "day": i.day, "company": c.name, "uscc": c.uscc, "department": i.department,
-             "inspector": i.inspector, "findings": i.findings or [], "company_not_listed": i.company_not_listed}
+             "inspector": i.inspector, "findings": i.findings or [], "company_not_listed": i.company_not_listed,
+             "voided": i.voided_at is not None, "void_reason": i.void_reason, "corrects": i.corrects_id}
             for i, c in session.exec(query).all()]
 
 
@@ -107,7 +119,7 @@ def _inspected(session: Session, company_id: int, department: str, month: str, s
     first = months.first_day(month)
     last = months.due_date(month) - dt.timedelta(days=1)
     return session.exec(select(func.count()).select_from(Inspection).where(
-        Inspection.company_id == company_id, Inspection.department == department,
+        Inspection.company_id == company_id, Inspection.department == department, Inspection.voided_at.is_(None),
         Inspection.day >= max(first, since), Inspection.day <= min(last, today))).one() > 0
 
 

@@ -64,20 +64,24 @@ def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], s
     return out
 
 
-def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) -> dict[tuple[int, int], list[dict]]:
+def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date,
+                among: tuple | None = None) -> dict[tuple[int, int], list[dict]]:
     """Marks for many (listing, company_id, cycle number, start, due) at once, in three queries:
-    {(listing_id, cycle number): marks}. An inspection counts from the confirmation on and up to today."""
+    {(listing_id, cycle number): marks}. An inspection counts from the confirmation on and up to today.
+    `among`: (query selecting the listing ids, query selecting the company ids) to filter by
+    instead of the lists (the board's listings in scope as subqueries).
+    The month arithmetic is done once per distinct (confirmation, start, due): a thousand
+    listings opened together share it."""
     if not listings_cycles:
         return {}
-    listing_ids = sorted({lc[0] for lc in listings_cycles})
-    company_ids = sorted({lc[1] for lc in listings_cycles})
+    listing_ids, company_ids = among or (sorted({lc[0] for lc in listings_cycles}), sorted({lc[1] for lc in listings_cycles}))
     earliest = min(lc[3] for lc in listings_cycles)
     confirmed = dict(session.exec(select(Cycle.listing_id, func.min(Cycle.start)).where(
         Cycle.listing_id.in_(listing_ids)).group_by(Cycle.listing_id)).all())
     days: dict[int, list] = defaultdict(list)
     for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
             Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1),
-            Inspection.day <= today)).all():
+            Inspection.day <= today, Inspection.voided_at.is_(None))).all():
         days[cid].append((dept, day))
     settled: dict[int, dict] = defaultdict(dict)
     for cid, month, dept, state in session.exec(select(
@@ -85,15 +89,21 @@ def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date) 
             InspectionObligation.state).where(InspectionObligation.company_id.in_(company_ids),
                                               InspectionObligation.state.in_(list(_FROM_OBLIGATION)))).all():
         settled[cid][(month, dept)] = _FROM_OBLIGATION[state]
+    calendar: dict[tuple, tuple[list[str], set[str]]] = {}
+    month_of: dict[dt.date, str] = {}
     out = {}
     for lid, cid, number, start, due in listings_cycles:
         since = confirmed.get(lid, start)
+        key = (since, start, due)
+        if key not in calendar:
+            calendar[key] = (months_between(start, due), owed_months(since, start, due))
+        months, owed = calendar[key]
         done: dict[tuple[str, str], int] = defaultdict(int)
         for dept, day in days[cid]:
             if day >= since:
-                done[(months_owed.month_of(day), dept)] += 1
-        months = months_between(start, due)
-        out[(lid, number)] = marks(months, owed_months(since, start, due), done, settled[cid], today)
+                month = month_of.get(day) or month_of.setdefault(day, months_owed.month_of(day))
+                done[(month, dept)] += 1
+        out[(lid, number)] = marks(months, owed, done, settled[cid], today)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from listing.domain.problems import CLOSED
+from listing.domain.problems import OPEN_STATES
 from listing.store.tables import Problem
 
 
@@ -27,7 +27,8 @@ class ProblemCount:
 
 
 def is_open(state: str) -> bool:
-    return state != CLOSED
+    """Not verified and not voided (a problem opened by mistake counts nowhere)."""
+    return state in OPEN_STATES
 
 
 def is_overdue(state: str, due: dt.date | None, today: dt.date) -> bool:
@@ -45,16 +46,18 @@ def count(rows, today: dt.date) -> ProblemCount:
     return out
 
 
-def unverified(session: Session, company_ids: list[int]) -> list:
-    """Every problem of these companies not verified, whenever created: rows (id, company_id,
-    state, due, created_at). The acceptance checklist loads its problems here too."""
+def unverified(session: Session, company_ids) -> list:
+    """Every problem of these companies not verified (nor voided), whenever created: rows (id,
+    company_id, state, due, created_at). The acceptance checklist loads its problems here too.
+    `company_ids`: a list of ids, or a query selecting them (the board's listings in scope)."""
     return session.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.due, Problem.created_at).where(
-        Problem.company_id.in_(company_ids), Problem.state != CLOSED)).all()
+        Problem.company_id.in_(company_ids), Problem.state.in_(OPEN_STATES))).all()
 
 
-def problem_counts(session: Session, company_ids: list[int], today: dt.date) -> dict[int, ProblemCount]:
-    """Per company id (every id given has an entry), in one query."""
+def problem_counts(session: Session, company_ids: list[int], today: dt.date, among=None) -> dict[int, ProblemCount]:
+    """Per company id (every id given has an entry), in one query. `among`: a query selecting
+    those ids, to filter by instead of the list (a thousand ids as one subquery)."""
     by_company: dict[int, list] = defaultdict(list)
-    for _, cid, state, due, _ in unverified(session, company_ids):
+    for _, cid, state, due, _ in unverified(session, company_ids if among is None else among):
         by_company[cid].append((state, due))
     return {cid: count(by_company.get(cid, []), today) for cid in company_ids}

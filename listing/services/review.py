@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from listing.domain import checklist as checklist_rules
 from listing.domain import cycles
+from listing.domain.findings import NOT_COUNTED
 from listing.store.tables import Accident, Cycle, Finding, Inspection, Listing, Sample
 from listing.timeutil import to_local
 
@@ -27,7 +28,8 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
         today=today, at_fault=tuple(ruleset.at_fault),
         inspections=[checklist_rules.InspectionFact(i, d, day) for i, d, day in session.exec(
             select(Inspection.id, Inspection.department, Inspection.day).where(
-                Inspection.company_id == cid, Inspection.day >= period.start, Inspection.day < period.due)).all()],
+                Inspection.company_id == cid, Inspection.day >= period.start, Inspection.day < period.due,
+                Inspection.voided_at.is_(None))).all()],  # a voided inspection counts nowhere
         # every unverified problem of the company, whenever and in whichever cycle it was created
         # (the one loader the board, the company story and the to-do list count with)
         unverified_problems=[checklist_rules.ProblemFact(i, st, to_local(at).date())
@@ -36,7 +38,7 @@ def facts(session: Session, listing: Listing, today: dt.date) -> checklist_rules
             Sample.company_id == cid, Sample.day >= period.start, Sample.day < period.due)).all()],
         findings=[checklist_rules.FindingFact(*r) for r in session.exec(select(Finding.sample_id, Finding.day, Finding.rule).where(
             Finding.company_id == cid, Finding.day >= period.start, Finding.day < period.due,
-            Finding.state != "dismissed")).all()],
+            Finding.state.notin_(NOT_COUNTED))).all()],
         accidents=[checklist_rules.AccidentFact(i, to_local(at).date(), f, r) for i, at, f, r in session.exec(
             select(Accident.id, Accident.occurred_at, Accident.fatalities, Accident.responsibility).where(
                 Accident.company_id == cid, Accident.fatalities > 0, Accident.occurred_at >= lo,

@@ -18,6 +18,8 @@ from rules.criteria.config import RuleSet
 from rules.criteria.evaluate import AGGREGATE_COLUMNS, evaluate
 
 RECORDS_SHOWN = 20  # records listed per criterion in an explanation (the count is always full)
+# a trajectory violation whose finding was reopened or voided stays stored and counts nowhere
+COUNTED_VIOLATION = Violation.voided_at.is_(None)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _owner_corrections(session: Session, rules: RuleSet, w: Window, moved: list[
     frames = [
         pl.DataFrame(session.exec(select(Violation.vehicle_id, Violation.company_id, Violation.occurred_at, literal(1), literal(0),
                                          literal(0), literal(0)).where(Violation.vehicle_id.in_(moved), Violation.occurred_at >= start,
-                                                                       Violation.occurred_at < end)).all(),
+                                                                       Violation.occurred_at < end, COUNTED_VIOLATION)).all(),
                      schema=_EVENT_SCHEMA, orient="row"),
         pl.DataFrame(session.exec(select(Accident.vehicle_id, Accident.company_id, Accident.occurred_at, literal(0),
                                          case((fatal, 1), else_=0), case((fatal, Accident.fatalities), else_=0),
@@ -124,7 +126,8 @@ def aggregates(session: Session, rules: RuleSet, w: Window, company_ids: list[in
                   func.sum(case((fatal, 1), else_=0)), func.sum(case((fatal, Accident.fatalities), else_=0)),
                   func.sum(case((Accident.responsibility.in_(rules.at_fault), 1), else_=0)))
            .where(Accident.occurred_at >= start, Accident.occurred_at < end).group_by(Accident.company_id))
-    vio = (select(Violation.company_id, func.count()).where(Violation.occurred_at >= start, Violation.occurred_at < end)
+    vio = (select(Violation.company_id, func.count()).where(Violation.occurred_at >= start, Violation.occurred_at < end,
+                                                            COUNTED_VIOLATION)
            .group_by(Violation.company_id))
     if in_scope is not None:
         exposure = exposure.where(in_scope)
@@ -175,7 +178,7 @@ def records_behind(session: Session, rules: RuleSet, w: Window, wanted: dict[str
             continue
         if criterion == "violations_per_vehicle":
             model, kind = Violation, "violation"
-            cond = Violation.company_id.in_(companies)
+            cond = and_(Violation.company_id.in_(companies), COUNTED_VIOLATION)
             fields = {"code": Violation.code, "points": Violation.points, "source": Violation.source}
         else:
             model, kind = Accident, "accident"

@@ -14,7 +14,7 @@ from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
 from listing.services import audit, listings
-from listing.services.rule_metrics import Window, aggregates, metrics, records_behind
+from listing.services.rule_metrics import COUNTED_VIOLATION, Window, aggregates, metrics, records_behind
 from listing.store.tables import Accident, Cycle, Listing, RuleVersion, Violation
 from messages.errors import Conflict, NotFound
 from rules.criteria import config
@@ -207,7 +207,7 @@ def scores(session: Session, actor: Actor, as_of: dt.date, rules: RuleSet | None
                           (pl.col("vehicle_days").fill_null(0) / w.days).alias("avg_vehicles"))
     vb = bucket(Violation.occurred_at)
     vq = (select(Violation.company_id, vb, Violation.code, Violation.points, func.count())
-          .where(Violation.occurred_at >= start, Violation.occurred_at < end)
+          .where(Violation.occurred_at >= start, Violation.occurred_at < end, COUNTED_VIOLATION)
           .group_by(Violation.company_id, vb, Violation.code, Violation.points))
     ab = bucket(Accident.occurred_at)
     hurt = (Accident.fatalities + Accident.injuries) > 0

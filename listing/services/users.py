@@ -59,7 +59,9 @@ def add_user(session: Session, actor_name: str | None, name: str, role: str, dep
         actor = resolve_actor(session, actor_name)
         authorize(actor, "users.add")
         actor_label = actor.name
-    if session.exec(select(User).where(User.name == name)).first() is not None:
+    from listing.services.user_admin import taken_names
+
+    if name.strip() in taken_names(session):  # a former name too: the audit log still shows it
         raise Conflict("err.user_exists", name=name)
     user = User(name=name.strip(), role=role, department=department.strip(), jurisdiction=jurisdiction, created_at=now)
     session.add(user)

@@ -19,15 +19,17 @@ GROUP_PREFIX = "guapai_"
 
 _IMPORT_TRANSPORT = ("company", "vehicle", "vehicle_ownership", "driver", "assignment")
 _IMPORT_POLICE = ("accident", "violation")
+_MONTHS = ("inspection_obligation", "inspection_miss")
 
 # guapai role -> tables it may INSERT into and UPDATE (beyond the audit log, which all append to).
 WRITES: dict[str, tuple[str, ...]] = {
     # findings -> violations and problems, inspections. Not job_run: a scheduled job's period
     # is claimed only on the service connection, which sees every jurisdiction (an officer's
     # role would cover only theirs and yet mark the whole city's period done).
-    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "outbox"),
+    # A voided or corrected inspection settles its month again: the obligation (and its miss).
+    "police": _IMPORT_POLICE + ("sample", "finding", "problem", "inspection", "outbox") + _MONTHS,
     # imports of the register, inspections, problems
-    "transport": _IMPORT_TRANSPORT + ("inspection", "problem", "outbox"),
+    "transport": _IMPORT_TRANSPORT + ("inspection", "problem", "outbox") + _MONTHS,
     # listings and their cycles and deadlines, rule versions, verification of problems
     "reviewer": ("listing", "cycle", "deadline", "rule_version", "problem", "outbox"),
     # users, and every import (the register is the administrator's too)

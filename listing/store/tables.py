@@ -88,6 +88,9 @@ class Violation(SQLModel, table=True):
     points: int = 0
     source: str  # camera / onsite / trajectory
     record_no: Optional[str] = None
+    # a trajectory violation whose finding was reopened or voided: kept, counted nowhere
+    voided_at: Optional[dt.datetime] = None
+    void_reason: Optional[str] = None
 
 
 class User(SQLModel, table=True):
@@ -103,6 +106,9 @@ class User(SQLModel, table=True):
     # PostgreSQL login role this user connects as (multi-user deployment, `guapai db grant`):
     # on such a connection the database, not --as, says who is acting.
     db_role: Optional[str] = Field(default=None, unique=True)
+    # names this user had before a rename (`guapai users rename`): never given to anyone else,
+    # since the audit log still shows them
+    former_names: Any = Field(default=None, sa_column=Column(JSON))
 
 
 class Listing(SQLModel, table=True):
@@ -172,6 +178,12 @@ class Inspection(SQLModel, table=True):
     findings: Any = Field(default=None, sa_column=Column(JSON))
     company_not_listed: bool = False
     recorded_at: dt.datetime
+    # voided (作废) by mistake: kept as recorded, counted nowhere; a correction is a new row
+    # pointing at the one it corrects (listing.domain.corrections)
+    voided_at: Optional[dt.datetime] = None
+    voided_by: Optional[str] = None
+    void_reason: Optional[str] = None
+    corrects_id: Optional[int] = Field(default=None, foreign_key="inspection.id")
 
 
 class Problem(SQLModel, table=True):
@@ -192,6 +204,9 @@ class Problem(SQLModel, table=True):
     verified_at: Optional[dt.datetime] = None
     created_at: dt.datetime
     version: int = 1
+    voided_at: Optional[dt.datetime] = None  # state "voided": opened by mistake, counted nowhere
+    voided_by: Optional[str] = None
+    void_reason: Optional[str] = None
 
 
 class AuditEvent(SQLModel, table=True):
@@ -317,6 +332,9 @@ class Finding(SQLModel, table=True):
     violation_id: Optional[int] = Field(default=None, foreign_key="violation.id")
     problem_id: Optional[int] = Field(default=None, foreign_key="problem.id")
     version: int = 1
+    voided_at: Optional[dt.datetime] = None  # state "voided": not a finding at all (e.g. a glitch)
+    voided_by: Optional[str] = None
+    void_reason: Optional[str] = None
 
 
 class InspectionMiss(SQLModel, table=True):

@@ -123,6 +123,7 @@ def args_for(path, world) -> list[str]:
         ("jobs", "run"): ["deadlines", "--date", str(TODAY)],
         ("trajectory", "scan"): [str(world["folder"] / "positions.csv"), "--assignments", str(world["folder"] / "roster.csv")],
         ("findings", "list"): ["--state", "all"],
+        ("inspect", "correct"): ["1", "--date", str(TODAY), "--reason", "日期录错"],  # the first allowed role corrects it
         ("problems", "list"): ["--state", "all"],
         ("audit", "log"): ["--limit", "1000"],
     }

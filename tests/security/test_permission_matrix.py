@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from listing.domain.policy import POLICY, Actor, Role
 from listing.domain.states import Event
-from listing.services import audit, findings, inspections, listings, problems, rules, users
+from listing.services import audit, corrections, findings, inspections, listings, problems, rules, user_admin, users
 from listing.services.imports import import_file
 from listing.store import tables
 from messages.errors import Conflict, PermissionDenied
@@ -98,9 +98,45 @@ CASES = {
     "problem.reopen": (True, lambda s, a, w, f: problems.change(s, a, w["problem"], "reopen", now=NOW)),
     "finding.confirm": (True, lambda s, a, w, f: findings.confirm(s, a, w["finding"], now=NOW)),
     "finding.dismiss": (True, lambda s, a, w, f: findings.dismiss(s, a, w["finding"], reason="误报", now=NOW)),
+    # corrections: each actor voids a record of their own (the recorder may; others need to supervise)
+    "inspection.void": (True, lambda s, a, w, f: corrections.void_inspection(s, a, _own_inspection(s, a, w), reason="r",
+                                                                             now=NOW)),
+    "inspection.correct": (True, lambda s, a, w, f: corrections.correct_inspection(
+        s, a, _own_inspection(s, a, w), reason="r", now=NOW, day=dt.date(2026, 11, 19))),
+    "problem.void": (True, lambda s, a, w, f: corrections.void_problem(s, a, _own_problem(s, a, w), reason="r", now=NOW)),
+    "finding.reopen": (True, lambda s, a, w, f: corrections.reopen_finding(s, a, _decided_by(s, a, w), reason="r", now=NOW)),
+    "finding.void": (True, lambda s, a, w, f: corrections.void_finding(s, a, _decided_by(s, a, w), reason="r", now=NOW)),
+    "users.rename": (False, lambda s, a, w, f: user_admin.rename_user(s, a, "xihu", "xihu.renamed", now=NOW)),
     "audit.read": (False, lambda s, a, w, f: audit.log(s, a)),
     "audit.verify": (False, lambda s, a, w, f: audit.verify(s, a)),
 }
+
+
+def _own_inspection(s, a, w):
+    from sqlmodel import select
+
+    cid = s.exec(select(tables.Company.id).where(tables.Company.uscc == w["company"])).one()
+    row = tables.Inspection(company_id=cid, department="police" if a.role is Role.POLICE else "transport",
+                            inspector=a.name, day=dt.date(2026, 11, 20), recorded_at=NOW)
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def _own_problem(s, a, w):
+    row = s.get(tables.Problem, w["problem"])
+    row.source_id = _own_inspection(s, a, w)
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def _decided_by(s, a, w):
+    row = s.get(tables.Finding, w["finding"])
+    row.state, row.decided_by, row.reason = "dismissed", a.name, "误报"
+    s.add(row)
+    s.flush()
+    return row.id
 
 
 def _import(s, a, kind, f):
