@@ -20,6 +20,17 @@ Measured on this 2-core machine shared with other sessions (load average 12; CPU
 busy machine inflates too), against 43c5d5f: listing list 1.53 -> 1.34 s CPU, findings list 1.86 ->
 1.12, users list 2.27 -> 1.40, problems list 2.06 -> 1.63, sample show 3.87 -> 1.43 (wall 12.0 ->
 4.0); the floor, importing SQLAlchemy and SQLModel, was 0.84 s CPU at that load.
+
+Issue 16, against main 53edd9c on the demo database (load average 2.2-2.6, 5 runs interleaved; CPU
+median in seconds, now vs before; the floor, importing SQLAlchemy and SQLModel, 0.40): sample show
+0.97 vs 1.34 (wall median 0.99 vs 1.35), sample show --json 0.81 vs 1.13, findings list 0.68 vs
+1.18, problems list 0.74 vs 1.31, board 0.77 vs 1.08, company show 0.95 vs 1.13, findings show 0.77
+vs 0.91, listing list 0.68 vs 0.77, todo 0.59 vs 0.62, users list 0.83 vs 0.82, db status 0.68 vs
+0.75. What went: polars and numpy on the read paths (the sampling rules imported them at the top,
+and findings, board and sample commands import those rules), numpy for the speed sparkline, the
+pydantic plugin scan at start, and framing long tables (over 200 rows print as plain columns).
+What is left is the floor plus ~0.2-0.3 s (the 24 table classes, typer, rich, the first query's
+compilation); `company show` and `review show` still import polars to evaluate the criteria.
 """
 from __future__ import annotations
 
