@@ -35,6 +35,7 @@ def list_(as_json: JsonOption = False) -> None:
     """Each job's schedule, last run and next run."""
     from jobs.definitions import JOBS
     from jobs.scheduler import next_run
+    from messages import t
     from listing.services import job_runs
     from listing.settings import load
 
@@ -46,8 +47,10 @@ def list_(as_json: JsonOption = False) -> None:
         for job in JOBS.values():
             last = job_runs.runs(session, job.name, limit=1)
             last = last[0] if last else None
-            schedule = (output.tr("schedule.monthly", day=settings.jobs.rules_day, at=job.at(settings)) if job.monthly
-                        else output.tr("schedule.daily", at=job.at(settings)))
+            # scripts keep the schedule as it always read; people read it in their language
+            lang = "en" if as_json else output.lang()
+            schedule = (t("schedule.monthly", lang, day=settings.jobs.rules_day, at=job.at(settings)) if job.monthly
+                        else t("schedule.daily", lang, at=job.at(settings)))
             rows.append({"job": job.name, "schedule": schedule,
                          "last_period": last.period if last else None, "last_state": last.state if last else None,
                          "last_finished": last.finished_at if last else None, "next_run": next_run(job, settings, now),
