@@ -593,7 +593,7 @@ EXAMPLES = int(os.environ.get("GUAPAI_MACHINE_EXAMPLES", 0))
 
 
 def test_case_engine_guarantees_hold_on_sqlite():
-    _run(_sqlite_url, EXAMPLES or (50 if LONG else 10), 60 if LONG else 40)
+    _run(_sqlite_url, EXAMPLES or (50 if LONG else 15), 60 if LONG else 40)
 
 
 @pytest.mark.postgres
