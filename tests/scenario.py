@@ -23,10 +23,13 @@ def plate(n: int, i: int) -> str:
     return f"浙{'ABCDEFGHJKLMNPQRSTUVWXYZ'[n // 100]}{n % 100:02d}{i:03d}"
 
 
-def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdiction: str = "西湖区"):
-    """(company_id, listing_id, vehicle_ids) with a listing confirmed at `confirmed`."""
-    _counter["n"] += 1
-    n = _counter["n"]
+def listed_company(store, confirmed: dt.datetime, vehicles: int = 10, jurisdiction: str = "西湖区", *, number: int | None = None):
+    """(company_id, listing_id, vehicle_ids) with a listing confirmed at `confirmed`. `number`
+    fixes the company's code and plates (a test that replays itself needs the same ones each
+    time); by default each company of the process gets new ones."""
+    if number is None:
+        _counter["n"] += 1
+    n = _counter["n"] if number is None else number
     first = f"91330106{n:09d}"
     with store.session() as s:
         c = tables.Company(uscc=first + uscc_check_char(first), name=f"测试公司{n}", business_type="freight",

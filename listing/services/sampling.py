@@ -116,9 +116,12 @@ def select_day(store, settings, day: dt.date, *, now: dt.datetime) -> int:
     samples the day has."""
     secret = _secret(settings)
     with store.session() as s:
-        existing = set(s.exec(select(Sample.company_id).where(Sample.day == day).distinct()).all())
+        # drawn before (a retry, or a crash): keep that draw; a company without an active vehicle
+        # has a draw that chose nothing, and samples without a draw row are an earlier version's
+        existing = set(s.exec(select(SampleDraw.company_id).where(SampleDraw.day == day)).all())
+        existing |= set(s.exec(select(Sample.company_id).where(Sample.day == day).distinct()).all())
         todo = [(listing, company) for listing, company in listed_on(s, day) if company.id not in existing]
-        if todo:  # drawn before a crash: keep that draw
+        if todo:
             ids = [company.id for _, company in todo]
             fleet: dict[int, list[tuple[int, str]]] = {}
             for vid, plate, cid in s.exec(select(Vehicle.id, Vehicle.plate, Vehicle.company_id).where(

@@ -19,6 +19,7 @@ from listing.services.notifications import LogChannel
 from listing.settings import Settings
 from listing.store import tables
 from tests.sampling.test_job import DAY, fleet, samples_and_findings
+from tests.scenario import listed_company, local
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,3 +187,28 @@ def test_a_refused_token_stops_the_run_with_one_line_and_holds_nothing_against_a
         again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
         assert {s.status for s, _ in samples_and_findings(store)[0]} == {"scanned"}
+
+
+def test_a_day_retried_with_a_listed_company_without_vehicles_completes(people):
+    """A listed company with no active vehicle that day has a draw with nothing chosen; retrying
+    the day (another company's vehicles waited for the platform) keeps that draw, not a second one."""
+    listed_company(people, local(2026, 11, 1), vehicles=0)
+    listed_company(people, local(2026, 11, 1), vehicles=5)
+    down = {"now": True}
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        if down["now"]:
+            return httpx.Response(503)
+        return httpx.Response(200, json={"positions": [], "next_page_token": None})  # answered: no position
+
+    transport = httpx.MockTransport(platform)
+    settings = settings_for("http://platform.test")
+    assert run(people, settings, transport=transport).status == "failed"
+    down["now"] = False
+    again = run(people, settings, transport=transport)
+    assert again.status == "done", again.error
+    with people.session() as s:
+        draws = s.exec(select(tables.SampleDraw.company_id, tables.SampleDraw.chosen)).all()
+        statuses = s.exec(select(tables.Sample.status)).all()
+    assert len(draws) == 2 and sorted(len(chosen) for _, chosen in draws) == [0, 1]
+    assert statuses == ["no_data"]
