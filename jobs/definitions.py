@@ -34,6 +34,9 @@ class Job:
     # a failed period is retried once this long has passed since its last attempt ended (given the
     # attempts so far); None: at every tick
     retry_after: Callable[[Settings, int], dt.timedelta] | None = None
+    # how many days back a restarted scheduler runs missed periods (given the store, settings and
+    # now), when more than catch_up_days; None: catch_up_days
+    catch_up: Callable[[Store, Settings, dt.datetime], int] | None = None
 
     def trigger(self, settings: Settings):
         """The job's schedule as an APScheduler trigger (Asia/Shanghai). A monthly day past the
@@ -163,6 +166,17 @@ def describe(name: str, result: dict | None, lang: str) -> str:
                      if not isinstance(v, (dict, list)))
 
 
+def _sampling_catch_up(store: Store, settings: Settings, now: dt.datetime) -> int:
+    """Back to the confirmation of the oldest listing in force, at most sampling_catch_up_days: a
+    day a stopped scheduler missed is sampled when it restarts, not lost to the company's record."""
+    from listing.services.sampling import first_day_owed
+
+    today = now.astimezone(LOCAL_TZ).date()
+    with store.session(readonly=True) as s:
+        first = first_day_owed(s, today - dt.timedelta(days=settings.sampling_catch_up_days))
+    return 0 if first is None else (today - first).days
+
+
 JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("deadlines", False, lambda s: s.jobs.deadlines, 0, _deadlines,
@@ -171,7 +185,7 @@ JOBS: dict[str, Job] = {
             "Monthly inspections per department: reminders before month end, misses after."),
         Job("sampling", False, lambda s: s.jobs.sampling, 1, _sampling,
             "Daily 10% trajectory sampling of listed companies, for the previous day.", "sampling.run",
-            retry_after=_sampling_retry),
+            retry_after=_sampling_retry, catch_up=_sampling_catch_up),
         Job("rules", True, lambda s: s.jobs.rules, 0, _rules,
             "Monthly rule evaluation: new proposals for reviewers."),
     )

@@ -72,7 +72,10 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
         failed = {name: job_runs.failed_runs(s, name) for name in (jobs or JOBS) if JOBS[name].retry_after}
     for name in jobs or JOBS:
         job = JOBS[name]
-        due = job.periods_due(settings, clock(), settings.catch_up_days)
+        horizon = settings.catch_up_days
+        if job.catch_up:  # sampling: back to the oldest day a listing in force is owed
+            horizon = max(horizon, job.catch_up(store, settings, clock()))
+        due = job.periods_due(settings, clock(), horizon)
         if job.retry_after:  # a failed period (a day the platform left unanswered) comes back however old
             due = sorted(set(due) | set(failed.get(name, {})))
         for period in due:

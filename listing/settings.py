@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sampling_notice_hours: float = Field(6.0, ge=0)  # still waiting for the platform after this long: a notice
     remind_from_day: int = Field(20, ge=1, le=31)
     catch_up_days: int = Field(7, ge=0)
+    # a restarted scheduler samples every day a listing now in force has owed since its confirmation,
+    # back this far at most: the platform keeps positions six months (道路运输车辆动态监督管理办法)
+    sampling_catch_up_days: int = Field(180, ge=0)
     dingtalk_webhook: str | None = Field(None, repr=False)
     dingtalk_secret: str | None = Field(None, repr=False)
     wecom_webhook: str | None = Field(None, repr=False)

@@ -88,6 +88,18 @@ def listed_on(session: Session, day: dt.date) -> list[tuple[Listing, Company]]:
     return [(l, c) for l, c in rows if confirmed.get(l.id) and confirmed[l.id] <= day]
 
 
+def first_day_owed(session: Session, since: dt.date) -> dt.date | None:
+    """The oldest day, not before `since`, that the daily sampling owes a listing in force (its
+    confirmation); None when no listing is in force."""
+    from sqlalchemy import func
+
+    from listing.store.tables import Cycle
+
+    first = session.exec(select(func.min(Cycle.start)).join(Listing, Listing.id == Cycle.listing_id).where(
+        Cycle.number == 1, Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value]))).one()
+    return None if first is None else max(first, since)
+
+
 def active_vehicles(session: Session, company_id: int, day: dt.date) -> list[Vehicle]:
     return list(session.exec(select(Vehicle).where(
         Vehicle.company_id == company_id, Vehicle.active_from <= day,

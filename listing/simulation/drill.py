@@ -90,7 +90,9 @@ def run(store: Store, *, seed: int, today: dt.date, days: int = 100, step: Calla
                           workers=os.cpu_count() or 1) as sim, \
             tempfile.TemporaryDirectory(prefix="guapai-drill-") as folder:
         settings = Settings(platform_url=sim.url, platform_token="sim-token", sampling_secret=f"demo-{seed}",
-                            catch_up_days=1, remind_from_day=20)
+                            catch_up_days=1, remind_from_day=20,
+                            sampling_catch_up_days=1)  # the drill samples from its own start: the repeat offender's
+                            # earlier cycle is history it was not simulated for
         clock, advance = simulated_clock(_at(start + dt.timedelta(days=1), 9, 30))
         for i in range(days):
             day = clock().astimezone(LOCAL_TZ).date()

@@ -64,7 +64,8 @@ from tests.scenario import listed_company
 
 START = dt.datetime(2026, 1, 12, 10, 0, tzinfo=LOCAL_TZ)
 SETTINGS = Settings(remind_from_day=20, catch_up_days=7, platform_url="http://platform.test",
-                    platform_token="machine-token", sampling_secret="machine-secret")
+                    platform_token="machine-token", sampling_secret="machine-secret",
+                    sampling_catch_up_days=45)  # short enough that a long stop also goes past it
 SAMPLING = JOBS["sampling"]
 SAMPLED_AT = dt.time(2, 30)  # SETTINGS.jobs.sampling: yesterday is due from then on
 LONGEST_BACKOFF = dt.timedelta(minutes=SETTINGS.sampling_retry_max_minutes)
@@ -176,8 +177,9 @@ class CaseMachine(RuleBasedStateMachine):
         return self.today - dt.timedelta(days=1 if self.now.time() >= SAMPLED_AT else 2)
 
     def _tick(self) -> None:
-        # the days this tick samples, in the model's words: from catch_up_days before yesterday on
-        window_from = self.today - dt.timedelta(days=SETTINGS.catch_up_days + 1)
+        # the days this tick samples, in the model's words: back to the confirmation, at most
+        # sampling_catch_up_days before yesterday (catch_up_days if that is more)
+        window_from = self.today - dt.timedelta(days=max(SETTINGS.catch_up_days, SETTINGS.sampling_catch_up_days) + 1)
         if self.state in ("listed", "under_review") and self._last_day_over() >= self.confirmed:
             first = max(window_from, self.confirmed)
             if self.covered_to and first > self.covered_to + dt.timedelta(days=1):

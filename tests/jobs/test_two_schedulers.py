@@ -1,5 +1,6 @@
 """Two schedulers on one PostgreSQL database, 60 SIMULATED days on an accelerated clock: every
 (job, period) runs exactly once, nothing is sampled or notified twice."""
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -49,10 +50,15 @@ def test_two_jobs_processes_run_every_period_once(pg_url, tmp_path):
         listing_states = sorted(s.exec(select(tables.Listing.state)).all())
     assert all(r.state == "done" and r.attempts == 1 for r in runs), [(r.job, r.period, r.state, r.attempts, r.error) for r in runs if r.state != "done" or r.attempts != 1]
     by_job = Counter(r.job for r in runs)
-    assert by_job["deadlines"] == by_job["inspections"] == 62 and by_job["sampling"] == 62 and by_job["rules"] == 2
+    assert by_job["deadlines"] == by_job["inspections"] == 62 and by_job["rules"] == 2
     assert len({(r.job, r.period) for r in runs}) == len(runs)
-    # catch-up of 2 days, then 60 days; each sampled day holds ceil(10%) of each listed fleet: 2 + 3
-    assert set(per_day.values()) == {5} and len(per_day) == 62
+    # catch-up of 2 days, then 60 days; the daily sampling catches up further, to the first
+    # listing's confirmation (sampling_catch_up_days): every day from 2026-09-20 sampled once, with
+    # ceil(10%) of each fleet listed that day: 2 (12 vehicles), + 3 (25) from 2026-10-28
+    first, last = dt.date(2026, 9, 20), max(per_day)
+    assert min(per_day) == first and len(per_day) == (last - first).days + 1
+    assert per_day == {d: 2 if d < dt.date(2026, 10, 28) else 5 for d in per_day}
+    assert {str(d) for d in per_day} <= {r.period for r in runs if r.job == "sampling"}
     assert listing_states == ["listed", "under_review"] and sent > 0
     with store.session() as s:
         assert audit.verify(s, actor(store, "admin")).ok
