@@ -11,10 +11,10 @@ import os
 import re
 import shlex
 
-import pytest
 from typer.testing import CliRunner
 
-from tests.cli.test_readme_tour import LOCAL, ROOT, session_env  # noqa: F401 - the fixture
+from tests.cli import test_readme_tour as english_tour
+from tests.cli.test_readme_tour import LOCAL, session_env  # noqa: F401 - the fixture
 
 EXCUSED = {
     "guapai --lang zh demo": "about two minutes; tests/integration/test_demo.py runs it",
@@ -48,25 +48,11 @@ _CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)? ?([+
 
 
 def tour_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text.split("## 中文导览", 1)[1].split("```", 2)[1]
-    commands = []
-    for line in block.strip().splitlines():
-        words = shlex.split(line.split(" # ", 1)[0].split("   #", 1)[0])
-        current: list[str] = []
-        for word in words + [";"]:
-            if word == ";":
-                if current:
-                    commands.append(current)
-                current = []
-            else:
-                current.append(word)
-    return commands
+    return english_tour.tour_commands("## 中文导览")
 
 
 def excuse_for(command: list[str]) -> str | None:
-    line = " ".join(command)
-    return next((why for prefix, why in EXCUSED.items() if line.startswith(prefix)), None)
+    return english_tour.excuse_for(command, EXCUSED)
 
 
 def english_words(text: str, names: set[str]) -> list[str]:
