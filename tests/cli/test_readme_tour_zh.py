@@ -5,7 +5,6 @@ a code, a unit or a technical token on the short list below. Under `--json` the 
 with its offset."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -14,7 +13,7 @@ import shlex
 from typer.testing import CliRunner
 
 from tests.cli import test_readme_tour as english_tour
-from tests.cli.test_readme_tour import LOCAL, session_env  # noqa: F401 - the fixture
+from tests.cli.test_readme_tour import session_env  # noqa: F401 - the fixture
 
 EXCUSED = {
     "guapai --lang zh demo": "about two minutes; tests/integration/test_demo.py runs it",
@@ -85,21 +84,7 @@ def test_the_checker_finds_english_and_lets_names_codes_and_units_through():
 
 
 def before(command: list[str], env: dict) -> None:
-    """What happens in the world between the tour's lines (time passing, the scheduler's work)."""
-    line = " ".join(command)
-    clock = env["clock"]
-    if "jobs run sampling --date 2026-11-22" in line:
-        clock["now"] = dt.datetime(2026, 11, 24, 10, 0, tzinfo=LOCAL)  # the days sampled are over
-    if "review show" in line:
-        from listing.services import deadlines
-        from listing.services.notifications import LogChannel
-        from listing.store.db import open_store
-
-        clock["now"] = dt.datetime(2027, 2, 21, 10, 0, tzinfo=LOCAL)
-        store = open_store(os.environ["GUAPAI_DATABASE_URL"])
-        with store.session() as s:
-            assert deadlines.run(s, LogChannel(), now=clock["now"])["cycles_ended"] == 1
-        store.engine.dispose()
+    english_tour.before(command, env)  # the same story: the same time passing between lines
 
 
 EXPECT = {  # what some lines must show (beyond exit code 0)
