@@ -144,10 +144,19 @@ def session(readonly: bool = False):
     return open_store().session(readonly=readonly)
 
 
-def actor(session_):
-    from listing.services.users import resolve_actor
+def reader():
+    """A read-only view of the chosen store without the ORM (listing.store.reader): what the
+    read commands use, so that they answer in a fraction of a second."""
+    from listing.store.reader import reading
 
-    return resolve_actor(session_, _options.user)
+    return reading(_options.db_url)
+
+
+def actor(db):
+    """The acting user (--as, or the database role), on a session or a reader."""
+    from listing.services.actors import resolve_actor
+
+    return resolve_actor(db, _options.user)
 
 
 _AUDITED_DENIALS = {"err.role_denied": None, "err.jurisdiction_denied": None, "err.as_mismatch": "as",

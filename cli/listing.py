@@ -16,12 +16,12 @@ def list_(
 ) -> None:
     """List listings in your jurisdiction."""
     from cli.options import check_choice
-    from listing.services.listings import list_listings
+    from listing.services.read.listings import list_listings
 
     state = check_choice(state, ("proposed", "listed", "under_review", "delisted", "rejected"), "--state",
                          aliases=_state_aliases())
-    with context.session(readonly=True) as session:
-        rows = list_listings(session, context.actor(session), state=state)
+    with context.reader() as db:
+        rows = list_listings(db, context.actor(db), state=state)
     for row in rows:
         row["state_label"] = output.tr(f"state.{row['state']}")
     output.show(rows, [("id", "col.id"), ("company", "col.company"), ("jurisdiction", "col.jurisdiction"),

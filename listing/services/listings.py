@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, Case, CyclePolicy, Event, State, advance
 from listing.services import audit
+from listing.services.read.listings import list_listings  # noqa: F401 - re-exported
 from listing.store.tables import Company, Cycle, Deadline, Listing
 from listing.timeutil import LOCAL_TZ
 from messages.errors import Conflict, NotFound
@@ -109,18 +110,6 @@ def _close_deadlines(session, listing_id: int, kind: str, now: dt.datetime) -> N
                                                  Deadline.done_at.is_(None))).all():
         d.done_at = now
         session.add(d)
-
-
-def list_listings(session: Session, actor: Actor, *, state: str | None = None) -> list[dict]:
-    authorize(actor, "data.read")
-    query = select(Listing, Company).join(Company, Company.id == Listing.company_id).order_by(Listing.id)
-    if state:
-        query = query.where(Listing.state == state)
-    if not actor.city_level:
-        query = query.where(Company.jurisdiction == actor.jurisdiction)
-    return [{"id": l.id, "company": c.name, "uscc": c.uscc, "jurisdiction": c.jurisdiction, "state": l.state,
-             "cycle": l.cycle, "cycle_due": l.cycle_due, "escalated": l.escalated, "rules_version": l.rules_version}
-            for l, c in session.exec(query).all()]
 
 
 def store_checklist(session: Session, listing_id: int, checklist: Any) -> None:

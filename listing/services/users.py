@@ -7,14 +7,11 @@ from sqlmodel import Session, func, select
 
 from listing.domain.policy import CITY, Actor, Role, authorize
 from listing.services import audit
+from listing.services.actors import actor_of, resolve_actor  # noqa: F401 - re-exported
 from listing.store.tables import User
-from messages.errors import Conflict, PermissionDenied, ValidationError
+from messages.errors import Conflict, ValidationError
 
 _CITY_ALIASES = {"*", "city", "全市"}
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(name=user.name, role=Role(user.role), department=user.department, jurisdiction=user.jurisdiction)
 
 
 def connected_user(session: Session) -> User | None:
@@ -23,24 +20,6 @@ def connected_user(session: Session) -> User | None:
     if session.connection().dialect.name != "postgresql":
         return None
     return session.exec(select(User).where(User.db_role == func.current_user())).first()
-
-
-def resolve_actor(session: Session, name: str | None) -> Actor:
-    """The acting user: on an officer's own PostgreSQL role, the database says who it is and
-    --as may only repeat it; otherwise the user named by --as / GUAPAI_USER."""
-    connected = connected_user(session)
-    if connected is not None:
-        if name and name != connected.name:
-            raise PermissionDenied("err.as_mismatch", db_role=connected.db_role, user=connected.name, claimed=name)
-        if not connected.active:
-            raise PermissionDenied("err.unknown_user", name=connected.name)
-        return actor_of(connected)
-    if not name:
-        raise PermissionDenied("err.no_user")
-    user = session.exec(select(User).where(User.name == name, User.active == True)).first()  # noqa: E712
-    if user is None:
-        raise PermissionDenied("err.unknown_user", name=name)
-    return actor_of(user)
 
 
 def add_user(session: Session, actor_name: str | None, name: str, role: str, department: str,

@@ -1,9 +1,6 @@
 """Opening the store: SQLite by default, PostgreSQL for several users; schema by alembic."""
 from __future__ import annotations
 
-import functools
-import os
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,35 +10,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from listing.store.location import (  # noqa: F401 - re-exported: where the store lives
+    BUSY_TIMEOUT,
+    MIGRATIONS,
+    busy_timeout,
+    chosen_url,
+    declared_head,
+    default_url,
+    normalise as _normalise,
+)
 from messages.errors import GuapaiError, StoreBusy
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another writer's lock (GUAPAI_SQLITE_BUSY_TIMEOUT)
-
-
-def busy_timeout() -> float:
-    """How long (seconds) a SQLite writer queues behind another writer before giving up."""
-    value = os.environ.get("GUAPAI_SQLITE_BUSY_TIMEOUT", "").strip()
-    try:
-        return max(0.0, float(value)) if value else BUSY_TIMEOUT
-    except ValueError:
-        return BUSY_TIMEOUT
-
-
-def default_url() -> str:
-    """A SQLite file in the user's data directory, created on first use."""
-    from platformdirs import user_data_dir
-
-    folder = Path(user_data_dir("guapai", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'guapai.sqlite'}"
-
-
-def _normalise(url: str) -> str:
-    if url.startswith(("postgres://", "postgresql://")):  # use psycopg 3, the maintained driver
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
 
 def make_engine(url: str) -> Engine:
     url = _normalise(url)
@@ -125,24 +103,6 @@ def alembic_head() -> str:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-@functools.cache
-def declared_head() -> str | None:
-    """The newest revision the migration files declare, read as text: importing alembic (and
-    through it mako and pygments) to learn it would cost every read command about a third of
-    its start-up. None when the files do not say it plainly (then alembic is asked)."""
-    revisions, parents = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        rev = re.search(r"""^revision\s*(?::[^=]+)?=\s*["']([^"']+)["']\s*$""", text, re.M)
-        down = re.search(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", text, re.M)
-        if rev is None or down is None:
-            return None
-        revisions.add(rev.group(1))
-        parents.update(re.findall(r"""["']([^"']+)["']""", down.group(1)))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def _stored_revision(engine: Engine) -> str | None:
     """The revision alembic recorded, read with one query (alembic's own check imports alembic,
     mako and pygments); raises the driver's error when the table is not there or the database
@@ -170,7 +130,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and, by default, migrate to the current schema) the store at `url`."""
-    url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
+    url = chosen_url(url)
     engine = make_engine(url)
     if migrate:
         try:  # one query, and the head read from the files as text: no alembic import when current
@@ -242,7 +202,7 @@ def store_error(exc: BaseException, url: str | None) -> GuapaiError | None:
     busy, lost = database_busy(exc), connection_lost(exc)
     if not (busy or lost):
         return None
-    url = _normalise(url or os.environ.get("GUAPAI_DATABASE_URL") or default_url())
+    url = chosen_url(url)
     if busy:
         return StoreBusy("err.db_busy", url=_shown(url), seconds=f"{busy_timeout():g}")
     return GuapaiError("err.db_connection_lost", url=_shown(url), reason=_reason(exc, url))

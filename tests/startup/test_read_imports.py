@@ -1,0 +1,69 @@
+"""Every read command answers without importing the ORM (SQLAlchemy, SQLModel), alembic or the
+dataframe libraries: importing SQLAlchemy and SQLModel alone costs more than the half second a read
+command may take (issue 16; timings are in benchmarks/read_bench.py, not here). Each command runs
+in a new process on the small city of tests/cli/world.py, exits 0, and names what it imported."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.world import world  # noqa: F401 - the fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "polars", "numpy", "pandas")
+PROBE = f"""
+import runpy, sys
+sys.argv = ["guapai", *sys.argv[1:]]
+code = 0
+try:
+    runpy.run_path("main.py", run_name="__main__")
+except SystemExit as exit_:
+    code = exit_.code or 0
+print("HEAVY=" + ",".join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+sys.exit(code)
+"""
+
+READS = [
+    ("reviewer", ["listing", "list"]),
+    ("reviewer", ["listing", "list", "--json"]),
+]
+
+
+def run_probe(url: str, user: str, args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PROBE, "--db", url, "--as", user, "--lang", "zh", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("user", "args"), READS, ids=[" ".join(a) for _, a in READS])
+def test_a_read_command_imports_no_orm(world, sqlite_url, user, args):
+    done = run_probe(sqlite_url, user, args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the command printed nothing"
+    heavy = done.stderr.rsplit("HEAVY=", 1)[1].strip()
+    assert heavy == "", f"{' '.join(args)} imported {heavy}"
+
+
+def test_the_probe_sees_the_orm_when_a_command_uses_it(world, sqlite_url):
+    """The check above can fail: a write command does import the ORM."""
+    done = run_probe(sqlite_url, "admin", ["db", "upgrade"])
+    assert done.returncode == 0, done.stderr
+    assert "sqlalchemy" in done.stderr.rsplit("HEAVY=", 1)[1]
+
+
+def test_a_database_behind_the_code_is_migrated_then_read(tmp_path):
+    """A database at an older schema is not read directly: it is migrated through the ORM first."""
+    from listing.store.db import current_revision, head_revision, open_store, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    store = open_store(url, migrate=False)
+    upgrade(store.engine, "0002")
+    store.engine.dispose()
+    done = subprocess.run([sys.executable, "main.py", "--db", url, "--as", "nobody", "listing", "list"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "nobody" in done.stderr  # an unknown user, on a migrated database
+    store = open_store(url, migrate=False)
+    assert current_revision(store.engine) == head_revision()
+    store.engine.dispose()
