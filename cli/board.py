@@ -28,9 +28,9 @@ def board(
     colour = check_choice(colour, COLOURS, "--colour")
     state = check_choice(state, ("listed", "under_review"), "--state", aliases=_state_aliases() if state else None)
     sort = check_choice(sort, SORTS, "--sort")
-    with context.session(readonly=True) as session:
-        jurisdiction = check_jurisdiction(session, jurisdiction)
-        rows = build(session, context.actor(session), local_today(context.now), jurisdiction, colour=colour,
+    with context.reader() as db:
+        jurisdiction = check_jurisdiction(db, jurisdiction)
+        rows = build(db, context.actor(db), local_today(context.now), jurisdiction, colour=colour,
                      state=state, search=search, sort=sort)
     if as_json:
         sys.stdout.write(output.dumps(board_json(rows)) + "\n")

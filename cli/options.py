@@ -73,23 +73,20 @@ def check_jurisdiction(session, value: str | None) -> str | None:
     """A county/district that exists (a company or a user has it), or `*` / 全市 for the city."""
     if value is None:
         return None
-    from sqlmodel import select
+    from listing.store.reader import Reader, query
 
-    from listing.store.tables import Company, User
-
-    known = sorted(set(session.exec(select(Company.jurisdiction).distinct()).all())
-                   | {j for j in session.exec(select(User.jurisdiction).distinct()).all() if j != "*"})
+    places = query('SELECT jurisdiction FROM company UNION SELECT jurisdiction FROM "user"')
+    known = sorted({r.jurisdiction for r in Reader.of(session).rows(places)} - {"*"})
     return check_choice(value, known, "--jurisdiction")
 
 
 def check_user(session, value: str | None, option: str = "--user") -> str | None:
     if value is None:
         return None
-    from sqlmodel import select
+    from listing.store.reader import Reader, query
 
-    from listing.store.tables import User
-
-    return check_choice(value, session.exec(select(User.name).order_by(User.name)).all(), option)
+    names = [r.name for r in Reader.of(session).rows(query('SELECT name FROM "user" ORDER BY name'))]
+    return check_choice(value, names, option)
 
 
 def check_rule(value: str | None, option: str = "--rule") -> str | None:

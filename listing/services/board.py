@@ -5,21 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import case, func, select
-from sqlmodel import Session
-
 from listing.domain.findings import NOT_COUNTED
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
-from listing.store.tables import (
-    Company,
-    Deadline,
-    Finding,
-    Inspection,
-    InspectionObligation,
-    Listing,
-    Sample,
-)
+from listing.store.reader import BOOL, DATE, TIME, Query, Reader, query
 from listing.timeutil import to_local
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -34,10 +23,39 @@ def sparkline(values: list[float | None]) -> str:
     return "".join("·" if v is None else SPARK[min(int(v / top * (len(SPARK) - 1) + 0.5), len(SPARK) - 1)] for v in values)
 
 
-def _week_of(day_column, week0: dt.date):
-    """The week (0..WEEKS-1) after `week0` a day falls in, computed by the database (portable
-    CASE), so the trend is grouped there rather than fetched a row per vehicle-day."""
-    return case(*((day_column > week0 + dt.timedelta(days=7 * k), k) for k in range(WEEKS - 1, 0, -1)), else_=0)
+def _week_of(column: str) -> str:
+    """The week (0..WEEKS-1) after `:week0` a day falls in, computed by the database (a portable
+    CASE over :week1 .. :week7), so the trend is grouped there rather than fetched a row per vehicle-day."""
+    return "CASE " + " ".join(f"WHEN {column} > :week{k} THEN {k}" for k in range(WEEKS - 1, 0, -1)) + " ELSE 0 END"
+
+
+_SCOPE = query("""
+    SELECT l.id, l.company_id, l.state, l.cycle, l.cycle_start, l.cycle_due, l.escalated,
+           c.name, c.uscc, c.jurisdiction
+    FROM listing l JOIN company c ON c.id = l.company_id
+    WHERE l.state IN :open AND (:everywhere OR c.jurisdiction = :own)
+      AND (:jurisdiction IS NULL OR c.jurisdiction = :jurisdiction) AND (:state IS NULL OR l.state = :state)
+    ORDER BY c.jurisdiction, c.name""", cycle_start=DATE, cycle_due=DATE, escalated=BOOL)
+_INSPECTED = query("""
+    SELECT company_id, department, COUNT(*) AS n FROM inspection
+    WHERE company_id IN :companies AND day >= :month_first AND day <= :today AND voided_at IS NULL
+    GROUP BY company_id, department""")
+_SAMPLED_DAYS = query("""
+    SELECT s.company_id, COUNT(DISTINCT s.day) AS n FROM sample s JOIN listing l ON l.company_id = s.company_id
+    WHERE l.id IN :listings AND s.day >= l.cycle_start GROUP BY s.company_id""")
+_VEHICLE_DAYS = query(f"""
+    SELECT company_id, {_week_of("day")} AS week, COUNT(*) AS n FROM sample
+    WHERE company_id IN :companies AND day > :week0 AND status IN ('scanned', 'partial') GROUP BY 1, 2""")
+_VIOLATIONS = query(f"""
+    SELECT company_id, {_week_of("day")} AS week, COUNT(*) AS n FROM finding
+    WHERE company_id IN :companies AND day > :week0 AND state NOT IN :not_counted
+      AND rule NOT IN ('no_data', 'partial_data', 'signal_gap') GROUP BY 1, 2""")
+_MISSES = query("""
+    SELECT listing_id, COUNT(*) AS n FROM inspection_obligation
+    WHERE listing_id IN :listings AND state = 'missed' GROUP BY listing_id""")
+_REVIEW_DUE = query("""
+    SELECT listing_id, MAX(due_at) AS due_at FROM deadline
+    WHERE listing_id IN :listings AND kind = 'review_due' GROUP BY listing_id""", due_at=TIME)
 
 
 SORTS = ("days", "name", "colour", "problems", "coverage", "jurisdiction")
@@ -45,82 +63,51 @@ COLOURS = ("red", "yellow", "green")
 _COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
 
 
-def board(session: Session, actor: Actor, today: dt.date, jurisdiction: str | None = None, *,
+def board(db, actor: Actor, today: dt.date, jurisdiction: str | None = None, *,
           colour: str | None = None, state: str | None = None, search: str | None = None,
           sort: str = "jurisdiction") -> list[dict]:
     """One row per open listing (listed or under review) the actor may see, filtered and sorted.
 
-    Set-based: the open listings in scope are one subquery, and each figure (inspections this
+    Set-based: the open listings in scope are one query, and each figure (inspections this
     month, days sampled, weekly rates, problems, missed months, review deadlines, month marks) is
-    one grouped query over it: a dozen queries whatever the number of companies, and plain
-    column tuples, no ORM objects."""
+    one grouped query over their ids: a dozen queries whatever the number of companies, read
+    without the ORM (listing.store.reader). `db`: a Reader or an ORM session."""
     from listing.services.month_marks import cycle_marks
     from listing.services.problem_counts import problem_counts
 
     authorize(actor, "data.read")
-    conn = session.connection()
-    scope = select(Listing.id, Listing.company_id).join(Company, Company.id == Listing.company_id).where(
-        Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value]))
-    if not actor.city_level:
-        scope = scope.where(Company.jurisdiction == actor.jurisdiction)
-    if jurisdiction:
-        scope = scope.where(Company.jurisdiction == jurisdiction)
-    if state:
-        scope = scope.where(Listing.state == state)
-    listings = conn.execute(scope.add_columns(
-        Listing.state, Listing.cycle, Listing.cycle_start, Listing.cycle_due, Listing.escalated,
-        Company.name, Company.uscc, Company.jurisdiction).order_by(Company.jurisdiction, Company.name)).all()
+    reader = Reader.of(db)
+    listings = reader.rows(_SCOPE, open=[State.LISTED.value, State.UNDER_REVIEW.value], everywhere=actor.city_level,
+                           own=actor.jurisdiction, jurisdiction=jurisdiction or None, state=state or None)
     if search:
         needle = search.casefold()
         listings = [r for r in listings if needle in r.name.casefold() or needle in r.uscc.casefold()]
     if not listings:
         return []
-    if search:  # a few companies: name them; otherwise every grouped query joins the scope
-        ids, listing_ids = [r.company_id for r in listings], [r.id for r in listings]
-        companies, open_listings = ids, listing_ids
-    else:
-        ids = [r.company_id for r in listings]
-        scoped = scope.subquery()
-        companies, open_listings = select(scoped.c.company_id), select(scoped.c.id)
+    ids, listing_ids = [r.company_id for r in listings], [r.id for r in listings]
 
-    def grouped(query) -> list:
-        return conn.execute(query).all()
+    def grouped(q: Query, **params) -> list[tuple]:
+        return [tuple(r.values()) for r in reader.rows(q, **params)]
 
     month_first = today.replace(day=1)
     inspected = defaultdict(lambda: {"transport": 0, "police": 0})
-    for cid, dept, n in grouped(select(Inspection.company_id, Inspection.department, func.count())
-                                .where(Inspection.company_id.in_(companies), Inspection.day >= month_first,
-                                       Inspection.day <= today, Inspection.voided_at.is_(None))
-                                .group_by(Inspection.company_id, Inspection.department)):
+    for cid, dept, n in grouped(_INSPECTED, companies=ids, month_first=month_first, today=today):
         inspected[cid][dept] = n
-    # days sampled in each company's current cycle
-    sampled_days = dict(grouped(select(Sample.company_id, func.count(func.distinct(Sample.day)))
-                                .join(Listing, Listing.company_id == Sample.company_id)
-                                .where(Listing.id.in_(open_listings), Sample.day >= Listing.cycle_start)
-                                .group_by(Sample.company_id)))
+    sampled_days = dict(grouped(_SAMPLED_DAYS, listings=listing_ids))  # days sampled in each current cycle
     week0 = today - dt.timedelta(days=7 * WEEKS)
+    weeks = {f"week{k}": week0 + dt.timedelta(days=7 * k) for k in range(WEEKS)}
     vehicle_days = defaultdict(lambda: [0] * WEEKS)
-    week = _week_of(Sample.day, week0)
-    for cid, k, n in grouped(select(Sample.company_id, week, func.count()).where(
-            Sample.company_id.in_(companies), Sample.day > week0, Sample.status.in_(["scanned", "partial"]))
-            .group_by(Sample.company_id, week)):
+    for cid, k, n in grouped(_VEHICLE_DAYS, companies=ids, **weeks):
         vehicle_days[cid][k] += n
     violations = defaultdict(lambda: [0] * WEEKS)
-    week = _week_of(Finding.day, week0)
-    for cid, k, n in grouped(select(Finding.company_id, week, func.count()).where(
-            Finding.company_id.in_(companies), Finding.day > week0, Finding.state.notin_(NOT_COUNTED),
-            Finding.rule.notin_(["no_data", "partial_data", "signal_gap"])).group_by(Finding.company_id, week)):
+    for cid, k, n in grouped(_VIOLATIONS, companies=ids, not_counted=list(NOT_COUNTED), **weeks):
         violations[cid][k] += n
-    problems = problem_counts(session, ids, today, among=companies)
+    problems = problem_counts(reader, ids, today)
     # months missed and not made good since (an obligation missed, then met by a late record, is met)
-    misses = dict(grouped(select(InspectionObligation.listing_id, func.count()).where(
-        InspectionObligation.listing_id.in_(open_listings), InspectionObligation.state == "missed")
-        .group_by(InspectionObligation.listing_id)))
-    review_due = dict(grouped(select(Deadline.listing_id, func.max(Deadline.due_at)).where(
-        Deadline.listing_id.in_(open_listings), Deadline.kind == "review_due").group_by(Deadline.listing_id)))
-    marks = cycle_marks(session, [(r.id, r.company_id, r.cycle, r.cycle_start, r.cycle_due) for r in listings
-                                  if r.cycle_start and r.cycle_due], today,
-                        among=(open_listings, companies))
+    misses = dict(grouped(_MISSES, listings=listing_ids))
+    review_due = dict(grouped(_REVIEW_DUE, listings=listing_ids))
+    marks = cycle_marks(reader, [(r.id, r.company_id, r.cycle, r.cycle_start, r.cycle_due) for r in listings
+                                 if r.cycle_start and r.cycle_due], today)
     rows = []
     for listing in listings:
         cid = listing.company_id

@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlmodel import Session, func, select
-
 from listing.domain import months as months_owed
-from listing.store.tables import Cycle, Inspection, InspectionObligation
+from listing.store.reader import DATE, Reader, query
 
 DEPARTMENTS = months_owed.DEPARTMENTS
 # done: inspected; missed: the month ended without one; owed: this month, not yet;
@@ -64,31 +62,33 @@ def marks(months: list[str], owed: set[str], done: dict[tuple[str, str], int], s
     return out
 
 
-def cycle_marks(session: Session, listings_cycles: list[tuple], today: dt.date,
-                among: tuple | None = None) -> dict[tuple[int, int], list[dict]]:
+_CONFIRMED = query("""
+    SELECT listing_id, MIN(start) AS start FROM cycle WHERE listing_id IN :listings GROUP BY listing_id""", start=DATE)
+_INSPECTED = query("""
+    SELECT company_id, department, day FROM inspection
+    WHERE company_id IN :companies AND day >= :since AND day <= :today AND voided_at IS NULL""", day=DATE)
+_SETTLED = query("""
+    SELECT company_id, month, department, state FROM inspection_obligation
+    WHERE company_id IN :companies AND state IN :states""")
+
+
+def cycle_marks(db, listings_cycles: list[tuple], today: dt.date) -> dict[tuple[int, int], list[dict]]:
     """Marks for many (listing, company_id, cycle number, start, due) at once, in three queries:
     {(listing_id, cycle number): marks}. An inspection counts from the confirmation on and up to today.
-    `among`: (query selecting the listing ids, query selecting the company ids) to filter by
-    instead of the lists (the board's listings in scope as subqueries).
-    The month arithmetic is done once per distinct (confirmation, start, due): a thousand
-    listings opened together share it."""
+    `db`: a Reader or an ORM session. The month arithmetic is done once per distinct
+    (confirmation, start, due): a thousand listings opened together share it."""
     if not listings_cycles:
         return {}
-    listing_ids, company_ids = among or (sorted({lc[0] for lc in listings_cycles}), sorted({lc[1] for lc in listings_cycles}))
+    reader = Reader.of(db)
+    listing_ids, company_ids = sorted({lc[0] for lc in listings_cycles}), sorted({lc[1] for lc in listings_cycles})
     earliest = min(lc[3] for lc in listings_cycles)
-    confirmed = dict(session.exec(select(Cycle.listing_id, func.min(Cycle.start)).where(
-        Cycle.listing_id.in_(listing_ids)).group_by(Cycle.listing_id)).all())
+    confirmed = {r.listing_id: r.start for r in reader.rows(_CONFIRMED, listings=listing_ids)}
     days: dict[int, list] = defaultdict(list)
-    for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
-            Inspection.company_id.in_(company_ids), Inspection.day >= earliest.replace(day=1),
-            Inspection.day <= today, Inspection.voided_at.is_(None))).all():
-        days[cid].append((dept, day))
+    for r in reader.rows(_INSPECTED, companies=company_ids, since=earliest.replace(day=1), today=today):
+        days[r.company_id].append((r.department, r.day))
     settled: dict[int, dict] = defaultdict(dict)
-    for cid, month, dept, state in session.exec(select(
-            InspectionObligation.company_id, InspectionObligation.month, InspectionObligation.department,
-            InspectionObligation.state).where(InspectionObligation.company_id.in_(company_ids),
-                                              InspectionObligation.state.in_(list(_FROM_OBLIGATION)))).all():
-        settled[cid][(month, dept)] = _FROM_OBLIGATION[state]
+    for r in reader.rows(_SETTLED, companies=company_ids, states=list(_FROM_OBLIGATION)):
+        settled[r.company_id][(r.month, r.department)] = _FROM_OBLIGATION[r.state]
     calendar: dict[tuple, tuple[list[str], set[str]]] = {}
     month_of: dict[dt.date, str] = {}
     out = {}

@@ -10,10 +10,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
-
 from listing.domain.problems import OPEN_STATES
-from listing.store.tables import Problem
+from listing.store.reader import DATE, TIME, Reader, query
 
 
 @dataclass
@@ -46,18 +44,22 @@ def count(rows, today: dt.date) -> ProblemCount:
     return out
 
 
-def unverified(session: Session, company_ids) -> list:
+_UNVERIFIED = query("""
+    SELECT id, company_id, state, due, created_at FROM problem
+    WHERE company_id IN :companies AND state IN :states ORDER BY id""", due=DATE, created_at=TIME)
+
+
+def unverified(db, company_ids: list[int]) -> list[tuple]:
     """Every problem of these companies not verified (nor voided), whenever created: rows (id,
     company_id, state, due, created_at). The acceptance checklist loads its problems here too.
-    `company_ids`: a list of ids, or a query selecting them (the board's listings in scope)."""
-    return session.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.due, Problem.created_at).where(
-        Problem.company_id.in_(company_ids), Problem.state.in_(OPEN_STATES))).all()
+    `db`: a Reader or an ORM session."""
+    rows = Reader.of(db).rows(_UNVERIFIED, companies=list(company_ids), states=list(OPEN_STATES))
+    return [(r.id, r.company_id, r.state, r.due, r.created_at) for r in rows]
 
 
-def problem_counts(session: Session, company_ids: list[int], today: dt.date, among=None) -> dict[int, ProblemCount]:
-    """Per company id (every id given has an entry), in one query. `among`: a query selecting
-    those ids, to filter by instead of the list (a thousand ids as one subquery)."""
+def problem_counts(db, company_ids: list[int], today: dt.date) -> dict[int, ProblemCount]:
+    """Per company id (every id given has an entry), in one query."""
     by_company: dict[int, list] = defaultdict(list)
-    for _, cid, state, due, _ in unverified(session, company_ids if among is None else among):
+    for _, cid, state, due, _ in unverified(db, company_ids):
         by_company[cid].append((state, due))
     return {cid: count(by_company.get(cid, []), today) for cid in company_ids}

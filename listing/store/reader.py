@@ -8,9 +8,9 @@ through the ORM (which migrates it) and read through that session.
 
 A `Query` is SQL with `:name` parameters (a list or tuple expands to `(:name_0, :name_1, ...)`
 for `IN :name`) and the types of the result columns that SQLite hands back as text (dates, times,
-JSON) or integers (booleans); PostgreSQL hands them back typed. Parameters are bound as the ORM
-stores them (SQLite: ISO text, times with microseconds), so comparisons agree with what the ORM
-wrote. `Reader.of(session)` runs the same queries inside an ORM session (the terminal, the tests):
+JSON) or integers (booleans); PostgreSQL hands them back typed. Times come back as the ORM gives
+them (aware, in UTC). Parameters are bound as the ORM stores them (SQLite: ISO text, times in UTC
+with microseconds), so comparisons agree with what the ORM wrote. `Reader.of(session)` runs the same queries inside an ORM session (the terminal, the tests):
 one query serves both.
 """
 from __future__ import annotations
@@ -36,12 +36,23 @@ def _json(value):
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _time(value):
+    """A time as the ORM returns it (SQLModel's UTCDateTime): aware, in UTC. SQLite stores UTC
+    without an offset; PostgreSQL's timestamptz comes back in the session's time zone."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc) if value.utcoffset() is None else value.astimezone(dt.timezone.utc)
+
+
 _FROM_SQLITE: dict[str, Callable[[Any], Any]] = {
     DATE: lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v,
-    TIME: lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v,
+    TIME: _time,
     BOOL: lambda v: None if v is None else bool(v),
     JSON: _json,
 }
+_FROM_POSTGRESQL: dict[str, Callable[[Any], Any]] = {TIME: _time}  # the rest comes back typed
 
 
 @dataclass(frozen=True)
@@ -69,8 +80,10 @@ class Row(dict):
 
 
 def _sqlite_param(value):
-    """As the ORM stores it on SQLite: dates as ISO text, times with microseconds, booleans as 0/1."""
+    """As the ORM stores it on SQLite: dates as ISO text, times in UTC with microseconds, booleans as 0/1."""
     if isinstance(value, dt.datetime):
+        if value.utcoffset() is not None:
+            value = value.astimezone(dt.timezone.utc)
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -80,7 +93,8 @@ def _sqlite_param(value):
 
 
 def _bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, dict[str, Any]]:
-    """`IN :name` with a list expanded, and the SQL in the driver's own parameter style."""
+    """`IN :name` with a list expanded, None written as NULL, and the SQL in the driver's own
+    parameter style."""
     bound: dict[str, Any] = {}
 
     def one(match: re.Match) -> str:
@@ -88,12 +102,14 @@ def _bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, dict[str
         if name not in params:
             raise KeyError(f"query parameter :{name} not given")
         value = params[name]
+        if value is None:
+            return "NULL"  # `:x IS NULL OR ...` then needs no parameter type (PostgreSQL asks for one)
         if isinstance(value, (list, tuple, set, frozenset)):
             names = [f"{name}_{i}" for i in range(len(value))]
             bound.update(zip(names, value))
-            return "(" + ", ".join(_style(n, dialect) for n in names) + ")" if names else "(NULL)"
+            return "(" + ", ".join(_style(n, v, dialect) for n, v in zip(names, value)) + ")" if names else "(NULL)"
         bound[name] = value
-        return _style(name, dialect)
+        return _style(name, value, dialect)
 
     if dialect == "postgresql":
         sql = sql.replace("%", "%%")
@@ -103,8 +119,12 @@ def _bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, dict[str
     return sql, bound
 
 
-def _style(name: str, dialect: str) -> str:
-    return f"%({name})s" if dialect == "postgresql" else f":{name}"
+def _style(name: str, value, dialect: str) -> str:
+    """The placeholder in the driver's style; on PostgreSQL a string is sent as text (psycopg sends
+    it untyped, and `$1 IS NULL` cannot be planned with an untyped parameter)."""
+    if dialect != "postgresql":
+        return f":{name}"
+    return f"%({name})s::text" if isinstance(value, str) else f"%({name})s"
 
 
 class Reader:
@@ -130,12 +150,14 @@ class Reader:
         sql, bound = _bind(q.sql, params, self.dialect)
         names, tuples = self._execute(sql, bound)
         rows = [Row(zip(names, t)) for t in tuples]
-        if self.dialect == "sqlite" and q.types:
-            for name, kind in q.types.items():
-                convert = _FROM_SQLITE[kind]
-                for row in rows:
-                    if name in row:
-                        row[name] = convert(row[name])
+        converters = _FROM_SQLITE if self.dialect == "sqlite" else _FROM_POSTGRESQL
+        for name, kind in q.types.items():
+            convert = converters.get(kind)
+            if convert is None:
+                continue
+            for row in rows:
+                if name in row:
+                    row[name] = convert(row[name])
         return rows
 
     def first(self, q: Query, **params) -> Row | None:

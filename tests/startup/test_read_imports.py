@@ -29,6 +29,9 @@ sys.exit(code)
 READS = [
     ("reviewer", ["listing", "list"]),
     ("reviewer", ["listing", "list", "--json"]),
+    ("reviewer", ["board"]),
+    ("reviewer", ["board", "--json", "--jurisdiction", "西湖区", "--sort", "colour"]),
+    ("xihu", ["board", "--search", "杭州"]),
 ]
 
 
