@@ -27,11 +27,16 @@ def upgrade() -> None:
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Show the database URL (password hidden) and schema revision."""
-    from listing.store.db import current_revision, head_revision, open_store
+    from listing.store.location import declared_head
+    from listing.store.reader import hide_password, reading, revision
 
-    store = open_store(context.options().db_url, migrate=False)
-    data = {"url": store.engine.url.render_as_string(hide_password=True), "dialect": store.dialect,
-            "revision": current_revision(store.engine), "head": head_revision()}
+    with reading(context.options().db_url, migrate=False) as db:
+        current = revision(db)
+    data = {"url": hide_password(db.url or ""), "dialect": db.dialect, "revision": current, "head": declared_head()}
+    if data["head"] is None:  # the migration files do not say it plainly: alembic does
+        from listing.store.db import alembic_head
+
+        data["head"] = alembic_head()
     output.show([data], [("url", "col.db_url"), ("revision", "col.revision"), ("head", "col.head")], as_json=as_json,
                 json_data=data)
 

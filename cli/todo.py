@@ -14,8 +14,8 @@ def todo(as_json: JsonOption = False) -> None:
     from listing.services.todo import todo as build
     from listing.timeutil import local_today
 
-    with context.session(readonly=True) as session:
-        tasks = build(session, context.actor(session), local_today(context.now), output.lang())
+    with context.reader() as db:
+        tasks = build(db, context.actor(db), local_today(context.now), output.lang())
     if as_json:
         output.print_json(tasks)
         return

@@ -30,10 +30,10 @@ def add(
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
     """List users."""
-    from listing.services.users import list_users
+    from listing.services.read.users import list_users
 
-    with context.session(readonly=True) as session:
-        rows = list_users(session, context.actor(session))
+    with context.reader() as db:
+        rows = list_users(db, context.actor(db))
     output.show(rows, [("name", "col.name"), ("role", "col.role"), ("department", "col.department"),
                        ("jurisdiction", "col.jurisdiction"), ("active", "col.active"), ("db_role", "col.db_role")],
                 as_json=as_json)

@@ -8,11 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 
-from sqlmodel import Session, select
-
 from listing.domain.policy import Actor, Role, can
 from listing.domain.states import State
-from listing.store.tables import Company, Deadline, Finding, Listing, Problem, Vehicle
+from listing.store.reader import DATE, TIME, Reader, query
 from listing.timeutil import to_local
 
 FINDING_REVIEW_DAYS = 3  # days police have to confirm or dismiss a finding after the day it covers
@@ -24,79 +22,84 @@ def _command(actor: Actor, *args: str) -> str:
     return shlex.join(["guapai", "--as", actor.name, *args])
 
 
-def _in_scope(actor: Actor):
-    return (lambda q: q) if actor.city_level else (lambda q: q.where(Company.jurisdiction == actor.jurisdiction))
+_SCOPE = "(:everywhere OR c.jurisdiction = :own)"  # the actor's jurisdiction, or the city
+_FINDINGS = query(f"""
+    SELECT f.id, f.day, f.rule, v.plate, c.name, c.uscc FROM finding f
+    JOIN company c ON c.id = f.company_id JOIN vehicle v ON v.id = f.vehicle_id
+    WHERE f.state = 'suspected' AND {_SCOPE} ORDER BY f.id""", day=DATE)
+_RECTIFIED = query(f"""
+    SELECT p.id, p.due, p.rectified_by, p.description, c.name, c.uscc FROM problem p
+    JOIN company c ON c.id = p.company_id
+    WHERE p.state = 'rectified' AND {_SCOPE} ORDER BY p.id""", due=DATE)
+_REVIEW_DUE = query("SELECT listing_id, due_at FROM deadline WHERE kind = 'review_due' ORDER BY id", due_at=TIME)
+_LISTINGS = query(f"""
+    SELECT l.id, l.company_id, l.cycle, l.cycle_start, l.cycle_due, l.proposed_at, c.name, c.uscc FROM listing l
+    JOIN company c ON c.id = l.company_id
+    WHERE l.state IN :states AND {_SCOPE} ORDER BY l.id""", cycle_start=DATE, cycle_due=DATE, proposed_at=TIME)
 
 
-def todo(session: Session, actor: Actor, today: dt.date, lang: str = "en") -> list[dict]:
-    """Tasks {kind, due, overdue, company, uscc, what, command, ref}, soonest deadline first."""
+def todo(db, actor: Actor, today: dt.date, lang: str = "en") -> list[dict]:
+    """Tasks {kind, due, overdue, company, uscc, what, command, ref}, soonest deadline first.
+    `db`: a Reader or an ORM session."""
     from messages import t
 
-    scope = _in_scope(actor)
+    reader = Reader.of(db)
+    scope = {"everywhere": actor.city_level, "own": actor.jurisdiction}
     tasks: list[dict] = []
 
-    def add(kind, due, company, what, command, ref):
-        tasks.append({"kind": kind, "due": due, "overdue": due is not None and due < today, "company": company.name,
-                      "uscc": company.uscc, "what": what, "command": command, "ref": ref})
+    def add(kind, due, row, what, command, ref):  # `row` names the company (name, uscc)
+        tasks.append({"kind": kind, "due": due, "overdue": due is not None and due < today, "company": row.name,
+                      "uscc": row.uscc, "what": what, "command": command, "ref": ref})
 
     department = _DEPARTMENT_OF.get(actor.role)
     if department:
-        tasks += _inspections(session, actor, department, today, scope, lang)
+        tasks += _inspections(reader, actor, department, today, scope, lang)
     if can(actor, "finding.confirm"):
-        rows = session.exec(scope(select(Finding, Company, Vehicle.plate).join(Company, Company.id == Finding.company_id)
-                                  .join(Vehicle, Vehicle.id == Finding.vehicle_id)
-                                  .where(Finding.state == "suspected"))).all()
-        for f, company, plate in rows:
-            add("finding", f.day + dt.timedelta(days=FINDING_REVIEW_DAYS), company,
-                t("todo.finding", lang, id=f.id, rule=t(f"rule.{f.rule}", lang), plate=plate, day=f.day),
+        for f in reader.rows(_FINDINGS, **scope):
+            add("finding", f.day + dt.timedelta(days=FINDING_REVIEW_DAYS), f,
+                t("todo.finding", lang, id=f.id, rule=t(f"rule.{f.rule}", lang), plate=f.plate, day=f.day),
                 _command(actor, "findings", "show", str(f.id)), f.id)
     if can(actor, "problem.verify"):
-        rows = session.exec(scope(select(Problem, Company).join(Company, Company.id == Problem.company_id)
-                                  .where(Problem.state == "rectified"))).all()
-        for p, company in rows:
+        for p in reader.rows(_RECTIFIED, **scope):
             if p.rectified_by == actor.name:  # four eyes: never verify one's own rectification
                 continue
-            add("verify", p.due, company, t("todo.verify", lang, id=p.id, by=p.rectified_by, description=p.description),
+            add("verify", p.due, p, t("todo.verify", lang, id=p.id, by=p.rectified_by, description=p.description),
                 _command(actor, "problems", "verify", str(p.id)), p.id)
     if can(actor, "listing.pass"):
-        review_due = dict(session.exec(select(Deadline.listing_id, Deadline.due_at).where(
-            Deadline.kind == "review_due")).all())
-        for listing, company in session.exec(scope(select(Listing, Company).join(Company, Company.id == Listing.company_id)
-                                                   .where(Listing.state == State.UNDER_REVIEW.value))).all():
+        review_due = {r.listing_id: r.due_at for r in reader.rows(_REVIEW_DUE)}
+        for listing in reader.rows(_LISTINGS, states=[State.UNDER_REVIEW.value], **scope):
             due = to_local(review_due[listing.id]).date() if listing.id in review_due else listing.cycle_due
-            add("review", due, company, t("todo.review", lang, cycle=listing.cycle),
+            add("review", due, listing, t("todo.review", lang, cycle=listing.cycle),
                 _command(actor, "review", "show", str(listing.id)), listing.id)
     if can(actor, "listing.confirm"):
-        for listing, company in session.exec(scope(select(Listing, Company).join(Company, Company.id == Listing.company_id)
-                                                   .where(Listing.state == State.PROPOSED.value))).all():
-            add("confirm", to_local(listing.proposed_at).date() + dt.timedelta(days=CONFIRM_DAYS), company,
+        for listing in reader.rows(_LISTINGS, states=[State.PROPOSED.value], **scope):
+            add("confirm", to_local(listing.proposed_at).date() + dt.timedelta(days=CONFIRM_DAYS), listing,
                 t("todo.confirm", lang, id=listing.id), _command(actor, "listing", "confirm", str(listing.id)), listing.id)
     far = dt.date.max
     return sorted(tasks, key=lambda x: (x["due"] or far, x["kind"], x["company"], str(x["ref"])))
 
 
-def _inspections(session: Session, actor: Actor, department: str, today: dt.date, scope, lang: str) -> list[dict]:
+def _inspections(reader: Reader, actor: Actor, department: str, today: dt.date, scope: dict, lang: str) -> list[dict]:
     """This month's owed inspection of the actor's department for each listed company not yet
     inspected, and the months of the current cycle already missed."""
     from listing.services.month_marks import cycle_marks, month_last_day
     from messages import t
 
-    pairs = session.exec(scope(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
-        Listing.state.in_([State.LISTED.value, State.UNDER_REVIEW.value])))).all()
-    marks = cycle_marks(session, [(l.id, c.id, l.cycle, l.cycle_start, l.cycle_due) for l, c in pairs
-                                  if l.cycle_start and l.cycle_due], today)
+    pairs = reader.rows(_LISTINGS, states=[State.LISTED.value, State.UNDER_REVIEW.value], **scope)
+    marks = cycle_marks(reader, [(l.id, l.company_id, l.cycle, l.cycle_start, l.cycle_due) for l in pairs
+                                 if l.cycle_start and l.cycle_due], today)
     label = t(f"dept.{department}", lang)
     out = []
-    for listing, company in pairs:
+    for listing in pairs:
         for m in marks.get((listing.id, listing.cycle), []):
             mark = m[department]
             if mark not in ("owed", "missed"):
                 continue
             key = "todo.inspect" if mark == "owed" else "todo.inspect_missed"
             due = month_last_day(m["month"])
-            out.append({"kind": "inspect", "due": due, "overdue": due < today, "company": company.name,
-                        "uscc": company.uscc, "what": t(key, lang, month=m["month"], department=label),
-                        "command": _command(actor, "inspect", "record", "--company", company.uscc,
+            out.append({"kind": "inspect", "due": due, "overdue": due < today, "company": listing.name,
+                        "uscc": listing.uscc, "what": t(key, lang, month=m["month"], department=label),
+                        "command": _command(actor, "inspect", "record", "--company", listing.uscc,
                                             "--department", department),
                         "ref": f"{listing.id}:{m['month']}"})
     return out

@@ -5,9 +5,10 @@ import datetime as dt
 
 from sqlmodel import Session, func, select
 
-from listing.domain.policy import CITY, Actor, Role, authorize
+from listing.domain.policy import CITY, Role, authorize
 from listing.services import audit
 from listing.services.actors import actor_of, resolve_actor  # noqa: F401 - re-exported
+from listing.services.read.users import list_users  # noqa: F401 - re-exported
 from listing.store.tables import User
 from messages.errors import Conflict, ValidationError
 
@@ -48,12 +49,3 @@ def add_user(session: Session, actor_name: str | None, name: str, role: str, dep
     audit.record(session, actor_label, "users.add", "user", user.id,
                  after={"name": user.name, "role": role, "department": user.department, "jurisdiction": jurisdiction}, at=now)
     return user
-
-
-def list_users(session: Session, actor: Actor) -> list[dict]:
-    authorize(actor, "users.list")
-    return [
-        {"name": u.name, "role": u.role, "department": u.department, "jurisdiction": u.jurisdiction, "active": u.active,
-         "db_role": u.db_role}
-        for u in session.exec(select(User).order_by(User.name)).all()
-    ]

@@ -242,10 +242,11 @@ _REVISION = query("SELECT version_num FROM alembic_version")
 
 
 @contextmanager
-def reading(url: str | None = None) -> Iterator[Reader]:
+def reading(url: str | None = None, *, migrate: bool = True) -> Iterator[Reader]:
     """A Reader on the store chosen by `url` (--db, GUAPAI_DATABASE_URL or the default file).
     Directly through the driver when the database is at the code's schema; otherwise through
-    the ORM, which creates or migrates it first (what every command did before)."""
+    the ORM, which creates or migrates it first (what every command did before). `migrate=False`
+    reads a database at whatever schema it is (`db status`)."""
     url = chosen_url(url)
     direct = None
     if url.startswith("sqlite"):
@@ -254,11 +255,8 @@ def reading(url: str | None = None) -> Iterator[Reader]:
         direct = _direct_postgresql(url)
     if direct is not None:
         reader, close = direct
-        try:
-            current = reader.scalar(_REVISION)
-        except Exception:  # noqa: BLE001 - no version table yet: a new database
-            current = None
-        if current is not None and current == declared_head():
+        head = declared_head()
+        if not migrate or (head is not None and revision(reader) == head):
             try:
                 yield reader
             finally:
@@ -267,5 +265,17 @@ def reading(url: str | None = None) -> Iterator[Reader]:
         close()
     from listing.store.db import open_store
 
-    with open_store(url).session(readonly=True) as session:
-        yield Reader.of(session)
+    with open_store(url, migrate=migrate).session(readonly=True) as session:
+        reader = Reader.of(session)
+        reader.url = url
+        yield reader
+
+
+def revision(reader: Reader) -> str | None:
+    """The schema revision alembic recorded (None: a new database)."""
+    try:
+        return reader.scalar(_REVISION)
+    except GuapaiError:
+        raise
+    except Exception:  # noqa: BLE001 - no version table yet: a new database
+        return None

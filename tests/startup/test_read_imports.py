@@ -32,6 +32,11 @@ READS = [
     ("reviewer", ["board"]),
     ("reviewer", ["board", "--json", "--jurisdiction", "西湖区", "--sort", "colour"]),
     ("xihu", ["board", "--search", "杭州"]),
+    ("reviewer", ["todo"]),
+    ("police", ["todo", "--json"]),
+    ("xihu", ["todo"]),
+    ("admin", ["users", "list"]),
+    ("admin", ["db", "status", "--json"]),
 ]
 
 
