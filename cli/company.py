@@ -21,9 +21,9 @@ def show(
     from listing.services.company_story import story
     from listing.timeutil import local_today
 
-    with context.session(readonly=True) as session:
-        company = context.company(session, query, as_json)
-        data = story(session, context.actor(session), company, local_today(context.now))
+    with context.reader() as db:
+        company = context.company(db, query, as_json)
+        data = story(db, context.actor(db), company, local_today(context.now))
     if as_json:
         output.print_json(data)
         return

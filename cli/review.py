@@ -14,8 +14,8 @@ def show(listing_id: int = typer.Argument(...), as_json: JsonOption = False) -> 
     """The acceptance checklist: each item pass/fail with its evidence, as a table."""
     from listing.services import review
 
-    with context.session(readonly=True) as session:
-        data = review.show(session, context.actor(session), listing_id, today=context.date_option(None, default_today=True))
+    with context.reader() as db:
+        data = review.show(db, context.actor(db), listing_id, today=context.date_option(None, default_today=True))
     if as_json:
         output.print_json(data)
         return

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, func
-from sqlmodel import Session, select
-
 from listing.domain.policy import Actor, authorize
-from listing.store.tables import Company
+from listing.store.reader import Reader, Row, query
 from messages.errors import NotFound, ValidationError
 
 FUZZY_CUTOFF = 70  # rapidfuzz score (0-100) a name must reach to count as a match
@@ -38,7 +35,15 @@ def _normalise(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def find_companies(session: Session, actor: Actor, query: str, limit: int = MAX_CANDIDATES) -> list[Candidate]:
+_BY_CODE = query("""
+    SELECT id, uscc, name, jurisdiction FROM company
+    WHERE uscc = :code OR SUBSTR(uscc, 9, 9) = :code OR id = :number ORDER BY id""")
+_IN_SCOPE = query("""
+    SELECT id, uscc, name, jurisdiction FROM company WHERE (:everywhere OR jurisdiction = :own) ORDER BY id""")
+_COMPANY = query("SELECT id, uscc, name, business_type, jurisdiction FROM company WHERE id = :id")
+
+
+def find_companies(db, actor: Actor, query: str, limit: int = MAX_CANDIDATES) -> list[Candidate]:
     """Companies in the actor's jurisdiction matching `query`, best first. An exact code (USCC,
     organisation code, id) or an exact name wins alone; otherwise every name containing the
     query, then names close to it (rapidfuzz WRatio >= FUZZY_CUTOFF)."""
@@ -48,36 +53,32 @@ def find_companies(session: Session, actor: Actor, query: str, limit: int = MAX_
     q = _normalise(query or "")
     if not q:
         raise ValidationError("err.company_query_empty")
-    columns = (Company.id, Company.uscc, Company.name, Company.jurisdiction)
+    reader = Reader.of(db)
     # an exact code names one company wherever it is: the action on it is then refused (exit 3,
     # audited) by the permission check if it lies outside the actor's jurisdiction
     code = q.upper()
-    by_code = session.exec(select(*columns).where(
-        (Company.uscc == code) | (func.substr(Company.uscc, 9, 9) == code)
-        | ((Company.id == int(q)) if q.isdigit() and len(q) < 9 else false()))).all()
+    by_code = reader.rows(_BY_CODE, code=code, number=int(q) if q.isdigit() and len(q) < 9 else -1)
     if by_code:
-        return [Candidate(*r, score=100.0) for r in by_code[:limit]]
-    stmt = select(*columns)
-    if not actor.city_level:
-        stmt = stmt.where(Company.jurisdiction == actor.jurisdiction)
-    rows = session.exec(stmt).all()
+        return [Candidate(*r.values(), score=100.0) for r in by_code[:limit]]
+    rows = reader.rows(_IN_SCOPE, everywhere=actor.city_level, own=actor.jurisdiction)
     names = {r.id: _normalise(r.name) for r in rows}
     exact = [r for r in rows if names[r.id] == q]
     if exact:
-        return [Candidate(*r, score=100.0) for r in exact[:limit]]
-    contained = [Candidate(*r, score=95.0) for r in rows if q in names[r.id]
+        return [Candidate(*r.values(), score=100.0) for r in exact[:limit]]
+    contained = [Candidate(*r.values(), score=95.0) for r in rows if q in names[r.id]
                  or (len(q) >= 6 and q in r.uscc.casefold())]
     if contained:
         return sorted(contained, key=lambda c: (len(c.name), c.name))[:limit]
     by_id = {r.id: r for r in rows}
     fuzzy = process.extract(q, names, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
-    return [Candidate(*by_id[key], score=score) for _, score, key in fuzzy]
+    return [Candidate(*by_id[key].values(), score=score) for _, score, key in fuzzy]
 
 
-def resolve_company(session: Session, actor: Actor, query: str, choose=None) -> Company:
+def resolve_company(db, actor: Actor, query: str, choose=None) -> Row:
     """The one company `query` names. Several matches: `choose(candidates)` picks one (a numbered
-    choice on a terminal) or, without it, a ValidationError listing them (exit 2)."""
-    found = find_companies(session, actor, query)
+    choice on a terminal) or, without it, a ValidationError listing them (exit 2). The company as
+    a Row (id, uscc, name, business_type, jurisdiction); `db`: a Reader or an ORM session."""
+    found = find_companies(db, actor, query)
     if not found:
         raise NotFound("err.company_none", query=query)
     if len(found) > 1:
@@ -85,7 +86,7 @@ def resolve_company(session: Session, actor: Actor, query: str, choose=None) -> 
         if picked is None:
             raise AmbiguousCompany(query, found)
         found = [picked]
-    return session.get(Company, found[0].id)
+    return Reader.of(db).first(_COMPANY, id=found[0].id)
 
 
 class AmbiguousCompany(ValidationError):

@@ -11,27 +11,46 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlmodel import Session, or_, select
-
 from listing.domain.policy import Actor, authorize
-from listing.store.tables import (
-    Accident,
-    AuditEvent,
-    Company,
-    Cycle,
-    Finding,
-    Inspection,
-    Listing,
-    OutboxMessage,
-    Problem,
-    Sample,
-    Vehicle,
-    Violation,
-)
+from listing.store.reader import BOOL, DATE, JSON, TIME, Reader, query
 from listing.timeutil import LOCAL_TZ, UTC
 
 DATA_GAP_RULES = ("no_data", "partial_data", "signal_gap")
-_RECORD_TABLE = {"fatal_accidents": Accident, "at_fault_per_vehicle": Accident, "violations_per_vehicle": Violation}
+_RECORDS = {
+    "accident": query("""SELECT id, occurred_at, record_no, fatalities, injuries, responsibility FROM accident
+                         WHERE id IN :ids ORDER BY occurred_at, id""", occurred_at=TIME),
+    "violation": query("""SELECT id, occurred_at, record_no, code, points, source FROM violation
+                          WHERE id IN :ids ORDER BY occurred_at, id""", occurred_at=TIME),
+}
+_RECORD_TABLE = {"fatal_accidents": "accident", "at_fault_per_vehicle": "accident", "violations_per_vehicle": "violation"}
+_VOID = "voided_at, voided_by, void_reason"
+_VEHICLES = query("SELECT active_from, active_to FROM vehicle WHERE company_id = :company", active_from=DATE,
+                  active_to=DATE)
+_LISTINGS = query("""
+    SELECT id, company_id, state, rules_version, proposed_at, closed_at, escalated, consecutive_failures, cycle,
+           cycle_due, explanation
+    FROM listing WHERE company_id = :company ORDER BY proposed_at, id""",
+                  proposed_at=TIME, closed_at=TIME, escalated=BOOL, cycle_due=DATE, explanation=JSON)
+_CYCLES = query("""
+    SELECT listing_id, number, start, due, outcome, decided_by, decided_at, reason, checklist
+    FROM cycle WHERE listing_id IN :listings ORDER BY listing_id, number""",
+                start=DATE, due=DATE, decided_at=TIME, checklist=JSON)
+_EVENTS = query("""
+    SELECT entity_id, at, action, actor, after FROM audit_event
+    WHERE entity = 'listing' AND entity_id IN :listings AND (action IN :actions OR action = 'inspection.miss')
+    ORDER BY seq""", at=TIME, after=JSON)
+_INSPECTIONS = query(f"""
+    SELECT id, day, department, inspector, notes, findings, listing_id, corrects_id, {_VOID}
+    FROM inspection WHERE company_id = :company ORDER BY day, id""", day=DATE, findings=JSON, voided_at=TIME)
+_PROBLEMS = query(f"""
+    SELECT id, created_at, description, source, source_id, due, state, rectified_by, verified_by, {_VOID}
+    FROM problem WHERE company_id = :company ORDER BY created_at, id""", created_at=TIME, due=DATE, voided_at=TIME)
+_FINDINGS = query("""
+    SELECT f.id, f.day, v.plate, f.rule, f.start, f."end", f.evidence, f.state, f.decided_by, f.reason, f.problem_id,
+           f.voided_at, f.voided_by, f.void_reason
+    FROM finding f JOIN vehicle v ON v.id = f.vehicle_id WHERE f.company_id = :company ORDER BY f.start, f.id""",
+                  day=DATE, start=TIME, end=TIME, evidence=JSON, voided_at=TIME)
+_SAMPLES = query("SELECT day, status FROM sample WHERE company_id = :company", day=DATE)
 _LISTING_ACTIONS = ("listing.propose", "listing.confirm", "listing.reject", "listing.end_cycle", "listing.pass",
                     "listing.fail", "listing.review_overdue")
 
@@ -44,19 +63,22 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-def story(session: Session, actor: Actor, company: Company, today: dt.date, live_checklist: bool = True) -> dict:
-    """Everything about `company` the actor may see, as plain data (stable keys for --json)."""
+def story(db, actor: Actor, company, today: dt.date, live_checklist: bool = True) -> dict:
+    """Everything about `company` the actor may see, as plain data (stable keys for --json).
+    `db`: a Reader or an ORM session; `company`: a Company row or a Row with its columns."""
     from listing.services.month_marks import cycle_marks
     from listing.services.problem_counts import is_overdue, problem_counts
 
     authorize(actor, "data.read", company.jurisdiction)
-    vehicles = session.exec(select(Vehicle).where(Vehicle.company_id == company.id)).all()
+    reader = Reader.of(db)
+    mine = {"company": company.id}
+    vehicles = reader.rows(_VEHICLES, **mine)
     active = [v for v in vehicles if v.active_from <= today and (v.active_to is None or v.active_to >= today)]
-    listings = session.exec(select(Listing).where(Listing.company_id == company.id).order_by(Listing.proposed_at)).all()
-    cycles = session.exec(select(Cycle).where(Cycle.listing_id.in_([l.id for l in listings]))
-                          .order_by(Cycle.listing_id, Cycle.number)).all() if listings else []
-    marks = cycle_marks(session, [(c.listing_id, company.id, c.number, c.start, c.due) for c in cycles], today)
-    events = _listing_events(session, [l.id for l in listings])
+    listings = reader.rows(_LISTINGS, **mine)
+    listing_ids = [l.id for l in listings]
+    cycles = reader.rows(_CYCLES, listings=listing_ids) if listings else []
+    marks = cycle_marks(reader, [(c.listing_id, company.id, c.number, c.start, c.due) for c in cycles], today)
+    events = _listing_events(reader, listing_ids)
     out_listings = []
     for listing in listings:
         own = [c for c in cycles if c.listing_id == listing.id]
@@ -65,17 +87,12 @@ def story(session: Session, actor: Actor, company: Company, today: dt.date, live
             "proposed_at": _aware(listing.proposed_at), "closed_at": _aware(listing.closed_at),
             "escalated": listing.escalated, "consecutive_failures": listing.consecutive_failures,
             "cycle": listing.cycle, "cycle_due": listing.cycle_due,
-            "criteria": _criteria(session, listing.explanation or {}),
+            "criteria": _criteria(reader, listing.explanation or {}),
             "events": [e for e in events if e["listing_id"] == listing.id],
-            "cycles": [_cycle(session, listing, c, marks.get((listing.id, c.number), []), live_checklist, today)
+            "cycles": [_cycle(reader, listing, c, marks.get((listing.id, c.number), []), live_checklist, today)
                        for c in own],
         })
-    inspections = session.exec(select(Inspection).where(Inspection.company_id == company.id)
-                               .order_by(Inspection.day, Inspection.id)).all()
-    problems = session.exec(select(Problem).where(Problem.company_id == company.id).order_by(Problem.created_at)).all()
-    findings = session.exec(select(Finding, Vehicle.plate).join(Vehicle, Vehicle.id == Finding.vehicle_id)
-                            .where(Finding.company_id == company.id).order_by(Finding.start)).all()
-    samples = session.exec(select(Sample.day, Sample.status).where(Sample.company_id == company.id)).all()
+    samples = [(r.day, r.status) for r in reader.rows(_SAMPLES, **mine)]
     data = {
         "company": {"id": company.id, "uscc": company.uscc, "name": company.name, "business_type": company.business_type,
                     "jurisdiction": company.jurisdiction, "vehicles": len(vehicles), "active_vehicles": len(active)},
@@ -83,18 +100,18 @@ def story(session: Session, actor: Actor, company: Company, today: dt.date, live
         "listings": out_listings,
         "inspections": [{"id": i.id, "day": i.day, "department": i.department, "inspector": i.inspector,
                          "notes": i.notes, "findings": i.findings or [], "listing_id": i.listing_id,
-                         "corrects": i.corrects_id, **_void(i)} for i in inspections],
+                         "corrects": i.corrects_id, **_void(i)} for i in reader.rows(_INSPECTIONS, **mine)],
         "problems": [{"id": p.id, "created_at": _aware(p.created_at), "description": p.description, "source": p.source,
                       "source_id": p.source_id, "due": p.due, "state": p.state,
                       "overdue": is_overdue(p.state, p.due, today), "rectified_by": p.rectified_by,
-                      "verified_by": p.verified_by, **_void(p)} for p in problems],
-        "problem_count": problem_counts(session, [company.id], today)[company.id].to_dict(),
-        "findings": [{"id": f.id, "day": f.day, "plate": plate, "rule": f.rule, "start": _aware(f.start),
+                      "verified_by": p.verified_by, **_void(p)} for p in reader.rows(_PROBLEMS, **mine)],
+        "problem_count": problem_counts(reader, [company.id], today)[company.id].to_dict(),
+        "findings": [{"id": f.id, "day": f.day, "plate": f.plate, "rule": f.rule, "start": _aware(f.start),
                       "end": _aware(f.end), "max_speed_kmh": (f.evidence or {}).get("max_speed_kmh"),
                       "state": f.state, "decided_by": f.decided_by, "reason": f.reason, "problem_id": f.problem_id,
-                      **_void(f)} for f, plate in findings],
+                      **_void(f)} for f in reader.rows(_FINDINGS, **mine)],
         "sampling": _sampling(samples),
-        "notices": _notices(session, [l.id for l in listings]),
+        "notices": _notices(reader, listing_ids),
     }
     data["timeline"] = timeline(data)
     return data
@@ -107,7 +124,7 @@ def _void(row) -> dict:
             "void_reason": row.void_reason}
 
 
-def _criteria(session: Session, explanation: dict) -> list[dict]:
+def _criteria(reader: Reader, explanation: dict) -> list[dict]:
     """The criteria that listed the company, each with the records behind it (accidents or violations)."""
     out = []
     for c in explanation.get("criteria", []):
@@ -115,22 +132,22 @@ def _criteria(session: Session, explanation: dict) -> list[dict]:
         ids = c.get("record_ids") or []
         records = []
         if table is not None and ids:
-            for r in session.exec(select(table).where(table.id.in_(ids)).order_by(table.occurred_at)).all():
+            for r in reader.rows(_RECORDS[table], ids=list(ids)):
                 rec = {"id": r.id, "occurred_at": _aware(r.occurred_at), "record_no": r.record_no}
                 rec |= ({"fatalities": r.fatalities, "injuries": r.injuries, "responsibility": r.responsibility}
-                        if table is Accident else {"code": r.code, "points": r.points, "source": r.source})
+                        if table == "accident" else {"code": r.code, "points": r.points, "source": r.source})
                 records.append(rec)
         out.append({k: v for k, v in c.items() if k != "record_ids"} | {"records": records})
     return out
 
 
-def _cycle(session: Session, listing: Listing, cycle: Cycle, marks: list[dict], live: bool, today: dt.date) -> dict:
+def _cycle(reader: Reader, listing, cycle, marks: list[dict], live: bool, today: dt.date) -> dict:
     checklist, provisional = cycle.checklist, False
     current = cycle.number == listing.cycle and listing.state in ("listed", "under_review")
     if checklist is None and current and live:
         from listing.services.review import checklist as assemble
 
-        checklist, provisional = assemble(session, listing, today), True
+        checklist, provisional = assemble(reader, listing, today), True
     from listing.services.decision import overrides
 
     against = overrides(checklist, cycle.outcome == "pass") if cycle.outcome and checklist else []
@@ -140,14 +157,10 @@ def _cycle(session: Session, listing: Listing, cycle: Cycle, marks: list[dict], 
             "current": current, "months": marks, "checklist": checklist, "checklist_provisional": provisional}
 
 
-def _listing_events(session: Session, listing_ids: list[int]) -> list[dict]:
+def _listing_events(reader: Reader, listing_ids: list[int]) -> list[dict]:
     if not listing_ids:
         return []
-    rows = session.exec(select(AuditEvent).where(AuditEvent.entity == "listing",
-                                                 AuditEvent.entity_id.in_([str(i) for i in listing_ids]),
-                                                 or_(AuditEvent.action.in_(_LISTING_ACTIONS),
-                                                     AuditEvent.action == "inspection.miss"))
-                        .order_by(AuditEvent.seq)).all()
+    rows = reader.rows(_EVENTS, listings=[str(i) for i in listing_ids], actions=list(_LISTING_ACTIONS))
     return [{"listing_id": int(e.entity_id), "at": _aware(e.at), "action": e.action, "actor": e.actor,
              "reason": (e.after or {}).get("reason"), "after": e.after} for e in rows]
 
@@ -161,17 +174,19 @@ def _sampling(samples) -> dict:
             "days_by_month": dict(sorted(by_month.items()))}
 
 
-def _notices(session: Session, listing_ids: list[int]) -> list[dict]:
+def _notices(reader: Reader, listing_ids: list[int]) -> list[dict]:
     """Notices about these listings (outbox keys kind:listing[:...]), one per channel: queued at
     `at`, `sent_at` None while a robot has not taken it yet."""
     if not listing_ids:
         return []
     wanted = {str(i) for i in listing_ids}
-    conds = [OutboxMessage.key.like(f"%:{i}:%") for i in listing_ids] + \
-        [OutboxMessage.key == f"escalated:{i}" for i in listing_ids]
+    likes = {f"like{n}": f"%:{i}:%" for n, i in enumerate(listing_ids)}
+    notices = query(f"""
+        SELECT key, channel, created_at, sent_at FROM outbox
+        WHERE key IN :escalated OR {" OR ".join(f"key LIKE :{name}" for name in likes)}
+        ORDER BY created_at, id""", created_at=TIME, sent_at=TIME)
     out = []
-    for n in session.exec(select(OutboxMessage).where(or_(*conds)).order_by(OutboxMessage.created_at,
-                                                                            OutboxMessage.id)).all():
+    for n in reader.rows(notices, escalated=[f"escalated:{i}" for i in listing_ids], **likes):
         parts = n.key.split(":")
         if len(parts) >= 2 and parts[1] in wanted:
             out.append({"kind": parts[0], "listing_id": int(parts[1]), "about": ":".join(parts[2:]) or None,

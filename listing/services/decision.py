@@ -6,12 +6,15 @@ and the terminal both decide here."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
 
 from listing.domain.policy import Actor
 from listing.services import review
 from messages.errors import ValidationError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 def overrides(checklist: dict, passed: bool) -> list[str]:

@@ -16,9 +16,9 @@ from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
 from listing.services import audit
 from listing.services.notifications import Channel, queue_notice
+from listing.services.read.cycles import confirmed_on  # noqa: F401 - re-exported
 from listing.store.tables import (
     Company,
-    Cycle,
     Inspection,
     InspectionMiss,
     InspectionObligation,
@@ -100,11 +100,6 @@ def list_inspections(session: Session, actor: Actor, month: str | None = None, *
              "inspector": i.inspector, "findings": i.findings or [], "company_not_listed": i.company_not_listed,
              "voided": i.voided_at is not None, "void_reason": i.void_reason, "corrects": i.corrects_id}
             for i, c in session.exec(query).all()]
-
-
-def confirmed_on(session: Session, listing_id: int) -> dt.date | None:
-    """The listing's confirmation day: the start of its cycle 1 (None: never confirmed)."""
-    return session.exec(select(Cycle.start).where(Cycle.listing_id == listing_id, Cycle.number == 1)).first()
 
 
 def ended_on(session: Session, listing: Listing) -> dt.date | None:

@@ -14,9 +14,10 @@ from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
 from listing.services import audit, listings
+from listing.services.read.rulesets import active_rules, rules_version  # noqa: F401 - re-exported
 from listing.services.rule_metrics import COUNTED_VIOLATION, Window, aggregates, metrics, records_behind
 from listing.store.tables import Accident, Cycle, Listing, RuleVersion, Violation
-from messages.errors import Conflict, NotFound
+from messages.errors import Conflict
 from rules.criteria import config
 from rules.criteria.config import RuleSet
 from rules.criteria.evaluate import evaluate, explanation
@@ -26,22 +27,6 @@ from rules.criteria.evaluate import evaluate, explanation
 
 def stored_versions(session: Session) -> list[RuleVersion]:
     return list(session.exec(select(RuleVersion).order_by(RuleVersion.effective_from, RuleVersion.id)).all())
-
-
-def active_rules(session: Session, on: dt.date) -> RuleSet:
-    """The stored version in force on `on`; the shipped default while none is stored."""
-    row = session.exec(select(RuleVersion).where(RuleVersion.effective_from <= on)
-                       .order_by(RuleVersion.effective_from.desc(), RuleVersion.id.desc())).first()
-    return config.parse(row.source) if row else config.load()
-
-
-def rules_version(session: Session, version: str) -> RuleSet:
-    row = session.exec(select(RuleVersion).where(RuleVersion.version == version)).first()
-    if row is None:
-        if version == config.load().version:
-            return config.load()
-        raise NotFound("err.rules_version_unknown", version=version)
-    return config.parse(row.source)
 
 
 def load_rules(session: Session, actor: Actor, path: Path | None, *, now: dt.datetime) -> tuple[RuleSet, bool]:

@@ -37,6 +37,10 @@ READS = [
     ("xihu", ["todo"]),
     ("admin", ["users", "list"]),
     ("admin", ["db", "status", "--json"]),
+    ("reviewer", ["company", "show", "杭州甲运输"]),
+    ("police", ["company", "show", "杭州乙客运有限公司", "--json"]),
+    ("reviewer", ["review", "show", "1"]),
+    ("reviewer", ["review", "show", "1", "--json"]),
 ]
 
 
