@@ -22,13 +22,13 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print the rules in force (or an older version) and the stored versions."""
-    from listing.services import rules as svc
+    from listing.services.read import rulesets as svc
 
-    with context.session(readonly=True) as session:
-        context.actor(session)
-        rules = svc.rules_version(session, version) if version else svc.active_rules(session, _date(None))
+    with context.reader() as db:
+        context.actor(db)
+        rules = svc.rules_version(db, version) if version else svc.active_rules(db, _date(None))
         stored = [{"version": v.version, "effective_from": v.effective_from, "loaded_by": v.loaded_by,
-                   "loaded_at": v.loaded_at, "sha256": v.sha256[:12]} for v in svc.stored_versions(session)]
+                   "loaded_at": v.loaded_at, "sha256": v.sha256[:12]} for v in svc.stored_versions(db)]
     if as_json:
         output.print_json({"version": rules.version, "effective_from": rules.effective_from, "source": rules.source,
                            "thresholds": rules.thresholds, "window_months": rules.window_months,

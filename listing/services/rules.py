@@ -14,7 +14,7 @@ from listing.domain import lookback
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import OPEN_STATES, add_months
 from listing.services import audit, listings
-from listing.services.read.rulesets import active_rules, rules_version  # noqa: F401 - re-exported
+from listing.services.read.rulesets import active_rules, rules_version, stored_versions  # noqa: F401 - re-exported
 from listing.services.rule_metrics import COUNTED_VIOLATION, Window, aggregates, metrics, records_behind
 from listing.store.tables import Accident, Cycle, Listing, RuleVersion, Violation
 from messages.errors import Conflict
@@ -24,10 +24,6 @@ from rules.criteria.evaluate import evaluate, explanation
 
 
 # ---- rule versions ------------------------------------------------------------------------
-
-def stored_versions(session: Session) -> list[RuleVersion]:
-    return list(session.exec(select(RuleVersion).order_by(RuleVersion.effective_from, RuleVersion.id)).all())
-
 
 def load_rules(session: Session, actor: Actor, path: Path | None, *, now: dt.datetime) -> tuple[RuleSet, bool]:
     """Store a rules file as a version; (rules, newly stored?). Same version + same text: no-op."""

@@ -41,6 +41,8 @@ READS = [
     ("police", ["company", "show", "杭州乙客运有限公司", "--json"]),
     ("reviewer", ["review", "show", "1"]),
     ("reviewer", ["review", "show", "1", "--json"]),
+    ("admin", ["rules", "show"]),
+    ("reviewer", ["rules", "show", "--json"]),
 ]
 
 

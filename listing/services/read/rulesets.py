@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from listing.store.reader import Reader, query
+from listing.store.reader import DATE, TIME, Reader, Row, query
 from messages.errors import NotFound
 from rules.criteria import config
 from rules.criteria.config import RuleSet
 
 _IN_FORCE = query("SELECT source FROM rule_version WHERE effective_from <= :on ORDER BY effective_from DESC, id DESC")
+_STORED = query("""SELECT version, effective_from, loaded_by, loaded_at, sha256, source FROM rule_version
+                     ORDER BY effective_from, id""", effective_from=DATE, loaded_at=TIME)
 _VERSION = query("SELECT source FROM rule_version WHERE version = :version ORDER BY id")
 
 
@@ -25,3 +27,8 @@ def rules_version(db, version: str) -> RuleSet:
             return config.load()
         raise NotFound("err.rules_version_unknown", version=version)
     return config.parse(row.source)
+
+
+def stored_versions(db) -> list[Row]:
+    """Every stored version (version, effective_from, loaded_by, loaded_at, sha256, source), oldest first."""
+    return Reader.of(db).rows(_STORED)
