@@ -114,6 +114,8 @@ def _bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, dict[str
     if dialect == "postgresql":
         sql = sql.replace("%", "%%")
     sql = _PARAM.sub(one, sql)
+    if dialect == "postgresql" and not bound:  # no parameters: the driver takes the text as it is
+        sql = sql.replace("%%", "%")
     if dialect == "sqlite":
         bound = {k: _sqlite_param(v) for k, v in bound.items()}
     return sql, bound
@@ -141,7 +143,7 @@ class Reader:
         conn = db.connection()
 
         def execute(sql: str, params: dict) -> tuple[list[str], list[tuple]]:
-            result = conn.exec_driver_sql(sql, params)
+            result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
             return list(result.keys()), [tuple(r) for r in result.fetchall()]
 
         return cls(execute, conn.dialect.name)
@@ -225,7 +227,7 @@ def _direct_postgresql(url: str) -> tuple[Reader, Callable[[], None]]:
 
     def execute(sql: str, params: dict) -> tuple[list[str], list[tuple]]:
         try:
-            cur = conn.execute(sql, params)
+            cur = conn.execute(sql, params or None)
         except psycopg.OperationalError as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise GuapaiError("err.db_connection_lost", url=hide_password(url), reason=reason) from None

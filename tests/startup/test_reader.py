@@ -68,6 +68,23 @@ def test_typed_rows_the_same_directly_and_in_a_session(url):
     store.engine.dispose()
 
 
+def test_percent_signs_and_like_patterns_reach_the_database_as_written(url):
+    _fill(url)
+
+    def check(reader: Reader) -> None:
+        assert reader.scalar(query("SELECT COUNT(*) AS n FROM company WHERE name LIKE '%'")) == 2
+        assert reader.scalar(query("SELECT COUNT(*) AS n FROM company WHERE name LIKE '%' AND id IN :ids"), ids=[1]) == 1
+        assert reader.scalar(query("SELECT COUNT(*) AS n FROM company WHERE uscc LIKE :p"), p="%2X") == 1
+        assert reader.scalar(query("SELECT '50%' AS p")) == "50%"
+
+    with reading(url) as direct:
+        check(direct)
+    store = open_store(url)
+    with store.session(readonly=True) as s:
+        check(Reader.of(s))
+    store.engine.dispose()
+
+
 def test_a_new_database_is_created_and_migrated_through_the_orm(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     with reading(url) as reader:
