@@ -114,8 +114,6 @@ def _bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, dict[str
     if dialect == "postgresql":
         sql = sql.replace("%", "%%")
     sql = _PARAM.sub(one, sql)
-    if dialect == "postgresql" and not bound:  # no parameters: the driver takes the text as it is
-        sql = sql.replace("%%", "%")
     if dialect == "sqlite":
         bound = {k: _sqlite_param(v) for k, v in bound.items()}
     return sql, bound
@@ -143,7 +141,7 @@ class Reader:
         conn = db.connection()
 
         def execute(sql: str, params: dict) -> tuple[list[str], list[tuple]]:
-            result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
+            result = conn.exec_driver_sql(sql, params)  # SQLAlchemy always has psycopg substitute
             return list(result.keys()), [tuple(r) for r in result.fetchall()]
 
         return cls(execute, conn.dialect.name)
@@ -226,8 +224,10 @@ def _direct_postgresql(url: str) -> tuple[Reader, Callable[[], None]]:
     conn.read_only = True
 
     def execute(sql: str, params: dict) -> tuple[list[str], list[tuple]]:
+        if not params:  # without parameters psycopg takes the text as it is: no doubled %
+            sql, params = sql.replace("%%", "%"), None
         try:
-            cur = conn.execute(sql, params or None)
+            cur = conn.execute(sql, params)
         except psycopg.OperationalError as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise GuapaiError("err.db_connection_lost", url=hide_password(url), reason=reason) from None
