@@ -51,68 +51,122 @@ def _sorted(items: list[str]) -> bool:
     return all(a < b for a, b in zip(items, items[1:]))
 
 
-def vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
-    """Vehicle codes in plate order (int32 per point), the plates, and the permutation that sorts
-    the points by (vehicle, time) — None when they already are. Strings are hashed once; the
-    sort is on one int64 key (vehicle << 42 | microseconds), far cheaper than sorting strings."""
-    n = len(t)
+@dataclass
+class Points:
+    """The columns the engine reads, as numpy arrays over the valid fixes, in input order."""
+
+    names: list[str]  # plates in order; `vid` indexes them, every plate has a point
+    vid: np.ndarray  # int32
+    t_us: np.ndarray  # epoch microseconds (int64)
+    lat: np.ndarray
+    lon: np.ndarray
+    reported: np.ndarray  # km/h, NaN where the source did not report it
+    points_in: int = 0
+
+    def __len__(self) -> int:
+        return len(self.t_us)
+
+
+def vehicle_codes(vehicle: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """A code per row (int64, null plates -1) in plate order, and the plates. Rows grouped by
+    plate in plate order (as a sorted export) are coded by their runs, without hashing a string;
+    other orders through polars' categorical codes."""
+    n = len(vehicle)
     if n == 0:
-        return np.zeros(0, np.int32), [], None
-    enum = isinstance(vehicle.dtype, pl.Enum)  # plates already coded (a part of a larger scan)
-    codes = (vehicle if enum else vehicle.cast(pl.Categorical)).to_physical().to_numpy()
+        return np.zeros(0, np.int64), []
+    if vehicle.dtype == pl.Utf8 and not vehicle.null_count() and int(vehicle.head(1000).rle_id().max()) < 100:
+        runs = vehicle.rle_id().to_numpy()
+        if int(runs[-1]) < n // 4:  # grouped: few runs
+            starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+            plates = vehicle.gather(starts).to_list()
+            if _sorted(plates):
+                return runs.astype(np.int64), plates
+    physical = (vehicle if isinstance(vehicle.dtype, (pl.Enum, pl.Categorical)) else vehicle.cast(pl.Categorical)).to_physical()
+    nulls = physical.is_null().to_numpy() if physical.null_count() else None
+    codes = physical.fill_null(0).to_numpy().astype(np.int64, copy=False)
+    rows = np.arange(n) if nulls is None else np.flatnonzero(~nulls)
     present = np.zeros(int(codes.max()) + 1, bool)
-    present[codes] = True
-    dense = (np.cumsum(present) - 1).astype(np.int32)[codes]
-    if enum and _sorted(categories := vehicle.dtype.categories.to_list()):
-        names = [categories[i] for i in np.flatnonzero(present)]
-        vid = dense
-    else:
-        first_row = np.empty(int(dense.max()) + 1, np.int64)
-        first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
-        plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
-        rank = np.empty(len(plates), np.int32)
-        rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
-        vid = rank[dense]
-        names = sorted(plates)
-    span = int(t.max() - t.min())
-    key = (vid.astype(np.int64) << 42) + (t - t.min()) if span < 1 << 42 else None  # 50 days of microseconds
-    if key is not None and (key[1:] > key[:-1]).all():
-        return vid, names, None
-    order = np.argsort(key, kind="stable") if key is not None else np.lexsort((t, vid))
-    return vid, names, order
+    present[codes[rows]] = True
+    codes = (np.cumsum(present) - 1)[codes]
+    first_row = np.empty(int(present.sum()), np.int64)
+    first_row[codes[rows][::-1]] = rows[::-1]  # a row of each plate (the first: the last write wins)
+    plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
+    order = sorted(range(len(plates)), key=plates.__getitem__)
+    rank = np.empty(len(plates), np.int64)
+    rank[order] = np.arange(len(plates))
+    codes = rank[codes]
+    if nulls is not None:
+        codes[nulls] = -1
+    return codes, [plates[k] for k in order]
+
+
+def points_of(points: pl.DataFrame) -> Points:
+    """The valid fixes of a conformed frame as arrays: a plate, a time and a position within the
+    world and not (0, 0), JT/T 808 status bit 1 (positioned) where a status is given."""
+    n = points.height
+    time = points["time"].dt.epoch("us")
+    lat = points["lat"].to_numpy().astype(np.float64, copy=False)  # nulls arrive as NaN
+    lon = points["lon"].to_numpy().astype(np.float64, copy=False)
+    status = points["status"] if "status" in points.columns else None
+    has_status = status is not None and status.null_count() < n
+    status_arr = status.fill_null(2).to_numpy().astype(np.uint32, copy=False) if has_status else np.zeros(0, np.uint32)
+    vid, names = vehicle_codes(points["vehicle"])
+    valid = kernels.valid_fixes(lat, lon, status_arr, vid)
+    if time.null_count():
+        valid &= time.is_not_null().to_numpy()
+    t_us = time.fill_null(0).to_numpy()
+    reported = points["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
+    kept = int(np.count_nonzero(valid))
+    if kept < n:
+        vid, t_us, lat, lon, reported = vid[valid], t_us[valid], lat[valid], lon[valid], reported[valid]
+    present = np.zeros(len(names), bool)
+    present[vid] = True
+    if not present.all():  # plates whose every fix is invalid: not in the track
+        vid = (np.cumsum(present) - 1)[vid]
+        names = [name for name, p in zip(names, present) if p]
+    return Points(names, vid.astype(np.int32), t_us, lat, lon, reported, n)
+
+
+def vehicle_order(points: Points) -> np.ndarray | None:
+    """The permutation that sorts the points by (vehicle, time), stable; None when they already
+    are. A counting sort by plate (one pass); rows in time order within each plate (sorted by
+    vehicle, or in time order across vehicles as platforms export them) need nothing more."""
+    order, already, in_time = kernels.by_vehicle(points.vid, points.t_us, len(points.names))
+    if already:
+        return None
+    if not in_time:  # ties keep their input order, as a stable sort on (vehicle, time)
+        t = points.t_us[order]
+        order = order[np.lexsort((t, points.vid[order]))]
+    return order
 
 
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
+    """Every vehicle of a conformed frame as one Track."""
+    found = points_of(points)
+    order = vehicle_order(found)
+    if order is not None:
+        found = Points(found.names, found.vid[order], found.t_us[order], found.lat[order], found.lon[order],
+                       found.reported[order], found.points_in)
+    return clean_sorted(found, rules)
+
+
+def clean_sorted(points: Points, rules: TrajectoryRules) -> Track:
+    """Points sorted by (vehicle, time): duplicates, equal timestamps and GPS jumps dropped,
+    speeds derived. `points.points_in - len(points)` invalid fixes were dropped before."""
     cfg = rules.section("cleaning")
-    report = CleaningReport(points_in=points.height)
+    report = CleaningReport(points_in=points.points_in)
     dropped = report.dropped
-    status = pl.col("status")
-    valid = (pl.col("vehicle").is_not_null() & pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
-             & pl.col("lat").is_finite() & pl.col("lon").is_finite()
-             & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
-             & ~((pl.col("lat") == 0) & (pl.col("lon") == 0))
-             & (status.is_null() | ((status & 2) != 0)))  # JT/T 808 status bit 1: positioned
-    frame = points.filter(valid.fill_null(False))
-    dropped["invalid_fix"] = points.height - frame.height
-    t = frame["time"].dt.epoch("us").to_numpy()
-    vid, names, order = vehicle_order(frame["vehicle"], t)
-    lat = frame["lat"].to_numpy().astype(np.float64, copy=False)
-    lon = frame["lon"].to_numpy().astype(np.float64, copy=False)
-    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
-    if order is not None:  # one sort (on integers); duplicates and equal timestamps are then neighbours
-        vid, t, lat, lon, reported = vid[order], t[order], lat[order], lon[order], reported[order]
-        if ((t[1:] == t[:-1]) & (vid[1:] == vid[:-1])).any():  # equal times: by position, whatever the input order
-            o = np.lexsort((lon, lat, t, vid))
-            vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
-    same_time = np.zeros(len(t), bool)
-    same_time[1:] = (vid[1:] == vid[:-1]) & (t[1:] == t[:-1])
-    exact = np.zeros(len(t), bool)
-    exact[1:] = same_time[1:] & (lat[1:] == lat[:-1]) & (lon[1:] == lon[:-1])
-    dropped["duplicate"] = int(exact.sum())
-    dropped["same_time"] = int(same_time.sum() - exact.sum())
-    if same_time.any():
-        keep = ~same_time
+    dropped["invalid_fix"] = points.points_in - len(points)
+    vid, t, lat, lon, reported = points.vid, points.t_us, points.lat, points.lon, points.reported
+    same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
+    if n_same:  # equal times: ordered by position whatever the input order, the first of each kept
+        o = np.lexsort((lon, lat, t, vid))
+        vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
+        same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
+        keep = ~same
         vid, t, lat, lon, reported = vid[keep], t[keep], lat[keep], lon[keep], reported[keep]
+    dropped["duplicate"] = n_exact
+    dropped["same_time"] = n_same - n_exact
     t_us = t
     t = t_us / 1e6
 
@@ -137,5 +191,5 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
     report.speed_source = ("derived" if source == "derived" or not has_reported.any()
                            else source if has_reported.all() else f"{source}+derived")
     report.points_out = len(t)
-    return Track(vehicles=names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
+    return Track(vehicles=points.names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
                  first=first, report=report, local_s=local_s, t_us=t_us)

@@ -11,7 +11,7 @@ import polars as pl
 
 from rules.trajectory import detectors
 from rules.trajectory.attribution import Drivers, unknown_driver
-from rules.trajectory.clean import CleaningReport, Track, clean, vehicle_order
+from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of, vehicle_order
 from rules.trajectory.columns import conform
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
@@ -105,7 +105,7 @@ def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str
 def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
          assignments: pl.DataFrame | None = None, report_window: tuple[dt.datetime, dt.datetime] | None = None,
          zones: Zones | None = None, expected_vehicles: list[str] | None = None,
-         window: tuple[dt.datetime, dt.datetime] | None = None) -> ScanResult:
+         window: tuple[dt.datetime, dt.datetime] | None = None, workers: int = 1) -> ScanResult:
     """Find every rule's episodes in `points` (any order, any number of vehicles).
 
     `report_window=(start, end)` (aware datetimes, e.g. one local day): the points outside it are
@@ -118,65 +118,79 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     Sampling consecutive days with their context then reports each finding exactly once.
     Coverage is measured over the report window. `window` is the former name of `report_window`.
 
-    More than BATCH_POINTS points are scanned in parts of whole vehicles, one after another, so the
-    engine's working memory stays bounded whatever the day's size (findings are per vehicle, so
-    the result is the same).
+    The points are scanned in parts of whole vehicles of about BATCH_POINTS points, one after
+    another (or `workers` at a time on threads), so the engine's working memory stays bounded
+    whatever the day's size; findings are per vehicle, so the result is the same.
     """
     report_window = report_window or window
-    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": assignments, "report_window": report_window,
-               "zones": zones}
-    if points.height > BATCH_POINTS:
-        return _scan_in_parts(points, expected_vehicles, options)
-    return _scan_one(points, expected_vehicles=expected_vehicles, **options)
-
-
-def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, options: dict) -> ScanResult:
-    # one sort of the whole day by (vehicle, time), on integers; each part is a run of whole
-    # vehicles, gathered already sorted (the part's own cleaning then has nothing to sort)
-    no_plate = points["vehicle"].null_count()
-    if no_plate:
-        points = points.filter(pl.col("vehicle").is_not_null())
-    t = points["time"].dt.epoch("us").fill_null(0).to_numpy()
-    vid, names, order = vehicle_order(points["vehicle"], t)
-    if order is None:
-        order = np.arange(points.height)
-    del t
-    # plates as codes into the sorted plate list: gathering a part moves integers, not strings
-    coded = points.with_columns(vehicle=pl.Series(names, dtype=pl.Enum(names)).gather(vid))
-    sorted_vid = vid[order]
-    firsts = np.flatnonzero(np.r_[True, sorted_vid[1:] != sorted_vid[:-1]])
-    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, points.height, BATCH_POINTS), side="right") - 1], points.height])
-    del sorted_vid, vid
-    results = [_scan_one(coded[order[a:b]], expected_vehicles=None, **options) for a, b in zip(cuts[:-1], cuts[1:])]
+    found = points_of(conform(points))
+    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
+               "report_window": report_window, "zones": zones}
+    parts = _parts(found, vehicle_order(found))
+    results = _map(lambda part: _scan_part(part, **options), parts, workers)
     findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
-    report = CleaningReport(points_in=sum(r.report.points_in for r in results) + no_plate,
-                            points_out=sum(r.report.points_out for r in results))
-    report.dropped["invalid_fix"] = no_plate
+    report = CleaningReport(points_in=found.points_in, points_out=sum(r.report.points_out for r in results))
     for r in results:
         for key, n in r.report.dropped.items():
             report.dropped[key] = report.dropped.get(key, 0) + n
+    report.dropped["invalid_fix"] = found.points_in - len(found)
     report.reported_share = sum(r.report.reported_share * r.report.points_out for r in results) / max(report.points_out, 1)
-    source = options["rules"].section("cleaning")["speed_source"]
+    source = rules.section("cleaning")["speed_source"]
     report.speed_source = ("derived" if source == "derived" or report.reported_share == 0
                            else source if report.reported_share == 1 else f"{source}+derived")
     coverage = {name: c for r in results for name, c in r.coverage.items()}
-    window = options["report_window"]
     for name in expected_vehicles or []:
-        coverage.setdefault(name, _no_coverage(name, (window[0].timestamp(), window[1].timestamp()) if window else None))
+        coverage.setdefault(name, _no_coverage(name, (report_window[0].timestamp(), report_window[1].timestamp())
+                                               if report_window else None))
     return ScanResult(findings, report, dict(sorted(coverage.items())))
+
+
+def _map(fn, items, workers: int) -> list:
+    """[fn(item) for item in items], on `workers` threads with at most `workers` items taken
+    from the generator at a time (the compiled passes release the GIL). Parts are whole
+    vehicles, so the result is the same on any number of threads."""
+    if workers <= 1:
+        return [fn(item) for item in items]
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    out, pending = [], deque()
+    with ThreadPoolExecutor(workers) as pool:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                out.append(pending.popleft().result())
+        out.extend(f.result() for f in pending)
+    return out
+
+
+def _parts(found: Points, order: np.ndarray | None):
+    """Runs of whole vehicles of about BATCH_POINTS points each, gathered in (vehicle, time)
+    order one at a time (a generator: one part's arrays in memory per worker)."""
+    n = len(found)
+    counts = np.bincount(found.vid, minlength=len(found.names))
+    firsts = np.r_[0, np.cumsum(counts)[:-1]] if len(counts) else np.zeros(1, np.int64)
+    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, max(n, 1), BATCH_POINTS), side="right") - 1], n])
+    if len(cuts) == 1:
+        cuts = np.r_[0, 0]
+    vehicle_at = np.searchsorted(firsts, cuts, side="right") - 1
+    for (a, b), v0, v1 in zip(zip(cuts[:-1], cuts[1:]), vehicle_at[:-1], vehicle_at[1:]):
+        rows = slice(a, b) if order is None else order[a:b]
+        end = v1 if b < n else len(found.names)
+        yield Points(found.names[v0:end], found.vid[rows] - np.int32(v0), found.t_us[rows], found.lat[rows], found.lon[rows],
+                     found.reported[rows], int(b - a))
 
 
 def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
     return Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
 
 
-def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, assignments, report_window, zones,
-              expected_vehicles) -> ScanResult:
-    track = clean(conform(points), rules)
+def _scan_part(part: Points, *, vehicle_class, rules: TrajectoryRules, assignments: Drivers, report_window, zones) -> ScanResult:
+    track = clean_sorted(part, rules)
     classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
                         for v in track.vehicles])
     zone_limit = zones.limit_at(track.lat, track.lon) if zones is not None and len(track) else None
-    drivers = Drivers(assignments)
+    drivers = assignments
     on_duty = drivers.codes(track)
     moving = detectors.moving(track, rules)
     driving, rest_end = detectors.driving_and_rests(track, rules, moving)
@@ -219,6 +233,5 @@ def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, as
             limit_kmh=ep.get("limit_kmh"), band=ep.get("band"), point_count=int(e - s + 1), driver=driver, details=details))
     findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
     win = (lo, hi) if report_window else None
-    names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
-    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names)
+    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), track.vehicles)
     return ScanResult(findings, track.report, dict(sorted(coverage.items())))

@@ -118,3 +118,66 @@ def displaced(vid, t_us, lat, lon, fast, horizon_us, radius_m):
         if _step(lat[i], lon[i], lat[a], lon[a]) > radius_m or _step(lat[i], lon[i], lat[b], lon[b]) > radius_m:
             out[i] = True
     return out
+
+
+@njit(cache=True, nogil=True)
+def valid_fixes(lat, lon, status, vid):
+    """Per row: a plate (vid >= 0), a finite position within the world and not (0, 0), and JT/T
+    808 status bit 1 (positioned) where `status` is given (empty: no status column)."""
+    n = len(lat)
+    out = np.empty(n, np.bool_)
+    check_status = len(status) == n
+    for i in range(n):
+        a, b = lat[i], lon[i]
+        ok = vid[i] >= 0 and math.isfinite(a) and math.isfinite(b) and abs(a) <= 90.0 and abs(b) <= 180.0 and not (a == 0.0 and b == 0.0)
+        if ok and check_status:
+            ok = (status[i] & 2) != 0
+        out[i] = ok
+    return out
+
+
+@njit(cache=True, nogil=True)
+def by_vehicle(vid, t_us, nv):
+    """(order, already sorted, in time order within each vehicle): a stable counting sort of the
+    rows by vehicle code, skipped (empty order) when the rows are sorted by (vehicle, time)."""
+    n = len(vid)
+    already = True
+    for i in range(1, n):
+        if vid[i] < vid[i - 1] or (vid[i] == vid[i - 1] and t_us[i] < t_us[i - 1]):
+            already = False
+            break
+    if already:
+        return np.empty(0, np.int64), True, True
+    pos = np.zeros(nv + 1, np.int64)
+    for i in range(n):
+        pos[vid[i] + 1] += 1
+    for v in range(nv):
+        pos[v + 1] += pos[v]
+    last = np.full(nv, np.iinfo(np.int64).min, np.int64)
+    order = np.empty(n, np.int64)
+    in_time = True
+    for i in range(n):
+        v = vid[i]
+        order[pos[v]] = i
+        pos[v] += 1
+        if t_us[i] < last[v]:
+            in_time = False
+        last[v] = t_us[i]
+    return order, False, in_time
+
+
+@njit(cache=True, nogil=True)
+def same_times(vid, t_us, lat, lon):
+    """(mask, count, exact): points with their predecessor's vehicle and time; how many, and how
+    many of them also at its position (exact duplicates)."""
+    n = len(vid)
+    same = np.zeros(n, np.bool_)
+    count = 0
+    exact = 0
+    for i in range(1, n):
+        if vid[i] == vid[i - 1] and t_us[i] == t_us[i - 1]:
+            same[i] = True
+            count += 1
+            if lat[i] == lat[i - 1] and lon[i] == lon[i - 1]:
+                exact += 1
+    return same, count, exact
