@@ -17,7 +17,7 @@ from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
-BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in parts of whole vehicles
+BATCH_POINTS = 250_000  # points per part of whole vehicles: small enough for the arrays to stay in cache
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 

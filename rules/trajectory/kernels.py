@@ -181,3 +181,116 @@ def same_times(vid, t_us, lat, lon):
             if lat[i] == lat[i - 1] and lon[i] == lon[i - 1]:
                 exact += 1
     return same, count, exact
+
+
+@njit(cache=True, nogil=True)
+def _in_window(x, start, end):
+    return (x >= start and x < end) if start < end else (x >= start or x < end)
+
+
+@njit(cache=True, nogil=True)
+def over_limit(vid, local_s, speed, t, first, seg_s, class_limit, passenger, zone_limit, night_start, night_end,
+               factor, max_gap_s, min_s):
+    """The overspeed pass: per point the day limit (class, or a lower zone limit where
+    `zone_limit` is given) and the limit in force (passenger vehicles at night: `factor` of the
+    class limit where lower); and the runs of points above the limit in force (a vehicle's first
+    point or a gap over max_gap_s breaks a run) lasting at least min_s, marked at their first
+    and last points: (limit, day_limit, starts, ends). Found runs are marked in arrays rather
+    than appended to lists: the loop stays tight."""
+    n = len(t)
+    limit = np.empty(n)
+    day_limit = np.empty(n)
+    starts = np.zeros(n, np.bool_)
+    ends = np.zeros(n, np.bool_)
+    zoned = len(zone_limit) == n
+    run = -1
+    for i in range(n + 1):
+        over = False
+        if i < n:
+            v = vid[i]
+            cl = class_limit[v]
+            day = min(cl, zone_limit[i]) if zoned else cl
+            lim = day
+            if passenger[v] and _in_window(local_s[i], night_start, night_end) and cl * factor < day:
+                lim = cl * factor
+            limit[i] = lim
+            day_limit[i] = day
+            over = speed[i] > lim
+        if run >= 0 and not (over and not first[i] and seg_s[i] <= max_gap_s):
+            if t[i - 1] - t[run] >= min_s:
+                starts[run] = True
+                ends[i - 1] = True
+            run = -1
+        if over and run < 0:
+            run = i
+    return limit, day_limit, starts, ends
+
+
+@njit(cache=True, nogil=True)
+def stops(first, seg_s, seg_m, t, lat, lon, moving, max_gap_s, radius_m, rest_min_s):
+    """The fatigue pass (see detectors.driving_and_rests): per interval (point i-1 -> i) the
+    seconds of driving, and where a qualifying rest ends: `ends` bit 1 a stop of standing
+    points (from `since[i]`), bit 2 a single interval parked with the terminal off (from i-1)."""
+    n = len(t)
+    driving = np.zeros(n)
+    ends = np.zeros(n, np.uint8)
+    since = np.empty(n, np.int64)  # written only where a rest ends
+    anchor = -1  # where the current stop began
+    run = -1  # the current run of standing points within the radius of the anchor
+    run_before = -1
+    for i in range(n + 1):
+        joined = False
+        still = False
+        if i < n:
+            joined = not first[i] and seg_s[i] <= max_gap_s
+            mv = moving[i]
+            if joined and mv and moving[i - 1]:
+                driving[i] = seg_s[i]
+            if not mv:
+                if not (i > 0 and not moving[i - 1] and joined):
+                    anchor = i
+                still = _step(lat[anchor], lon[anchor], lat[i], lon[i]) <= radius_m
+        if run >= 0 and not (still and joined):  # the run ended at i - 1
+            a = i if joined else i - 1
+            if t[a] - t[run_before] >= rest_min_s:
+                ends[a] |= 1
+                since[a] = run_before
+            run = -1
+        if still and run < 0:
+            run = i
+            run_before = i - 1 if joined else i
+        if i < n and not first[i] and seg_s[i] >= rest_min_s and seg_m[i] <= radius_m:
+            ends[i] |= 2
+    return driving, ends, since
+
+
+@njit(cache=True, nogil=True)
+def stretches(first, rest_end, on_duty, driving, vid, local_s, passenger, night_start, night_end, day_max, night_max):
+    """The continuous-driving pass: a stretch starts at a vehicle's first point, where a rest
+    ends or where the driver on duty changes; the interval into its first point counts for
+    nobody. Stretches over a limit (driving > day_max, or night driving of a passenger vehicle
+    > night_max) are marked at their first point, with their end (exclusive), driving and night
+    driving seconds: (marks, end, total, night)."""
+    n = len(driving)
+    marks = np.zeros(n, np.bool_)
+    end = np.empty(n, np.int64)
+    totals = np.empty(n)
+    nights = np.empty(n)
+    start = 0
+    total = 0.0
+    night = 0.0
+    for i in range(n + 1):
+        if i == n or first[i] or rest_end[i] or (i > 0 and on_duty[i] != on_duty[i - 1]):
+            if i > 0 and (total > day_max or night > night_max):
+                marks[start] = True
+                end[start] = i
+                totals[start] = total
+                nights[start] = night
+            start = i
+            total = 0.0
+            night = 0.0
+            continue
+        total += driving[i]
+        if passenger[vid[i]] and _in_window(local_s[i], night_start, night_end):
+            night += driving[i]
+    return marks, end, totals, nights
