@@ -146,7 +146,7 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     else:
         pair = track.vid  # no roster: per vehicle, already in order
     # only pairs whose whole record holds more driving than a limit can break it
-    total = np.bincount(pair, weights=driving)
+    total = kernels.totals(pair, driving, int(pair.max()) + 1 if len(pair) else 0)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
     idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
@@ -183,8 +183,10 @@ def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: T
     applies = np.array([c in cfg["classes"] and p not in cfg["exempt_vehicles"] for c, p in zip(classes, plates)])
     if not len(track) or not applies.any():
         return []
-    mask = moving & applies[track.vid] & in_window(track.local_s, *rules.window("early_morning"))
-    starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
+    start_marks, end_marks = kernels.moving_in_window(
+        moving, applies, track.vid, track.local_s, *rules.window("early_morning"), track.first, track.seg_s,
+        float(rules.section("signal_gap")["max_gap_s"]), track.t, float(cfg["min_duration_s"]))
+    starts, ends = np.flatnonzero(start_marks), np.flatnonzero(end_marks)
     out = []
     for s, e in zip(starts, ends):
         d = track.t[e] - track.t[s]

@@ -9,7 +9,7 @@ from typing import Mapping
 import numpy as np
 import polars as pl
 
-from rules.trajectory import detectors
+from rules.trajectory import detectors, kernels
 from rules.trajectory.attribution import Drivers, unknown_driver
 from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of, vehicle_order
 from rules.trajectory.columns import conform
@@ -51,34 +51,10 @@ class ScanResult:
 
 
 def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, vehicles: list[str]) -> dict[str, Coverage]:
-    """Vectorised over points: per vehicle code, the points in the window, their longest gap
+    """One compiled pass over points: per vehicle code, the points in the window, their longest gap
     (window edges included) and the share of the window covered by gaps no longer than max_gap."""
-    t, vid = track.t, track.vid
-    if window is not None:
-        inside = (t >= window[0]) & (t < window[1])
-        if not inside.all():
-            t, vid = t[inside], vid[inside]
-    nv = len(track.vehicles)
-    counts = np.bincount(vid, minlength=nv)
-    first_t = np.full(nv, np.nan)
-    last_t = np.full(nv, np.nan)
-    covered = np.zeros(nv)
-    longest = np.zeros(nv)
-    if len(t):
-        new_vehicle = np.empty(len(t), bool)
-        new_vehicle[0] = True
-        np.not_equal(vid[1:], vid[:-1], out=new_vehicle[1:])
-        starts = np.flatnonzero(new_vehicle)
-        ends = np.r_[starts[1:] - 1, len(t) - 1]
-        first_t[vid[starts]] = t[starts]
-        last_t[vid[ends]] = t[ends]
-        gaps = np.empty(len(t))
-        gaps[0] = 0.0
-        np.subtract(t[1:], t[:-1], out=gaps[1:])
-        gaps[new_vehicle] = 0.0
-        codes_ = vid[starts]
-        longest[codes_] = np.maximum.reduceat(gaps, starts)
-        covered[codes_] = np.add.reduceat(np.where(gaps <= max_gap, gaps, 0.0), starts)
+    lo_, hi_ = window if window is not None else (-np.inf, np.inf)
+    counts, first_t, last_t, longest, covered = kernels.coverage(track.vid, track.t, len(track.vehicles), lo_, hi_, max_gap)
     out = {}
     codes = {name: i for i, name in enumerate(track.vehicles)}
     for name in vehicles:

@@ -15,8 +15,9 @@ _K = math.pi / 180.0
 
 
 @njit(cache=True, nogil=True)
-def _step(lat1, lon1, lat2, lon2):
-    x = (lon2 - lon1) * _K * math.cos((lat1 + lat2) * 0.5 * _K)
+def _step_cos(lat1, lon1, lat2, lon2, c):
+    """_step with c = cos of the mean latitude, given."""
+    x = (lon2 - lon1) * _K * c
     y = (lat2 - lat1) * _K
     d = EARTH_RADIUS_M * math.sqrt(x * x + y * y)
     if d > 100_000.0:
@@ -27,16 +28,37 @@ def _step(lat1, lon1, lat2, lon2):
 
 
 @njit(cache=True, nogil=True)
+def _step(lat1, lon1, lat2, lon2):
+    return _step_cos(lat1, lon1, lat2, lon2, math.cos((lat1 + lat2) * 0.5 * _K))
+
+
+@njit(cache=True, nogil=True)
+def _beyond(lat1, lon1, lat2, lon2, radius_m):
+    """_step(...) > radius_m, without a cosine when the north-south offset alone is beyond it
+    (the same answer: x*x + y*y >= y*y, and sqrt and rounding are monotonic)."""
+    y = (lat2 - lat1) * _K
+    if EARTH_RADIUS_M * math.sqrt(y * y) > radius_m:
+        return True
+    return _step(lat1, lon1, lat2, lon2) > radius_m
+
+
+@njit(cache=True, nogil=True)
 def neighbours(vid, t, lat, lon):
     """(first, seg_m, seg_s): a vehicle's first point, metres and seconds from the previous point."""
     n = len(t)
     first = np.ones(n, np.bool_)
     seg_m = np.zeros(n)
     seg_s = np.zeros(n)
+    mid = math.nan  # the cosine of the last mean latitude, reused for the next equal one (parked fixes)
+    c = 0.0
     for i in range(1, n):
         if vid[i] == vid[i - 1]:
             first[i] = False
-            seg_m[i] = _step(lat[i - 1], lon[i - 1], lat[i], lon[i])
+            s = lat[i - 1] + lat[i]
+            if s != mid:
+                mid = s
+                c = math.cos(s * 0.5 * _K)
+            seg_m[i] = _step_cos(lat[i - 1], lon[i - 1], lat[i], lon[i], c)
             seg_s[i] = t[i] - t[i - 1]
     return first, seg_m, seg_s
 
@@ -115,7 +137,7 @@ def displaced(vid, t_us, lat, lon, fast, horizon_us, radius_m):
             ahead += 1
         a = ahead if vid[ahead] == vid[i] else ahead - 1
         b = behind if behind >= first else first
-        if _step(lat[i], lon[i], lat[a], lon[a]) > radius_m or _step(lat[i], lon[i], lat[b], lon[b]) > radius_m:
+        if _beyond(lat[i], lon[i], lat[a], lon[a], radius_m) or _beyond(lat[i], lon[i], lat[b], lon[b], radius_m):
             out[i] = True
     return out
 
@@ -249,7 +271,7 @@ def stops(first, seg_s, seg_m, t, lat, lon, moving, max_gap_s, radius_m, rest_mi
             if not mv:
                 if not (i > 0 and not moving[i - 1] and joined):
                     anchor = i
-                still = _step(lat[anchor], lon[anchor], lat[i], lon[i]) <= radius_m
+                still = not _beyond(lat[anchor], lon[anchor], lat[i], lon[i], radius_m)
         if run >= 0 and not (still and joined):  # the run ended at i - 1
             a = i if joined else i - 1
             if t[a] - t[run_before] >= rest_min_s:
@@ -294,3 +316,62 @@ def stretches(first, rest_end, on_duty, driving, vid, local_s, passenger, night_
         if passenger[vid[i]] and _in_window(local_s[i], night_start, night_end):
             night += driving[i]
     return marks, end, totals, nights
+
+
+@njit(cache=True, nogil=True)
+def coverage(vid, t, nv, lo, hi, max_gap):
+    """Per vehicle code, over its points in [lo, hi): (count, first time, last time, longest gap
+    between them, total of the gaps no longer than max_gap)."""
+    counts = np.zeros(nv, np.int64)
+    first_t = np.full(nv, np.nan)
+    last_t = np.full(nv, np.nan)
+    longest = np.zeros(nv)
+    covered = np.zeros(nv)
+    prev = -1
+    for i in range(len(t)):
+        x = t[i]
+        if not (x >= lo and x < hi):
+            continue
+        v = vid[i]
+        if prev >= 0 and vid[prev] == v:
+            gap = x - t[prev]
+            if gap > longest[v]:
+                longest[v] = gap
+            if gap <= max_gap:
+                covered[v] += gap
+        else:
+            first_t[v] = x
+        last_t[v] = x
+        counts[v] += 1
+        prev = i
+    return counts, first_t, last_t, longest, covered
+
+
+@njit(cache=True, nogil=True)
+def moving_in_window(moving, applies, vid, local_s, start, end, first, seg_s, max_gap_s, t, min_s):
+    """Runs of points moving inside the local time window [start, end) of a vehicle the rule
+    applies to (a vehicle's first point or a gap over max_gap_s breaks a run), lasting at least
+    min_s, marked at their first and last points."""
+    n = len(t)
+    starts = np.zeros(n, np.bool_)
+    ends = np.zeros(n, np.bool_)
+    run = -1
+    for i in range(n + 1):
+        on = i < n and moving[i] and applies[vid[i]] and _in_window(local_s[i], start, end)
+        if run >= 0 and not (on and not first[i] and seg_s[i] <= max_gap_s):
+            if t[i - 1] - t[run] >= min_s:
+                starts[run] = True
+                ends[i - 1] = True
+            run = -1
+        if on and run < 0:
+            run = i
+    return starts, ends
+
+
+@njit(cache=True, nogil=True)
+def totals(code, values, n_codes):
+    """Sum of values per code, in point order (as np.bincount with weights)."""
+    out = np.zeros(n_codes)
+    for i in range(len(values)):
+        out[code[i]] += values[i]
+    return out
