@@ -68,36 +68,27 @@ class Points:
 
 
 def vehicle_codes(vehicle: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """A code per row (int64, null plates -1) in plate order, and the plates. Rows grouped by
+    """A code per row (int32, null plates -1) in plate order, and the plates. Rows grouped by
     plate in plate order (as a sorted export) are coded by their runs, without hashing a string;
     other orders through polars' categorical codes."""
     n = len(vehicle)
     if n == 0:
-        return np.zeros(0, np.int64), []
+        return np.zeros(0, np.int32), []
     if vehicle.dtype == pl.Utf8 and not vehicle.null_count() and int(vehicle.head(1000).rle_id().max()) < 100:
         runs = vehicle.rle_id().to_numpy()
         if int(runs[-1]) < n // 4:  # grouped: few runs
             starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
             plates = vehicle.gather(starts).to_list()
             if _sorted(plates):
-                return runs.astype(np.int64), plates
+                return runs.astype(np.int32), plates
     physical = (vehicle if isinstance(vehicle.dtype, (pl.Enum, pl.Categorical)) else vehicle.cast(pl.Categorical)).to_physical()
-    nulls = physical.is_null().to_numpy() if physical.null_count() else None
-    codes = physical.fill_null(0).to_numpy().astype(np.int64, copy=False)
-    rows = np.arange(n) if nulls is None else np.flatnonzero(~nulls)
-    present = np.zeros(int(codes.max()) + 1, bool)
-    present[codes[rows]] = True
-    codes = (np.cumsum(present) - 1)[codes]
-    first_row = np.empty(int(present.sum()), np.int64)
-    first_row[codes[rows][::-1]] = rows[::-1]  # a row of each plate (the first: the last write wins)
-    plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
+    null = np.iinfo(np.uint32).max
+    codes, rows = kernels.first_seen(physical.fill_null(null).to_numpy().astype(np.uint32, copy=False), null)
+    plates = vehicle.gather(rows).cast(pl.Utf8).to_list()
     order = sorted(range(len(plates)), key=plates.__getitem__)
-    rank = np.empty(len(plates), np.int64)
-    rank[order] = np.arange(len(plates))
-    codes = rank[codes]
-    if nulls is not None:
-        codes[nulls] = -1
-    return codes, [plates[k] for k in order]
+    rank = np.empty(len(plates), np.int32)
+    rank[order] = np.arange(len(plates), dtype=np.int32)
+    return kernels.renumber(codes, rank), [plates[k] for k in order]
 
 
 def points_of(points: pl.DataFrame) -> Points:
@@ -122,9 +113,9 @@ def points_of(points: pl.DataFrame) -> Points:
     present = np.zeros(len(names), bool)
     present[vid] = True
     if not present.all():  # plates whose every fix is invalid: not in the track
-        vid = (np.cumsum(present) - 1)[vid]
+        vid = (np.cumsum(present, dtype=np.int32) - 1)[vid]
         names = [name for name, p in zip(names, present) if p]
-    return Points(names, vid.astype(np.int32), t_us, lat, lon, reported, n)
+    return Points(names, vid, t_us, lat, lon, reported, n)
 
 
 def vehicle_order(points: Points) -> np.ndarray | None:

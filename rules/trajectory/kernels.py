@@ -375,3 +375,40 @@ def totals(code, values, n_codes):
     for i in range(len(values)):
         out[code[i]] += values[i]
     return out
+
+
+@njit(cache=True, nogil=True)
+def first_seen(codes, null):
+    """Codes numbered by first appearance (int32; `null` -> -1) and the row where each first
+    appears."""
+    n = len(codes)
+    top = 0
+    for i in range(n):
+        if codes[i] != null and codes[i] > top:
+            top = codes[i]
+    number = np.full(top + 1, -1, np.int64)
+    rows = np.empty(top + 1, np.int64)
+    out = np.empty(n, np.int32)
+    k = 0
+    for i in range(n):
+        c = codes[i]
+        if c == null:
+            out[i] = -1
+            continue
+        d = number[c]
+        if d < 0:
+            d = k
+            number[c] = k
+            rows[k] = i
+            k += 1
+        out[i] = d
+    return out, rows[:k].copy()
+
+
+@njit(cache=True, nogil=True)
+def renumber(codes, new):
+    """new[code] per row (-1 stays -1), in place."""
+    for i in range(len(codes)):
+        if codes[i] >= 0:
+            codes[i] = new[codes[i]]
+    return codes
