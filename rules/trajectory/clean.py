@@ -95,7 +95,8 @@ def points_of(points: pl.DataFrame) -> Points:
     """The valid fixes of a conformed frame as arrays: a plate, a time and a position within the
     world and not (0, 0), JT/T 808 status bit 1 (positioned) where a status is given."""
     n = points.height
-    time = points["time"].dt.epoch("us")
+    time = points["time"]  # conformed: Datetime("us"), its integers are epoch microseconds (no copy)
+    time = time.to_physical() if time.dtype == pl.Datetime("us", "UTC") else time.dt.epoch("us")
     lat = points["lat"].to_numpy().astype(np.float64, copy=False)  # nulls arrive as NaN
     lon = points["lon"].to_numpy().astype(np.float64, copy=False)
     status = points["status"] if "status" in points.columns else None
@@ -106,7 +107,7 @@ def points_of(points: pl.DataFrame) -> Points:
     if time.null_count():
         valid &= time.is_not_null().to_numpy()
     t_us = time.fill_null(0).to_numpy()
-    reported = points["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
+    reported = points["speed_kmh"].to_numpy().astype(np.float64, copy=False)  # nulls arrive as NaN
     kept = int(np.count_nonzero(valid))
     if kept < n:
         vid, t_us, lat, lon, reported = vid[valid], t_us[valid], lat[valid], lon[valid], reported[valid]
@@ -122,7 +123,8 @@ def vehicle_order(points: Points) -> np.ndarray | None:
     """The permutation that sorts the points by (vehicle, time), stable; None when they already
     are. A counting sort by plate (one pass); rows in time order within each plate (sorted by
     vehicle, or in time order across vehicles as platforms export them) need nothing more."""
-    order, already, in_time = kernels.by_vehicle(points.vid, points.t_us, len(points.names))
+    order = np.empty(len(points), np.int32 if len(points) < 2**31 else np.int64)  # int32: half the memory
+    already, in_time = kernels.by_vehicle(points.vid, points.t_us, len(points.names), order)
     if already:
         return None
     if not in_time:  # ties keep their input order, as a stable sort on (vehicle, time)

@@ -78,6 +78,19 @@ def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str
     return [(track.vehicles[track.vid[a]], utc(track.t[a]), utc(track.t[b])) for a, b in track.rests]
 
 
+def warm() -> None:
+    """Load every compiled kernel (from numba's on-disk cache) by scanning a tiny SIMULATED day
+    of two vehicles, rows interleaved, one a coach: a caller may run this on a thread while it
+    reads its file, so that the real scan does not wait for them."""
+    from rules.trajectory.config import load
+
+    t0 = dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone.utc)
+    times = [t0 + dt.timedelta(seconds=30 * (i // 2)) for i in range(40)]
+    frame = pl.DataFrame({"vehicle": ["B", "A"] * 20, "time": times, "lat": [30.0 + 0.001 * i for i in range(40)],
+                          "lon": [120.0] * 40, "speed_kmh": [60.0] * 40}).with_columns(pl.col("time").dt.cast_time_unit("us"))
+    scan(frame, vehicle_class={"A": "coach", "B": "truck"}, rules=load())
+
+
 def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
          assignments: pl.DataFrame | None = None, report_window: tuple[dt.datetime, dt.datetime] | None = None,
          zones: Zones | None = None, expected_vehicles: list[str] | None = None,

@@ -159,9 +159,9 @@ def valid_fixes(lat, lon, status, vid):
 
 
 @njit(cache=True, nogil=True)
-def by_vehicle(vid, t_us, nv):
-    """(order, already sorted, in time order within each vehicle): a stable counting sort of the
-    rows by vehicle code, skipped (empty order) when the rows are sorted by (vehicle, time)."""
+def by_vehicle(vid, t_us, nv, order):
+    """(already sorted, in time order within each vehicle): `order` filled with a stable counting
+    sort of the rows by vehicle code, unless the rows are sorted by (vehicle, time) already."""
     n = len(vid)
     already = True
     for i in range(1, n):
@@ -169,14 +169,13 @@ def by_vehicle(vid, t_us, nv):
             already = False
             break
     if already:
-        return np.empty(0, np.int64), True, True
+        return True, True
     pos = np.zeros(nv + 1, np.int64)
     for i in range(n):
         pos[vid[i] + 1] += 1
     for v in range(nv):
         pos[v + 1] += pos[v]
     last = np.full(nv, np.iinfo(np.int64).min, np.int64)
-    order = np.empty(n, np.int64)
     in_time = True
     for i in range(n):
         v = vid[i]
@@ -185,7 +184,7 @@ def by_vehicle(vid, t_us, nv):
         if t_us[i] < last[v]:
             in_time = False
         last[v] = t_us[i]
-    return order, False, in_time
+    return False, in_time
 
 
 @njit(cache=True, nogil=True)
