@@ -151,8 +151,30 @@ def clean_sorted(points: Points, rules: TrajectoryRules) -> Track:
     dropped = report.dropped
     dropped["invalid_fix"] = points.points_in - len(points)
     vid, t, lat, lon, reported = points.vid, points.t_us, points.lat, points.lon, points.reported
+    bound = float(cfg["max_speed_kmh"]) / 3.6
+    source = cfg["speed_source"]
+    code = {"reported": 0, "derived": 1, "max": 2}[source]
+    t_us = t
+    t, first, seg_m, seg_s, speed, local_s, n_same, n_spikes, n_reported = kernels.prepare(vid, t_us, lat, lon, reported, bound, code)
+    dropped["duplicate"] = dropped["same_time"] = dropped["jump"] = 0
+    if n_same or n_spikes:
+        vid, t, t_us, lat, lon, reported, first, seg_m, seg_s = _drop_equal_times_and_jumps(vid, t_us, lat, lon, reported, bound, dropped)
+        speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, code)
+        n_reported = int(np.count_nonzero(~np.isnan(reported)))
+    report.reported_share = n_reported / len(t) if len(t) else 0.0
+    report.speed_source = ("derived" if source == "derived" or not n_reported
+                           else source if n_reported == len(t) else f"{source}+derived")
+    report.points_out = len(t)
+    return Track(vehicles=points.names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
+                 first=first, report=report, local_s=local_s, t_us=t_us)
+
+
+def _drop_equal_times_and_jumps(vid, t, lat, lon, reported, bound: float, dropped: dict):
+    """Equal timestamps (ordered by position whatever the input order, the first of each kept;
+    exact duplicates counted apart) and GPS jumps — a point reached and left at an impossible
+    speed is a spike, not a drive — dropped; (vid, t, t_us, lat, lon, reported, first, seg_m, seg_s)."""
     same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
-    if n_same:  # equal times: ordered by position whatever the input order, the first of each kept
+    if n_same:
         o = np.lexsort((lon, lat, t, vid))
         vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
         same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
@@ -162,9 +184,6 @@ def clean_sorted(points: Points, rules: TrajectoryRules) -> Track:
     dropped["same_time"] = n_same - n_exact
     t_us = t
     t = t_us / 1e6
-
-    # GPS jumps: a point reached and left at an impossible speed is a spike, not a drive.
-    bound = float(cfg["max_speed_kmh"]) / 3.6
     jumps = 0
     first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     for _ in range(3):
@@ -176,13 +195,4 @@ def clean_sorted(points: Points, rules: TrajectoryRules) -> Track:
         vid, t, t_us, lat, lon, reported = vid[keep], t[keep], t_us[keep], lat[keep], lon[keep], reported[keep]
         first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     dropped["jump"] = jumps
-
-    source = cfg["speed_source"]
-    speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, {"reported": 0, "derived": 1, "max": 2}[source])
-    has_reported = ~np.isnan(reported)
-    report.reported_share = float(has_reported.mean()) if len(t) else 0.0
-    report.speed_source = ("derived" if source == "derived" or not has_reported.any()
-                           else source if has_reported.all() else f"{source}+derived")
-    report.points_out = len(t)
-    return Track(vehicles=points.names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
-                 first=first, report=report, local_s=local_s, t_us=t_us)
+    return vid, t, t_us, lat, lon, reported, first, seg_m, seg_s

@@ -76,6 +76,32 @@ def spikes(first, seg_m, seg_s, bound_ms):
 
 
 @njit(cache=True, nogil=True)
+def _speed_at(i, first, seg_m, seg_s, reported, source):
+    """The speed the rules use at point i (see `speeds`)."""
+    n = len(seg_m)
+    total, count = 0.0, 0
+    if not first[i]:
+        total += seg_m[i] / seg_s[i] * 3.6 if seg_s[i] > 0 else 0.0
+        count += 1
+    if i + 1 < n and not first[i + 1]:
+        total += seg_m[i + 1] / seg_s[i + 1] * 3.6 if seg_s[i + 1] > 0 else 0.0
+        count += 1
+    derived = total / count if count else 0.0
+    r = reported[i]
+    if source == 1 or math.isnan(r):
+        return derived
+    if source == 2:
+        return max(r, derived)
+    return r
+
+
+@njit(cache=True, nogil=True)
+def _local(t):
+    x = t + 28800.0
+    return x - math.floor(x / 86400.0) * 86400.0
+
+
+@njit(cache=True, nogil=True)
 def speeds(first, seg_m, seg_s, reported, t, source):
     """(speed the rules use, seconds after local midnight UTC+8). The derived speed at a point is
     the mean of the segment speeds into and out of it; source 0 reported (derived where missing),
@@ -84,24 +110,57 @@ def speeds(first, seg_m, seg_s, reported, t, source):
     speed = np.empty(n)
     local = np.empty(n)
     for i in range(n):
-        total, count = 0.0, 0
-        if not first[i]:
-            total += seg_m[i] / seg_s[i] * 3.6 if seg_s[i] > 0 else 0.0
-            count += 1
-        if i + 1 < n and not first[i + 1]:
-            total += seg_m[i + 1] / seg_s[i + 1] * 3.6 if seg_s[i + 1] > 0 else 0.0
-            count += 1
-        derived = total / count if count else 0.0
-        r = reported[i]
-        if source == 1 or math.isnan(r):
-            speed[i] = derived
-        elif source == 2:
-            speed[i] = max(r, derived)
-        else:
-            speed[i] = r
-        x = t[i] + 28800.0
-        local[i] = x - math.floor(x / 86400.0) * 86400.0
+        speed[i] = _speed_at(i, first, seg_m, seg_s, reported, source)
+        local[i] = _local(t[i])
     return speed, local
+
+
+@njit(cache=True, nogil=True)
+def prepare(vid, t_us, lat, lon, reported, bound_ms, source):
+    """`neighbours`, `spikes` and `speeds` in one pass over points sorted by (vehicle, time),
+    with seconds from microseconds: (t, first, seg_m, seg_s, speed, local, equal times, spikes,
+    reported speeds). Right as it stands when there are no equal times and no spikes (the
+    common case); otherwise the caller drops those and computes again."""
+    n = len(vid)
+    t = np.empty(n)
+    first = np.empty(n, np.bool_)
+    seg_m = np.empty(n)
+    seg_s = np.empty(n)
+    speed = np.empty(n)
+    local = np.empty(n)
+    same = 0
+    spikes_ = 0
+    n_reported = 0
+    mid = math.nan
+    c = 0.0
+    for i in range(n):
+        t[i] = t_us[i] / 1e6
+        if i > 0 and vid[i] == vid[i - 1]:
+            first[i] = False
+            s = lat[i - 1] + lat[i]
+            if s != mid:
+                mid = s
+                c = math.cos(s * 0.5 * _K)
+            seg_m[i] = _step_cos(lat[i - 1], lon[i - 1], lat[i], lon[i], c)
+            seg_s[i] = t[i] - t[i - 1]
+            if t_us[i] == t_us[i - 1]:
+                same += 1
+        else:
+            first[i] = True
+            seg_m[i] = 0.0
+            seg_s[i] = 0.0
+        if not math.isnan(reported[i]):
+            n_reported += 1
+        if i > 0:  # point i - 1 is complete
+            j = i - 1
+            if seg_s[j] > 0 and not first[i] and seg_s[i] > 0 and seg_m[j] / seg_s[j] > bound_ms and seg_m[i] / seg_s[i] > bound_ms:
+                spikes_ += 1
+            speed[j] = _speed_at(j, first, seg_m, seg_s, reported, source)
+            local[j] = _local(t[j])
+    if n:
+        speed[n - 1] = _speed_at(n - 1, first, seg_m, seg_s, reported, source)
+        local[n - 1] = _local(t[n - 1])
+    return t, first, seg_m, seg_s, speed, local, same, spikes_, n_reported
 
 
 @njit(cache=True, nogil=True)
