@@ -121,16 +121,9 @@ def points_of(points: pl.DataFrame) -> Points:
 
 def vehicle_order(points: Points) -> np.ndarray | None:
     """The permutation that sorts the points by (vehicle, time), stable; None when they already
-    are. A counting sort by plate (one pass); rows in time order within each plate (sorted by
-    vehicle, or in time order across vehicles as platforms export them) need nothing more."""
-    order = np.empty(len(points), np.int32 if len(points) < 2**31 else np.int64)  # int32: half the memory
-    already, in_time = kernels.by_vehicle(points.vid, points.t_us, len(points.names), order)
-    if already:
-        return None
-    if not in_time:  # ties keep their input order, as a stable sort on (vehicle, time)
-        t = points.t_us[order]
-        order = order[np.lexsort((t, points.vid[order]))]
-    return order
+    are (checked in one pass)."""
+    already, _ = kernels.by_vehicle(points.vid, points.t_us, len(points.names))
+    return None if already else np.lexsort((points.t_us, points.vid))
 
 
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:

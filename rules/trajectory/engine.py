@@ -11,13 +11,14 @@ import polars as pl
 
 from rules.trajectory import detectors, kernels
 from rules.trajectory.attribution import Drivers, unknown_driver
-from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of, vehicle_order
+from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of
 from rules.trajectory.columns import conform
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
 BATCH_POINTS = 250_000  # points per part of whole vehicles: small enough for the arrays to stay in cache
+GATHER_POINTS = 1_000_000  # points gathered at once from input in time order across vehicles
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 
@@ -115,7 +116,7 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     found = points_of(conform(points))
     options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
                "report_window": report_window, "zones": zones}
-    parts = _parts(found, vehicle_order(found))
+    parts = _parts(found)
     results = _map(lambda part: _scan_part(part, **options), parts, workers)
     findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
     report = CleaningReport(points_in=found.points_in, points_out=sum(r.report.points_out for r in results))
@@ -153,21 +154,43 @@ def _map(fn, items, workers: int) -> list:
     return out
 
 
-def _parts(found: Points, order: np.ndarray | None):
-    """Runs of whole vehicles of about BATCH_POINTS points each, gathered in (vehicle, time)
-    order one at a time (a generator: one part's arrays in memory per worker)."""
-    n = len(found)
-    counts = np.bincount(found.vid, minlength=len(found.names))
-    firsts = np.r_[0, np.cumsum(counts)[:-1]] if len(counts) else np.zeros(1, np.int64)
-    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, max(n, 1), BATCH_POINTS), side="right") - 1], n])
-    if len(cuts) == 1:
-        cuts = np.r_[0, 0]
-    vehicle_at = np.searchsorted(firsts, cuts, side="right") - 1
-    for (a, b), v0, v1 in zip(zip(cuts[:-1], cuts[1:]), vehicle_at[:-1], vehicle_at[1:]):
-        rows = slice(a, b) if order is None else order[a:b]
-        end = v1 if b < n else len(found.names)
-        yield Points(found.names[v0:end], found.vid[rows] - np.int32(v0), found.t_us[rows], found.lat[rows], found.lon[rows],
-                     found.reported[rows], int(b - a))
+def _cuts(firsts: np.ndarray, lo: int, hi: int, size: int) -> np.ndarray:
+    """Vehicle codes cutting vehicles lo..hi-1 into runs of about `size` points (`firsts`: where
+    each vehicle starts in (vehicle, time) order, and the end)."""
+    at = np.searchsorted(firsts, np.arange(firsts[lo], firsts[hi], size), side="right") - 1
+    return np.unique(np.r_[lo, np.clip(at, lo, hi), hi])
+
+
+def _parts(found: Points):
+    """Runs of whole vehicles of about BATCH_POINTS points each, in (vehicle, time) order, made
+    one at a time (a generator: one part's arrays in memory per worker). Sorted input is sliced;
+    input in time order across vehicles (as platforms export it) is gathered GATHER_POINTS at a
+    time in one sequential pass each (no random reads); anything else through a full sort."""
+    n, nv = len(found), len(found.names)
+    if n == 0:
+        yield found
+        return
+    already, in_time = kernels.by_vehicle(found.vid, found.t_us, nv)
+    order = None if already or in_time else np.lexsort((found.t_us, found.vid))
+    firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
+    groups = _cuts(firsts, 0, nv, GATHER_POINTS if not already else n)
+    for g0, g1 in zip(groups[:-1], groups[1:]):
+        base = firsts[g0]
+        if already:
+            cols = found.vid, found.t_us, found.lat, found.lon, found.reported
+        elif order is None:
+            cols = kernels.gather_vehicles(found.vid, found.t_us, found.lat, found.lon, found.reported, g0, g1,
+                                           firsts[g0:g1 + 1] - base)
+        else:
+            rows = order[firsts[g0]:firsts[g1]]
+            cols = found.vid[rows], found.t_us[rows], found.lat[rows], found.lon[rows], found.reported[rows]
+        if already:
+            base = 0
+        cuts = _cuts(firsts, g0, g1, BATCH_POINTS)
+        for v0, v1 in zip(cuts[:-1], cuts[1:]):
+            a, b = firsts[v0] - base, firsts[v1] - base
+            vid, t_us, lat, lon, reported = (c[a:b] for c in cols)
+            yield Points(found.names[v0:v1], vid - np.int32(v0), t_us, lat, lon, reported, int(b - a))
 
 
 def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:

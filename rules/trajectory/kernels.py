@@ -76,23 +76,28 @@ def spikes(first, seg_m, seg_s, bound_ms):
 
 
 @njit(cache=True, nogil=True)
-def _speed_at(i, first, seg_m, seg_s, reported, source):
-    """The speed the rules use at point i (see `speeds`)."""
-    n = len(seg_m)
+def _speed(into, q_in, out, q_out, reported, source):
+    """The speed the rules use at a point (see `speeds`), from the speeds (m/s; 0 without time)
+    of its segment in (`into`: it has one) and out: scalars only, so that the call compiles away."""
     total, count = 0.0, 0
-    if not first[i]:
-        total += seg_m[i] / seg_s[i] * 3.6 if seg_s[i] > 0 else 0.0
+    if into:
+        total += q_in * 3.6
         count += 1
-    if i + 1 < n and not first[i + 1]:
-        total += seg_m[i + 1] / seg_s[i + 1] * 3.6 if seg_s[i + 1] > 0 else 0.0
+    if out:
+        total += q_out * 3.6
         count += 1
     derived = total / count if count else 0.0
-    r = reported[i]
-    if source == 1 or math.isnan(r):
+    if source == 1 or math.isnan(reported):
         return derived
     if source == 2:
-        return max(r, derived)
-    return r
+        return max(reported, derived)
+    return reported
+
+
+@njit(cache=True, nogil=True)
+def _q(m, s):
+    """A segment's speed in m/s, 0 without time."""
+    return m / s if s > 0 else 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -110,7 +115,8 @@ def speeds(first, seg_m, seg_s, reported, t, source):
     speed = np.empty(n)
     local = np.empty(n)
     for i in range(n):
-        speed[i] = _speed_at(i, first, seg_m, seg_s, reported, source)
+        nxt = min(i + 1, n - 1)
+        speed[i] = _speed(not first[i], _q(seg_m[i], seg_s[i]), i + 1 < n and not first[nxt], _q(seg_m[nxt], seg_s[nxt]), reported[i], source)
         local[i] = _local(t[i])
     return speed, local
 
@@ -133,8 +139,10 @@ def prepare(vid, t_us, lat, lon, reported, bound_ms, source):
     n_reported = 0
     mid = math.nan
     c = 0.0
+    q_prev = 0.0  # the speed (m/s) of the segment into point i - 1
     for i in range(n):
         t[i] = t_us[i] / 1e6
+        q = 0.0
         if i > 0 and vid[i] == vid[i - 1]:
             first[i] = False
             s = lat[i - 1] + lat[i]
@@ -143,6 +151,7 @@ def prepare(vid, t_us, lat, lon, reported, bound_ms, source):
                 c = math.cos(s * 0.5 * _K)
             seg_m[i] = _step_cos(lat[i - 1], lon[i - 1], lat[i], lon[i], c)
             seg_s[i] = t[i] - t[i - 1]
+            q = _q(seg_m[i], seg_s[i])
             if t_us[i] == t_us[i - 1]:
                 same += 1
         else:
@@ -153,12 +162,13 @@ def prepare(vid, t_us, lat, lon, reported, bound_ms, source):
             n_reported += 1
         if i > 0:  # point i - 1 is complete
             j = i - 1
-            if seg_s[j] > 0 and not first[i] and seg_s[i] > 0 and seg_m[j] / seg_s[j] > bound_ms and seg_m[i] / seg_s[i] > bound_ms:
+            if seg_s[j] > 0 and not first[i] and seg_s[i] > 0 and q_prev > bound_ms and q > bound_ms:
                 spikes_ += 1
-            speed[j] = _speed_at(j, first, seg_m, seg_s, reported, source)
+            speed[j] = _speed(not first[j], q_prev, not first[i], q, reported[j], source)
             local[j] = _local(t[j])
+        q_prev = q
     if n:
-        speed[n - 1] = _speed_at(n - 1, first, seg_m, seg_s, reported, source)
+        speed[n - 1] = _speed(not first[n - 1], q_prev, False, 0.0, reported[n - 1], source)
         local[n - 1] = _local(t[n - 1])
     return t, first, seg_m, seg_s, speed, local, same, spikes_, n_reported
 
@@ -218,9 +228,8 @@ def valid_fixes(lat, lon, status, vid):
 
 
 @njit(cache=True, nogil=True)
-def by_vehicle(vid, t_us, nv, order):
-    """(already sorted, in time order within each vehicle): `order` filled with a stable counting
-    sort of the rows by vehicle code, unless the rows are sorted by (vehicle, time) already."""
+def by_vehicle(vid, t_us, nv):
+    """(sorted by (vehicle, time) already, in time order within each vehicle)."""
     n = len(vid)
     already = True
     for i in range(1, n):
@@ -229,21 +238,37 @@ def by_vehicle(vid, t_us, nv, order):
             break
     if already:
         return True, True
-    pos = np.zeros(nv + 1, np.int64)
-    for i in range(n):
-        pos[vid[i] + 1] += 1
-    for v in range(nv):
-        pos[v + 1] += pos[v]
     last = np.full(nv, np.iinfo(np.int64).min, np.int64)
-    in_time = True
     for i in range(n):
+        if t_us[i] < last[vid[i]]:
+            return False, False
+        last[vid[i]] = t_us[i]
+    return False, True
+
+
+@njit(cache=True, nogil=True)
+def gather_vehicles(vid, t_us, lat, lon, reported, v0, v1, offsets):
+    """The rows of vehicles v0 <= code < v1, in (vehicle, input) order — (vehicle, time) order
+    when each vehicle's rows are in time order: one sequential pass over the input, each row
+    written to its vehicle's next slot (`offsets`: where each vehicle starts, and the end)."""
+    m = offsets[-1]
+    pos = offsets[:-1].copy()
+    out_vid = np.empty(m, np.int32)
+    out_t = np.empty(m, np.int64)
+    out_lat = np.empty(m)
+    out_lon = np.empty(m)
+    out_rep = np.empty(m)
+    for i in range(len(vid)):
         v = vid[i]
-        order[pos[v]] = i
-        pos[v] += 1
-        if t_us[i] < last[v]:
-            in_time = False
-        last[v] = t_us[i]
-    return False, in_time
+        if v >= v0 and v < v1:
+            k = pos[v - v0]
+            pos[v - v0] = k + 1
+            out_vid[k] = v
+            out_t[k] = t_us[i]
+            out_lat[k] = lat[i]
+            out_lon[k] = lon[i]
+            out_rep[k] = reported[i]
+    return out_vid, out_t, out_lat, out_lon, out_rep
 
 
 @njit(cache=True, nogil=True)

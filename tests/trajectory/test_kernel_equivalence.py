@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rules.trajectory import detectors, kernels, load_rules, simulated_vehicle_day
 from rules.trajectory.attribution import Drivers
-from rules.trajectory.clean import Points, _drop_equal_times_and_jumps, clean, points_of, vehicle_order
+from rules.trajectory import engine
+from rules.trajectory.clean import Points, _drop_equal_times_and_jumps, clean, points_of
 from rules.trajectory.columns import conform
 from rules.trajectory.detectors import in_window
 from rules.trajectory.engine import _coverage
@@ -179,9 +180,7 @@ def test_one_cleaning_pass_agrees_with_the_step_by_step_path(seed, vehicles):
     rng = np.random.default_rng(seed)
     points, _ = day(seed, vehicles, rng)
     found = points_of(conform(points))
-    order = vehicle_order(found)
     rows = np.lexsort((found.t_us, found.vid))  # stable: ties keep their input order
-    assert np.array_equal(order if order is not None else np.arange(len(found)), rows)
     plates = points["vehicle"].drop_nulls().unique().sort().to_list()
     assert found.names == plates and [found.names[v] for v in found.vid[:50]] == points["vehicle"].head(50).to_list()
     part = Points(found.names, found.vid[rows], found.t_us[rows], found.lat[rows], found.lon[rows], found.reported[rows], len(found))
@@ -222,3 +221,21 @@ def test_coverage_of_a_window_counts_only_the_points_inside_it():
         if len(t) > 1:
             gaps = np.diff(t)
             assert cov[name].longest_gap_s == pytest.approx(max(gaps.max(), t[0] - lo, hi - t[-1]))
+
+
+@pytest.mark.parametrize("arrangement", ["by vehicle", "by time", "shuffled"])
+def test_parts_are_whole_vehicles_in_vehicle_and_time_order(arrangement, monkeypatch):
+    monkeypatch.setattr(engine, "BATCH_POINTS", 700)
+    monkeypatch.setattr(engine, "GATHER_POINTS", 2500)
+    points, _ = day(11, 7, np.random.default_rng(11))
+    if arrangement != "shuffled":
+        points = points.sort(*(["vehicle", "time"] if arrangement == "by vehicle" else ["time"]), maintain_order=True)
+    found = points_of(conform(points))
+    rows = np.lexsort((found.t_us, found.vid))  # stable: ties keep their input order
+    parts = list(engine._parts(found))
+    assert len(parts) > 3 and [name for p in parts for name in p.names] == found.names
+    codes = np.concatenate([p.vid + found.names.index(p.names[0]) for p in parts])
+    assert all(np.array_equal(np.unique(p.vid), np.arange(len(p.names))) for p in parts)  # whole vehicles, coded per part
+    assert np.array_equal(codes, found.vid[rows])
+    for column in ("t_us", "lat", "lon", "reported"):
+        assert np.array_equal(np.concatenate([getattr(p, column) for p in parts]), getattr(found, column)[rows], equal_nan=True)
