@@ -10,7 +10,7 @@ import numpy as np
 from rules.trajectory import kernels
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.episodes import breach_after, runs, segment_sums
+from rules.trajectory.episodes import breach_after, runs
 
 DAY = 86400.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Mapping
 
 import numpy as np
@@ -85,7 +86,7 @@ def warm() -> None:
     reads its file, so that the real scan does not wait for them."""
     from rules.trajectory.config import load
 
-    t0 = dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 1, 1, tzinfo=dt.UTC)
     times = [t0 + dt.timedelta(seconds=30 * (i // 2)) for i in range(40)]
     frame = pl.DataFrame({"vehicle": ["B", "A"] * 20, "time": times, "lat": [30.0 + 0.001 * i for i in range(40)],
                           "lon": [120.0] * 40, "speed_kmh": [60.0] * 40}).with_columns(pl.col("time").dt.cast_time_unit("us"))
@@ -174,7 +175,7 @@ def _parts(found: Points):
     order = None if already or in_time else np.lexsort((found.t_us, found.vid))
     firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
     groups = _cuts(firsts, 0, nv, GATHER_POINTS if not already else n)
-    for g0, g1 in zip(groups[:-1], groups[1:]):
+    for g0, g1 in pairwise(groups):
         base = firsts[g0]
         if already:
             cols = found.vid, found.t_us, found.lat, found.lon, found.reported
@@ -187,7 +188,7 @@ def _parts(found: Points):
         if already:
             base = 0
         cuts = _cuts(firsts, g0, g1, BATCH_POINTS)
-        for v0, v1 in zip(cuts[:-1], cuts[1:]):
+        for v0, v1 in pairwise(cuts):
             a, b = firsts[v0] - base, firsts[v1] - base
             vid, t_us, lat, lon, reported = (c[a:b] for c in cols)
             yield Points(found.names[v0:v1], vid - np.int32(v0), t_us, lat, lon, reported, int(b - a))

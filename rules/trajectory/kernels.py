@@ -418,8 +418,7 @@ def coverage(vid, t, nv, lo, hi, max_gap):
         v = vid[i]
         if prev >= 0 and vid[prev] == v:
             gap = x - t[prev]
-            if gap > longest[v]:
-                longest[v] = gap
+            longest[v] = max(longest[v], gap)
             if gap <= max_gap:
                 covered[v] += gap
         else:

@@ -9,11 +9,11 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rules.trajectory import detectors, kernels, load_rules, simulated_vehicle_day
+from rules.trajectory import detectors, engine, kernels, load_rules, simulated_vehicle_day
 from rules.trajectory.attribution import Drivers
-from rules.trajectory import engine
 from rules.trajectory.clean import Points, _drop_equal_times_and_jumps, clean, points_of
 from rules.trajectory.columns import conform
 from rules.trajectory.detectors import in_window
@@ -35,7 +35,7 @@ def day(seed: int, vehicles: int, rng: np.random.Generator) -> tuple[pl.DataFram
         start = dt.date(2026, 11, 23) + dt.timedelta(days=int(rng.integers(0, 2)))
         frame, _ = simulated_vehicle_day(seed, f"浙A{i:03d}", start, cls, plant)
         if rng.random() < 0.5:  # a late drive over midnight into the next day
-            t0 = dt.datetime.combine(start, dt.time(21, 30), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.timezone.utc)
+            t0 = dt.datetime.combine(start, dt.time(21, 30), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
             k = 400
             frame = pl.concat([frame, pl.DataFrame({
                 "vehicle": [f"浙A{i:03d}"] * k, "time": [t0 + dt.timedelta(seconds=30 * j) for j in range(k)],
@@ -124,7 +124,7 @@ def ref_stretches(track, classes, driving, rest_end, on_duty):
 def ref_clean_arrays(points: Points):
     """Equal times and jumps dropped, then neighbours and speeds: the former step-by-step path."""
     dropped = {}
-    vid, t, t_us, lat, lon, reported, first, seg_m, seg_s = _drop_equal_times_and_jumps(
+    _, t, t_us, _, _, reported, first, seg_m, seg_s = _drop_equal_times_and_jumps(
         points.vid, points.t_us, points.lat, points.lon, points.reported, 200 / 3.6, dropped)
     speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, 0)
     return t_us, first, seg_m, seg_s, speed, local_s, dropped
@@ -191,7 +191,7 @@ def test_one_cleaning_pass_agrees_with_the_step_by_step_path(seed, vehicles):
         assert np.array_equal(new, old)
     assert {k: track.report.dropped[k] for k in dropped} == dropped and dropped["jump"] and dropped["duplicate"]
     # without equal times and spikes the single pass stands as it is
-    t, first1, seg_m1, seg_s1, speed1, local1, same, spikes, _ = kernels.prepare(
+    t, _, seg_m1, seg_s1, _, _, same, spikes, _ = kernels.prepare(
         track.vid, track.t_us, track.lat, track.lon, np.full(len(track), np.nan), 200 / 3.6, 1)
     assert same == 0 and spikes == 0
     assert np.array_equal(t, track.t) and np.array_equal(seg_m1, track.seg_m) and np.array_equal(seg_s1, track.seg_s)
