@@ -2,16 +2,25 @@
 (30 s reports, trips with rests, night driving, planted violations, GPS noise, gaps), next to
 plain numpy overspeed episodes, a DuckDB SQL version of overspeed-episode detection, and the
 peers MovingPandas (speed + stop detection) and trackintel (staypoints) on a subset, with
-ratios and peak memory. One process, same data, measured side by side.
+ratios and peak memory. One process, same data, measured side by side; the load average is
+printed with the figures.
 
     .venv/bin/python benchmarks/trajectory_bench.py [--vehicles 3000] [--subset 20] [--e2e] [--big]
 
-The engine figures are on one core (POLARS_MAX_THREADS=1; numpy and the numba kernels are
-single-threaded). --e2e measures `guapai trajectory scan FILE --json` from process start to JSON
-written, with its peak RSS, on a 3,000-vehicle, 8.6 M-point Parquet day (a position every 30 s,
-rows in time order across vehicles as platforms export them), next to a DuckDB process that
-finds only overspeed episodes with window functions on the same file.
---big also streams a 100-million-point day (35,000 vehicles) from Parquet (slow to generate).
+The engine figures are on one core: POLARS_MAX_THREADS=1, `scan(..., workers=1)` (the default),
+and the numba kernels are single-threaded (no prange). --e2e measures `guapai trajectory scan
+FILE --json` from process start to JSON written, with its peak RSS, on a 3,000-vehicle,
+8.6 M-point Parquet day (a position every 30 s, rows in time order across vehicles as platforms
+export them), next to a DuckDB process that finds only overspeed episodes with window functions
+on the same file. That command may use every core, as DuckDB does: polars reads on its threads,
+the kernels load on a thread while the file is read, and the engine scans parts of whole
+vehicles on two threads (the same findings as one). --big also streams a 100-million-point day
+(35,000 vehicles) from Parquet (slow to generate).
+
+Figures (issue 13; this 2-core machine shared with other agents, load average in brackets):
+  before: full rule set 4.34 M points/s on one core (quiet); --e2e 4.69 s and 1,008 MiB against
+          DuckDB 1.21 s (3.88x slower).
+  after:  see README "## Benchmarks" (the same run's figures and ratios).
 """
 from __future__ import annotations
 
@@ -178,7 +187,7 @@ def main() -> None:
             rows.append((f"{name} ({subset.height:,} pts)", fn(subset), ""))
         except ImportError:
             rows.append((f"{name}: not installed", float("nan"), ""))
-    print(f"\n{'engine':<48}{'points/s':>14}{'guapai is':>12}  note")
+    print(f"\n{'engine (load average ' + ' '.join(f'{x:.1f}' for x in os.getloadavg()) + ')':<48}{'points/s':>14}{'guapai is':>12}  note")
     for name, rate, note in rows:
         ratio = ours / rate if rate == rate else float("nan")
         print(f"{name:<48}{rate:>14,.0f}{ratio:>11.1f}x  {note}")
@@ -264,7 +273,8 @@ def end_to_end(folder: Path, repeat: int = 3) -> None:
     print(f"\n{'process start to JSON written':<52}{'seconds':>9}{'peak RSS MiB':>14}  note")
     print(f"{'guapai trajectory scan --json (every rule)':<52}{o:>9.2f}{max(r for _, r in ours):>14.0f}  {len(result['findings'])} findings {rules}")
     print(f"{'DuckDB window functions (overspeed episodes only)':<52}{d:>9.2f}{max(r for _, r in duck):>14.0f}  {episodes} episodes")
-    print(f"guapai / DuckDB time: {o / d:.2f}x (best of {repeat}, interleaved); targets: faster than DuckDB, peak RSS under 1 GB")
+    print(f"guapai / DuckDB time: {o / d:.2f}x (best of {repeat}, interleaved; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}); targets: faster than DuckDB, peak RSS under 1 GB")
 
     from rules.trajectory import read
 
