@@ -110,15 +110,15 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     Coverage is measured over the report window. `window` is the former name of `report_window`.
 
     The points are scanned in parts of whole vehicles of about BATCH_POINTS points, one after
-    another (or `workers` at a time on threads), so the engine's working memory stays bounded
-    whatever the day's size; findings are per vehicle, so the result is the same.
+    another (or a group of parts per thread, `workers` groups at a time), so the engine's working
+    memory stays bounded whatever the day's size; findings are per vehicle, so the result is
+    the same.
     """
     report_window = report_window or window
     found = points_of(conform(points))
     options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
                "report_window": report_window, "zones": zones}
-    parts = _parts(found)
-    results = _map(lambda part: _scan_part(part, **options), parts, workers)
+    results = [r for rs in _map(lambda group: [_scan_part(part, **options) for part in group()], _groups(found), workers) for r in rs]
     findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
     report = CleaningReport(points_in=found.points_in, points_out=sum(r.report.points_out for r in results))
     for r in results:
@@ -137,8 +137,8 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
 
 
 def _map(fn, items, workers: int) -> list:
-    """[fn(item) for item in items], on `workers` threads with at most `workers` items taken
-    from the generator at a time (the compiled passes release the GIL). Parts are whole
+    """[fn(item) for item in items], on `workers` threads with at most `workers` items in
+    flight at a time (the compiled passes release the GIL). Parts are whole
     vehicles, so the result is the same on any number of threads."""
     if workers <= 1:
         return [fn(item) for item in items]
@@ -162,36 +162,42 @@ def _cuts(firsts: np.ndarray, lo: int, hi: int, size: int) -> np.ndarray:
     return np.unique(np.r_[lo, np.clip(at, lo, hi), hi])
 
 
-def _parts(found: Points):
-    """Runs of whole vehicles of about BATCH_POINTS points each, in (vehicle, time) order, made
-    one at a time (a generator: one part's arrays in memory per worker). Sorted input is sliced;
-    input in time order across vehicles (as platforms export it) is gathered GATHER_POINTS at a
-    time in one sequential pass each (no random reads); anything else through a full sort."""
+def _groups(found: Points) -> list:
+    """The day in groups of whole vehicles of about GATHER_POINTS points, each a callable that
+    makes the group's parts (`_group`): a worker thread gathers its own group."""
     n, nv = len(found), len(found.names)
     if n == 0:
-        yield found
-        return
+        return [lambda: iter([found])]
     already, in_time = kernels.by_vehicle(found.vid, found.t_us, nv)
     order = None if already or in_time else np.lexsort((found.t_us, found.vid))
     firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
-    groups = _cuts(firsts, 0, nv, GATHER_POINTS if not already else n)
-    for g0, g1 in pairwise(groups):
-        base = firsts[g0]
-        if already:
-            cols = found.vid, found.t_us, found.lat, found.lon, found.reported
-        elif order is None:
-            cols = kernels.gather_vehicles(found.vid, found.t_us, found.lat, found.lon, found.reported, g0, g1,
-                                           firsts[g0:g1 + 1] - base)
-        else:
-            rows = order[firsts[g0]:firsts[g1]]
-            cols = found.vid[rows], found.t_us[rows], found.lat[rows], found.lon[rows], found.reported[rows]
-        if already:
-            base = 0
-        cuts = _cuts(firsts, g0, g1, BATCH_POINTS)
-        for v0, v1 in pairwise(cuts):
-            a, b = firsts[v0] - base, firsts[v1] - base
-            vid, t_us, lat, lon, reported = (c[a:b] for c in cols)
-            yield Points(found.names[v0:v1], vid - np.int32(v0), t_us, lat, lon, reported, int(b - a))
+    groups = _cuts(firsts, 0, nv, GATHER_POINTS)
+    return [lambda g0=g0, g1=g1: _group(found, already, order, firsts, g0, g1) for g0, g1 in pairwise(groups)]
+
+
+def _group(found: Points, already: bool, order: np.ndarray | None, firsts: np.ndarray, g0: int, g1: int):
+    """Vehicles g0..g1-1 in parts of whole vehicles of about BATCH_POINTS points, in (vehicle,
+    time) order, made one at a time. Sorted input is sliced; input in time order across vehicles
+    (as platforms export it) is gathered in one sequential pass (no random reads); anything else
+    through a full sort (`order`)."""
+    lo, hi = firsts[g0], firsts[g1]
+    if already:
+        cols = tuple(c[lo:hi] for c in (found.vid, found.t_us, found.lat, found.lon, found.reported))
+    elif order is None:
+        cols = kernels.gather_vehicles(found.vid, found.t_us, found.lat, found.lon, found.reported, g0, g1, firsts[g0:g1 + 1] - lo)
+    else:
+        rows = order[lo:hi]
+        cols = found.vid[rows], found.t_us[rows], found.lat[rows], found.lon[rows], found.reported[rows]
+    for v0, v1 in pairwise(_cuts(firsts, g0, g1, BATCH_POINTS)):
+        a, b = firsts[v0] - lo, firsts[v1] - lo
+        vid, t_us, lat, lon, reported = (c[a:b] for c in cols)
+        yield Points(found.names[v0:v1], vid - np.int32(v0), t_us, lat, lon, reported, int(b - a))
+
+
+def _parts(found: Points):
+    """Every part of the day, group after group."""
+    for group in _groups(found):
+        yield from group()
 
 
 def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
