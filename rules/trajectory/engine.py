@@ -125,7 +125,8 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
         for key, n in r.report.dropped.items():
             report.dropped[key] = report.dropped.get(key, 0) + n
     report.dropped["invalid_fix"] = found.points_in - len(found)
-    report.reported_share = sum(r.report.reported_share * r.report.points_out for r in results) / max(report.points_out, 1)
+    reported = sum(round(r.report.reported_share * r.report.points_out) for r in results)  # each part's count, exactly
+    report.reported_share = reported / report.points_out if report.points_out else 0.0
     source = rules.section("cleaning")["speed_source"]
     report.speed_source = ("derived" if source == "derived" or report.reported_share == 0
                            else source if report.reported_share == 1 else f"{source}+derived")
