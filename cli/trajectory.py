@@ -24,17 +24,31 @@ def scan(
     as_json: JsonOption = False,
 ) -> None:
     """Print the findings of every trajectory rule, each citing its rule and regulation."""
+    import os
+    import threading
+
     import polars as pl
 
-    from rules.trajectory import Zones, load_rules, read
-    from rules.trajectory import scan as run_scan
+    from rules.trajectory.config import load as load_rules
+    from rules.trajectory.readers import read
 
+    engine = threading.Thread(target=_load_engine, daemon=True)  # the compiled kernels load while the file is read
+    engine.start()
     rules = load_rules(rules_file)
     result = read(file, fmt, naive_tz=tz, on_error=on_error) if (fmt or file.suffix.lstrip(".")).lower() in ("csv", "txt", "parquet", "pq") \
         else read(file, fmt, on_error=on_error)
     table = pl.read_csv(assignments, infer_schema=False) if assignments else None
-    zones = Zones.load(zones_file) if zones_file else None
-    scanned = run_scan(result.points, vehicle_class=vehicle_class, rules=rules, assignments=table, zones=zones)
+    if zones_file:
+        from rules.trajectory.zones import Zones
+
+        zones = Zones.load(zones_file)
+    else:
+        zones = None
+    engine.join()
+    from rules.trajectory.engine import scan as run_scan
+
+    scanned = run_scan(result.points, vehicle_class=vehicle_class, rules=rules, assignments=table, zones=zones,
+                       workers=min(os.cpu_count() or 1, 4))
     if as_json:
         output.print_json({**scanned.as_dict(), "read_errors": result.errors, "rules_version": rules.version})
         return
@@ -47,3 +61,23 @@ def scan(
                              source=output.label(rep.speed_source, "speed_source."),
                              dropped=", ".join(f"{output.label(k, 'dropped.')} {v}" for k, v in rep.dropped.items() if v) or "-",
                              errors=len(result.errors)))
+
+
+def _load_engine() -> None:
+    """Import the engine and load its compiled kernels from numba's cache (`engine.warm`).
+    Numba's optional linear algebra (scipy) and cffi support are kept out while it initialises:
+    the kernels use neither, and importing them costs about a third of a second; they can be
+    imported normally afterwards."""
+    import sys
+
+    blocked = [name for name in ("scipy.linalg.cython_blas", "cffi") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # an import of it raises ImportError: numba goes without
+    try:
+        from rules.trajectory import engine
+
+        engine.warm()
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]

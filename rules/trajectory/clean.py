@@ -51,73 +51,132 @@ def _sorted(items: list[str]) -> bool:
     return all(a < b for a, b in zip(items, items[1:]))
 
 
-def vehicle_order(vehicle: pl.Series, t: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray | None]:
-    """Vehicle codes in plate order (int32 per point), the plates, and the permutation that sorts
-    the points by (vehicle, time) — None when they already are. Strings are hashed once; the
-    sort is on one int64 key (vehicle << 42 | microseconds), far cheaper than sorting strings."""
-    n = len(t)
+@dataclass
+class Points:
+    """The columns the engine reads, as numpy arrays over the valid fixes, in input order."""
+
+    names: list[str]  # plates in order; `vid` indexes them, every plate has a point
+    vid: np.ndarray  # int32
+    t_us: np.ndarray  # epoch microseconds (int64)
+    lat: np.ndarray
+    lon: np.ndarray
+    reported: np.ndarray  # km/h, NaN where the source did not report it
+    points_in: int = 0
+
+    def __len__(self) -> int:
+        return len(self.t_us)
+
+
+def vehicle_codes(vehicle: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """A code per row (int32, null plates -1) in plate order, and the plates. Rows grouped by
+    plate in plate order (as a sorted export) are coded by their runs, without hashing a string;
+    other orders through polars' categorical codes."""
+    n = len(vehicle)
     if n == 0:
-        return np.zeros(0, np.int32), [], None
-    enum = isinstance(vehicle.dtype, pl.Enum)  # plates already coded (a part of a larger scan)
-    codes = (vehicle if enum else vehicle.cast(pl.Categorical)).to_physical().to_numpy()
-    present = np.zeros(int(codes.max()) + 1, bool)
-    present[codes] = True
-    dense = (np.cumsum(present) - 1).astype(np.int32)[codes]
-    if enum and _sorted(categories := vehicle.dtype.categories.to_list()):
-        names = [categories[i] for i in np.flatnonzero(present)]
-        vid = dense
-    else:
-        first_row = np.empty(int(dense.max()) + 1, np.int64)
-        first_row[dense[::-1]] = np.arange(n - 1, -1, -1)  # a row of each vehicle (the first: last write wins)
-        plates = vehicle.gather(first_row).cast(pl.Utf8).to_list()
-        rank = np.empty(len(plates), np.int32)
-        rank[np.argsort(np.array(plates, dtype=object), kind="stable")] = np.arange(len(plates), dtype=np.int32)
-        vid = rank[dense]
-        names = sorted(plates)
-    span = int(t.max() - t.min())
-    key = (vid.astype(np.int64) << 42) + (t - t.min()) if span < 1 << 42 else None  # 50 days of microseconds
-    if key is not None and (key[1:] > key[:-1]).all():
-        return vid, names, None
-    order = np.argsort(key, kind="stable") if key is not None else np.lexsort((t, vid))
-    return vid, names, order
+        return np.zeros(0, np.int32), []
+    if vehicle.dtype == pl.Utf8 and not vehicle.null_count() and int(vehicle.head(1000).rle_id().max()) < 100:
+        runs = vehicle.rle_id().to_numpy()
+        if int(runs[-1]) < n // 4:  # grouped: few runs
+            starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+            plates = vehicle.gather(starts).to_list()
+            if _sorted(plates):
+                return runs.astype(np.int32), plates
+    physical = (vehicle if isinstance(vehicle.dtype, (pl.Enum, pl.Categorical)) else vehicle.cast(pl.Categorical)).to_physical()
+    null = np.iinfo(np.uint32).max
+    codes, rows = kernels.first_seen(physical.fill_null(null).to_numpy().astype(np.uint32, copy=False), null)
+    plates = vehicle.gather(rows).cast(pl.Utf8).to_list()
+    order = sorted(range(len(plates)), key=plates.__getitem__)
+    rank = np.empty(len(plates), np.int32)
+    rank[order] = np.arange(len(plates), dtype=np.int32)
+    return kernels.renumber(codes, rank), [plates[k] for k in order]
+
+
+def points_of(points: pl.DataFrame) -> Points:
+    """The valid fixes of a conformed frame as arrays: a plate, a time and a position within the
+    world and not (0, 0), JT/T 808 status bit 1 (positioned) where a status is given."""
+    n = points.height
+    time = points["time"]  # conformed: Datetime("us"), its integers are epoch microseconds (no copy)
+    time = time.to_physical() if time.dtype == pl.Datetime("us", "UTC") else time.dt.epoch("us")
+    lat = points["lat"].to_numpy().astype(np.float64, copy=False)  # nulls arrive as NaN
+    lon = points["lon"].to_numpy().astype(np.float64, copy=False)
+    status = points["status"] if "status" in points.columns else None
+    has_status = status is not None and status.null_count() < n
+    status_arr = status.fill_null(2).to_numpy().astype(np.uint32, copy=False) if has_status else np.zeros(0, np.uint32)
+    vid, names = vehicle_codes(points["vehicle"])
+    valid = kernels.valid_fixes(lat, lon, status_arr, vid)
+    if time.null_count():
+        valid &= time.is_not_null().to_numpy()
+    t_us = time.fill_null(0).to_numpy()
+    reported = points["speed_kmh"].to_numpy().astype(np.float64, copy=False)  # nulls arrive as NaN
+    kept = int(np.count_nonzero(valid))
+    if kept < n:
+        vid, t_us, lat, lon, reported = vid[valid], t_us[valid], lat[valid], lon[valid], reported[valid]
+    present = np.zeros(len(names), bool)
+    present[vid] = True
+    if not present.all():  # plates whose every fix is invalid: not in the track
+        vid = (np.cumsum(present, dtype=np.int32) - 1)[vid]
+        names = [name for name, p in zip(names, present) if p]
+    return Points(names, vid, t_us, lat, lon, reported, n)
+
+
+def vehicle_order(points: Points) -> np.ndarray | None:
+    """The permutation that sorts the points by (vehicle, time), stable; None when they already
+    are (checked in one pass)."""
+    already, _ = kernels.by_vehicle(points.vid, points.t_us, len(points.names))
+    return None if already else np.lexsort((points.t_us, points.vid))
 
 
 def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
+    """Every vehicle of a conformed frame as one Track."""
+    found = points_of(points)
+    order = vehicle_order(found)
+    if order is not None:
+        found = Points(found.names, found.vid[order], found.t_us[order], found.lat[order], found.lon[order],
+                       found.reported[order], found.points_in)
+    return clean_sorted(found, rules)
+
+
+def clean_sorted(points: Points, rules: TrajectoryRules) -> Track:
+    """Points sorted by (vehicle, time): duplicates, equal timestamps and GPS jumps dropped,
+    speeds derived. `points.points_in - len(points)` invalid fixes were dropped before."""
     cfg = rules.section("cleaning")
-    report = CleaningReport(points_in=points.height)
+    report = CleaningReport(points_in=points.points_in)
     dropped = report.dropped
-    status = pl.col("status")
-    valid = (pl.col("vehicle").is_not_null() & pl.col("time").is_not_null() & pl.col("lat").is_not_null() & pl.col("lon").is_not_null()
-             & pl.col("lat").is_finite() & pl.col("lon").is_finite()
-             & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
-             & ~((pl.col("lat") == 0) & (pl.col("lon") == 0))
-             & (status.is_null() | ((status & 2) != 0)))  # JT/T 808 status bit 1: positioned
-    frame = points.filter(valid.fill_null(False))
-    dropped["invalid_fix"] = points.height - frame.height
-    t = frame["time"].dt.epoch("us").to_numpy()
-    vid, names, order = vehicle_order(frame["vehicle"], t)
-    lat = frame["lat"].to_numpy().astype(np.float64, copy=False)
-    lon = frame["lon"].to_numpy().astype(np.float64, copy=False)
-    reported = frame["speed_kmh"].fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
-    if order is not None:  # one sort (on integers); duplicates and equal timestamps are then neighbours
-        vid, t, lat, lon, reported = vid[order], t[order], lat[order], lon[order], reported[order]
-        if ((t[1:] == t[:-1]) & (vid[1:] == vid[:-1])).any():  # equal times: by position, whatever the input order
-            o = np.lexsort((lon, lat, t, vid))
-            vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
-    same_time = np.zeros(len(t), bool)
-    same_time[1:] = (vid[1:] == vid[:-1]) & (t[1:] == t[:-1])
-    exact = np.zeros(len(t), bool)
-    exact[1:] = same_time[1:] & (lat[1:] == lat[:-1]) & (lon[1:] == lon[:-1])
-    dropped["duplicate"] = int(exact.sum())
-    dropped["same_time"] = int(same_time.sum() - exact.sum())
-    if same_time.any():
-        keep = ~same_time
+    dropped["invalid_fix"] = points.points_in - len(points)
+    vid, t, lat, lon, reported = points.vid, points.t_us, points.lat, points.lon, points.reported
+    bound = float(cfg["max_speed_kmh"]) / 3.6
+    source = cfg["speed_source"]
+    code = {"reported": 0, "derived": 1, "max": 2}[source]
+    t_us = t
+    t, first, seg_m, seg_s, speed, local_s, n_same, n_spikes, n_reported = kernels.prepare(vid, t_us, lat, lon, reported, bound, code)
+    dropped["duplicate"] = dropped["same_time"] = dropped["jump"] = 0
+    if n_same or n_spikes:
+        vid, t, t_us, lat, lon, reported, first, seg_m, seg_s = _drop_equal_times_and_jumps(vid, t_us, lat, lon, reported, bound, dropped)
+        speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, code)
+        n_reported = int(np.count_nonzero(~np.isnan(reported)))
+    report.reported_share = n_reported / len(t) if len(t) else 0.0
+    report.speed_source = ("derived" if source == "derived" or not n_reported
+                           else source if n_reported == len(t) else f"{source}+derived")
+    report.points_out = len(t)
+    return Track(vehicles=points.names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
+                 first=first, report=report, local_s=local_s, t_us=t_us)
+
+
+def _drop_equal_times_and_jumps(vid, t, lat, lon, reported, bound: float, dropped: dict):
+    """Equal timestamps (ordered by position whatever the input order, the first of each kept;
+    exact duplicates counted apart) and GPS jumps — a point reached and left at an impossible
+    speed is a spike, not a drive — dropped; (vid, t, t_us, lat, lon, reported, first, seg_m, seg_s)."""
+    same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
+    if n_same:
+        o = np.lexsort((lon, lat, t, vid))
+        vid, t, lat, lon, reported = vid[o], t[o], lat[o], lon[o], reported[o]
+        same, n_same, n_exact = kernels.same_times(vid, t, lat, lon)
+        keep = ~same
         vid, t, lat, lon, reported = vid[keep], t[keep], lat[keep], lon[keep], reported[keep]
+    dropped["duplicate"] = n_exact
+    dropped["same_time"] = n_same - n_exact
     t_us = t
     t = t_us / 1e6
-
-    # GPS jumps: a point reached and left at an impossible speed is a spike, not a drive.
-    bound = float(cfg["max_speed_kmh"]) / 3.6
     jumps = 0
     first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     for _ in range(3):
@@ -129,13 +188,4 @@ def clean(points: pl.DataFrame, rules: TrajectoryRules) -> Track:
         vid, t, t_us, lat, lon, reported = vid[keep], t[keep], t_us[keep], lat[keep], lon[keep], reported[keep]
         first, seg_m, seg_s = kernels.neighbours(vid, t, lat, lon)
     dropped["jump"] = jumps
-
-    source = cfg["speed_source"]
-    speed, local_s = kernels.speeds(first, seg_m, seg_s, reported, t, {"reported": 0, "derived": 1, "max": 2}[source])
-    has_reported = ~np.isnan(reported)
-    report.reported_share = float(has_reported.mean()) if len(t) else 0.0
-    report.speed_source = ("derived" if source == "derived" or not has_reported.any()
-                           else source if has_reported.all() else f"{source}+derived")
-    report.points_out = len(t)
-    return Track(vehicles=names, vid=vid, t=t, lat=lat, lon=lon, speed=speed, seg_m=seg_m, seg_s=seg_s,
-                 first=first, report=report, local_s=local_s, t_us=t_us)
+    return vid, t, t_us, lat, lon, reported, first, seg_m, seg_s

@@ -10,7 +10,7 @@ import numpy as np
 from rules.trajectory import kernels
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
-from rules.trajectory.episodes import breach_after, runs, segment_sums
+from rules.trajectory.episodes import breach_after, runs
 
 DAY = 86400.0
 
@@ -36,21 +36,17 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
     whole. It is `night_overspeed` when some of it was over the night limit only (the night rule
     is needed to call it a violation), otherwise `overspeed`."""
     cfg, night = rules.section("overspeed"), rules.section("night")
-    class_limit = np.array([rules.limit_kmh(c) for c in classes])[track.vid] if len(track) else np.zeros(0)
-    day_limit = class_limit if zone_limit is None else np.minimum(class_limit, zone_limit)
-    passenger = np.array([rules.is_passenger(c) for c in classes])[track.vid] if len(track) else np.zeros(0, bool)
-    is_night = passenger & in_window(track.local_s, *rules.window("night"))
-    night_limit = class_limit * float(night["speed_factor"])
-    night_binding = is_night & (night_limit < day_limit)
-    limit = np.where(night_binding, night_limit, day_limit)
-    over = track.speed > limit
-    starts, ends = runs(over, track.first | (track.seg_s > float(cfg["max_gap_s"])))
-    duration = track.t[ends] - track.t[starts]
-    keep = duration >= float(cfg["min_duration_s"])
-    starts, ends, duration = starts[keep], ends[keep], duration[keep]
+    class_limit = np.array([rules.limit_kmh(c) for c in classes], dtype=np.float64).reshape(-1)
+    passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool).reshape(-1)
+    limit, day_limit, start_marks, end_marks = kernels.over_limit(
+        track.vid, track.local_s, track.speed, track.t, track.first, track.seg_s, class_limit, passenger,
+        np.zeros(0) if zone_limit is None else zone_limit, *rules.window("night"), float(night["speed_factor"]),
+        float(cfg["max_gap_s"]), float(cfg["min_duration_s"]))
+    starts, ends = np.flatnonzero(start_marks), np.flatnonzero(end_marks)
     if not len(starts):
         return []
-    dist = segment_sums(track.seg_m, starts, ends)
+    duration = track.t[ends] - track.t[starts]
+    dist = [float(track.seg_m[s + 1:e + 1].sum()) for s, e in zip(starts, ends)]
     out = []
     lo, hi = (float(b) for b in cfg["bands"])
     min_s = float(cfg["min_duration_s"])
@@ -58,14 +54,14 @@ def overspeed(track: Track, classes: np.ndarray, rules: TrajectoryRules, zone_li
         v, lims = track.speed[s:e + 1], limit[s:e + 1]
         excess = float(((v - lims) / lims).max())  # against the limit in force at each point
         band = f"<{lo:.0%}" if excess < lo else (f"{lo:.0%}-{hi:.0%}" if excess < hi else f">={hi:.0%}")
-        night_only = night_binding[s:e + 1] & (v <= day_limit[s:e + 1])
+        night_only = (lims < day_limit[s:e + 1]) & (v <= day_limit[s:e + 1])  # over the night limit only
         night_ep = bool(night_only.any())
         out.append({"rule": "night_overspeed" if night_ep else "overspeed",
                     "regulation": night["regulation"] if night_ep else cfg["regulation"],
                     "s": int(s), "e": int(e), "breach_t": breach_after(track.t, s, e, min_s),
                     "duration_s": float(d), "distance_m": float(km), "max_speed_kmh": float(v.max()),
                     "mean_speed_kmh": float(v.mean()), "limit_kmh": float(lims.min()), "band": band,
-                    "details": {"excess": round(excess, 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[s]),
+                    "details": {"excess": round(excess, 3), "zone": bool(zone_limit is not None and zone_limit[s] < class_limit[track.vid[s]]),
                                 "limits_kmh": sorted({float(x) for x in np.unique(lims)})}})
     return out
 
@@ -96,33 +92,12 @@ def driving_and_rests(track: Track, rules: TrajectoryRules, moving: np.ndarray) 
     n = len(track)
     if n == 0:
         return np.zeros(0), np.zeros(0, bool)
-    joined = ~track.first & (track.seg_s <= gap)  # interval i-1 -> i is real, continuous data
-    prev_moving = np.zeros(n, bool)
-    prev_moving[1:] = moving[:-1]
-    driving = np.where(joined & moving & prev_moving, track.seg_s, 0.0)
-    starts, ends = runs(~moving, ~joined)
-    # the stop must stay within the rest radius of where it began
-
-    anchor = np.full(n, -1)
-    anchor[starts] = starts
-    anchor = np.maximum.accumulate(anchor)
-    still_idx = np.flatnonzero(~moving & (anchor >= 0))
-    drift = np.zeros(n)
-    if still_idx.size:  # only standing points need their distance from where the stop began
-        a = anchor[still_idx]
-        drift[still_idx] = kernels.distances(track.lat, track.lon, a, still_idx)
-    starts, ends = runs(~moving & (drift <= float(f["rest_radius_m"])), ~joined)
-    before = np.where(joined[starts], starts - 1, starts)  # the last moving point before the stop
-    after = np.minimum(ends + 1, n - 1)
-    has_after = (ends + 1 < n) & joined[np.minimum(ends + 1, n - 1)]
-    after = np.where(has_after, after, ends)
-    rest_end = np.zeros(n, bool)
-    long_enough = track.t[after] - track.t[before] >= float(f["rest_min_s"])
-    rest_end[after[long_enough]] = True
-    parked = ~track.first & (track.seg_s >= float(f["rest_min_s"])) & (track.seg_m <= float(f["rest_radius_m"]))
-    rest_end |= parked
-    track.rests = sorted([(int(b), int(a)) for b, a in zip(before[long_enough], after[long_enough])]
-                         + [(int(i) - 1, int(i)) for i in np.flatnonzero(parked)])
+    driving, ends, since = kernels.stops(track.first, track.seg_s, track.seg_m, track.t, track.lat, track.lon,
+                                         moving, gap, float(f["rest_radius_m"]), float(f["rest_min_s"]))
+    rest_end = ends > 0
+    at = np.flatnonzero(rest_end)
+    kind = ends[at]
+    track.rests = sorted([(int(since[i]), int(i)) for i in at[(kind & 1) > 0]] + [(int(i) - 1, int(i)) for i in at[(kind & 2) > 0]])
     return driving, rest_end
 
 
@@ -135,38 +110,27 @@ def continuous_driving(track: Track, classes: np.ndarray, rules: TrajectoryRules
     n = len(track)
     if n == 0:
         return []
-    stretch_start = track.first | rest_end
-    stretch_start[1:] |= on_duty[1:] != on_duty[:-1]
-    stretch = np.cumsum(stretch_start) - 1
-    night = in_window(track.local_s, *rules.window("night"))
-    passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool)[track.vid]
-    counted = np.where(stretch_start, 0.0, driving)  # the interval into a rest's end or a handover is nobody's stretch
-    night_counted = np.where(night & passenger, counted, 0.0)
-    total = np.bincount(stretch, weights=counted)
-    night_total = np.bincount(stretch, weights=night_counted)
-    out = []
     day_max, night_max = float(f["continuous_max_s"]), float(f["night_continuous_max_s"])
-    flagged = np.flatnonzero((total > day_max) | (night_total > night_max))
-    if not flagged.size:
-        return out
-    drive_idx = np.flatnonzero(counted > 0)  # intervals that count, in point order
-    bounds = np.r_[np.flatnonzero(stretch_start), n]
-    first_drive = np.searchsorted(drive_idx, bounds[flagged], side="left")
-    last_drive = np.searchsorted(drive_idx, bounds[flagged + 1], side="left") - 1
-    csum = np.r_[0.0, np.cumsum(track.seg_m)]
-    for k, a, b in zip(flagged, first_drive, last_drive):
-        s, e = int(drive_idx[a]) - 1, int(drive_idx[b])
-        is_night = night_total[k] > night_max
+    passenger = np.array([rules.is_passenger(c) for c in classes], dtype=bool).reshape(-1)
+    marks, ends, totals, nights = kernels.stretches(
+        track.first, rest_end, on_duty, driving, track.vid, track.local_s, passenger, *rules.window("night"), day_max, night_max)
+    out = []
+    at = np.flatnonzero(marks)
+    for lo_, hi_, tot, night_tot in zip(at.tolist(), ends[at].tolist(), totals[at].tolist(), nights[at].tolist()):
+        counted = driving[lo_:hi_].copy()
+        counted[0] = 0.0  # the interval into a rest's end or a handover is nobody's stretch
+        night_counted = np.where(passenger[track.vid[lo_:hi_]] & in_window(track.local_s[lo_:hi_], *rules.window("night")), counted, 0.0)
+        drives = np.flatnonzero(counted > 0)
+        s, e = lo_ + int(drives[0]) - 1, lo_ + int(drives[-1])
+        is_night = night_tot > night_max
         # the breach: the first point where either limit's running total is exceeded
-        lo_, hi_ = bounds[k], bounds[k + 1]
-        crossings = [lo_ + int(np.searchsorted(np.cumsum(values[lo_:hi_]), limit, side="right"))
-                     for values, limit, hit in ((counted, day_max, total[k] > day_max),
-                                                (night_counted, night_max, night_total[k] > night_max)) if hit]
+        crossings = [lo_ + int(np.searchsorted(np.cumsum(values), limit, side="right"))
+                     for values, limit, hit in ((counted, day_max, tot > day_max), (night_counted, night_max, is_night)) if hit]
         out.append({"rule": "fatigue_continuous", "regulation": f["regulation"], "s": s, "e": e,
                     "breach_t": float(track.t[min(min(crossings), e)]),
-                    "duration_s": float(night_total[k] if is_night else total[k]),
-                    "distance_m": float(csum[e + 1] - csum[s + 1]), "limit_s": night_max if is_night else day_max,
-                    "details": {"driving_s": float(total[k]), "night_driving_s": float(night_total[k]), "night": bool(is_night)}})
+                    "duration_s": float(night_tot if is_night else tot),
+                    "distance_m": float(track.seg_m[s + 1:e + 1].sum()), "limit_s": night_max if is_night else day_max,
+                    "details": {"driving_s": float(tot), "night_driving_s": float(night_tot), "night": bool(is_night)}})
     return out
 
 
@@ -182,7 +146,7 @@ def cumulative_driving(track: Track, rules: TrajectoryRules, driving: np.ndarray
     else:
         pair = track.vid  # no roster: per vehicle, already in order
     # only pairs whose whole record holds more driving than a limit can break it
-    total = np.bincount(pair, weights=driving)
+    total = kernels.totals(pair, driving, int(pair.max()) + 1 if len(pair) else 0)
     candidates = total > min(float(f["daily_max_s"]), float(f["weekly_max_s"]))
     idx = np.flatnonzero((driving > 0) & candidates[pair])
     if not idx.size:
@@ -219,8 +183,10 @@ def early_morning(track: Track, classes: np.ndarray, plates: list[str], rules: T
     applies = np.array([c in cfg["classes"] and p not in cfg["exempt_vehicles"] for c, p in zip(classes, plates)])
     if not len(track) or not applies.any():
         return []
-    mask = moving & applies[track.vid] & in_window(track.local_s, *rules.window("early_morning"))
-    starts, ends = runs(mask, track.first | (track.seg_s > float(rules.section("signal_gap")["max_gap_s"])))
+    start_marks, end_marks = kernels.moving_in_window(
+        moving, applies, track.vid, track.local_s, *rules.window("early_morning"), track.first, track.seg_s,
+        float(rules.section("signal_gap")["max_gap_s"]), track.t, float(cfg["min_duration_s"]))
+    starts, ends = np.flatnonzero(start_marks), np.flatnonzero(end_marks)
     out = []
     for s, e in zip(starts, ends):
         d = track.t[e] - track.t[s]

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Mapping
 
 import numpy as np
 import polars as pl
 
-from rules.trajectory import detectors
+from rules.trajectory import detectors, kernels
 from rules.trajectory.attribution import Drivers, unknown_driver
-from rules.trajectory.clean import CleaningReport, Track, clean, vehicle_order
+from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of
 from rules.trajectory.columns import conform
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones
 
-BATCH_POINTS = 1_000_000  # points scanned at once; more are scanned in parts of whole vehicles
+BATCH_POINTS = 250_000  # points per part of whole vehicles: small enough for the arrays to stay in cache
+GATHER_POINTS = 1_000_000  # points gathered at once from input in time order across vehicles
 PER_DRIVER = ("fatigue_continuous", "fatigue_daily", "fatigue_weekly")  # counted per driver where the roster is known
 
 
@@ -51,34 +53,10 @@ class ScanResult:
 
 
 def _coverage(track: Track, window: tuple[float, float] | None, max_gap: float, vehicles: list[str]) -> dict[str, Coverage]:
-    """Vectorised over points: per vehicle code, the points in the window, their longest gap
+    """One compiled pass over points: per vehicle code, the points in the window, their longest gap
     (window edges included) and the share of the window covered by gaps no longer than max_gap."""
-    t, vid = track.t, track.vid
-    if window is not None:
-        inside = (t >= window[0]) & (t < window[1])
-        if not inside.all():
-            t, vid = t[inside], vid[inside]
-    nv = len(track.vehicles)
-    counts = np.bincount(vid, minlength=nv)
-    first_t = np.full(nv, np.nan)
-    last_t = np.full(nv, np.nan)
-    covered = np.zeros(nv)
-    longest = np.zeros(nv)
-    if len(t):
-        new_vehicle = np.empty(len(t), bool)
-        new_vehicle[0] = True
-        np.not_equal(vid[1:], vid[:-1], out=new_vehicle[1:])
-        starts = np.flatnonzero(new_vehicle)
-        ends = np.r_[starts[1:] - 1, len(t) - 1]
-        first_t[vid[starts]] = t[starts]
-        last_t[vid[ends]] = t[ends]
-        gaps = np.empty(len(t))
-        gaps[0] = 0.0
-        np.subtract(t[1:], t[:-1], out=gaps[1:])
-        gaps[new_vehicle] = 0.0
-        codes_ = vid[starts]
-        longest[codes_] = np.maximum.reduceat(gaps, starts)
-        covered[codes_] = np.add.reduceat(np.where(gaps <= max_gap, gaps, 0.0), starts)
+    lo_, hi_ = window if window is not None else (-np.inf, np.inf)
+    counts, first_t, last_t, longest, covered = kernels.coverage(track.vid, track.t, len(track.vehicles), lo_, hi_, max_gap)
     out = {}
     codes = {name: i for i, name in enumerate(track.vehicles)}
     for name in vehicles:
@@ -102,10 +80,23 @@ def rest_periods(points: pl.DataFrame, rules: TrajectoryRules) -> list[tuple[str
     return [(track.vehicles[track.vid[a]], utc(track.t[a]), utc(track.t[b])) for a, b in track.rests]
 
 
+def warm() -> None:
+    """Load every compiled kernel (from numba's on-disk cache) by scanning a tiny SIMULATED day
+    of two vehicles, rows interleaved, one a coach: a caller may run this on a thread while it
+    reads its file, so that the real scan does not wait for them."""
+    from rules.trajectory.config import load
+
+    t0 = dt.datetime(2026, 1, 1, 1, tzinfo=dt.UTC)
+    times = [t0 + dt.timedelta(seconds=30 * (i // 2)) for i in range(40)]
+    frame = pl.DataFrame({"vehicle": ["B", "A"] * 20, "time": times, "lat": [30.0 + 0.001 * i for i in range(40)],
+                          "lon": [120.0] * 40, "speed_kmh": [60.0] * 40}).with_columns(pl.col("time").dt.cast_time_unit("us"))
+    scan(frame, vehicle_class={"A": "coach", "B": "truck"}, rules=load())
+
+
 def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules: TrajectoryRules,
          assignments: pl.DataFrame | None = None, report_window: tuple[dt.datetime, dt.datetime] | None = None,
          zones: Zones | None = None, expected_vehicles: list[str] | None = None,
-         window: tuple[dt.datetime, dt.datetime] | None = None) -> ScanResult:
+         window: tuple[dt.datetime, dt.datetime] | None = None, workers: int = 1) -> ScanResult:
     """Find every rule's episodes in `points` (any order, any number of vehicles).
 
     `report_window=(start, end)` (aware datetimes, e.g. one local day): the points outside it are
@@ -118,65 +109,108 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     Sampling consecutive days with their context then reports each finding exactly once.
     Coverage is measured over the report window. `window` is the former name of `report_window`.
 
-    More than BATCH_POINTS points are scanned in parts of whole vehicles, one after another, so the
-    engine's working memory stays bounded whatever the day's size (findings are per vehicle, so
-    the result is the same).
+    The points are scanned in parts of whole vehicles of about BATCH_POINTS points, one after
+    another (or a group of parts per thread, `workers` groups at a time), so the engine's working
+    memory stays bounded whatever the day's size; findings are per vehicle, so the result is
+    the same.
     """
     report_window = report_window or window
-    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": assignments, "report_window": report_window,
-               "zones": zones}
-    if points.height > BATCH_POINTS:
-        return _scan_in_parts(points, expected_vehicles, options)
-    return _scan_one(points, expected_vehicles=expected_vehicles, **options)
-
-
-def _scan_in_parts(points: pl.DataFrame, expected_vehicles: list[str] | None, options: dict) -> ScanResult:
-    # one sort of the whole day by (vehicle, time), on integers; each part is a run of whole
-    # vehicles, gathered already sorted (the part's own cleaning then has nothing to sort)
-    no_plate = points["vehicle"].null_count()
-    if no_plate:
-        points = points.filter(pl.col("vehicle").is_not_null())
-    t = points["time"].dt.epoch("us").fill_null(0).to_numpy()
-    vid, names, order = vehicle_order(points["vehicle"], t)
-    if order is None:
-        order = np.arange(points.height)
-    del t
-    # plates as codes into the sorted plate list: gathering a part moves integers, not strings
-    coded = points.with_columns(vehicle=pl.Series(names, dtype=pl.Enum(names)).gather(vid))
-    sorted_vid = vid[order]
-    firsts = np.flatnonzero(np.r_[True, sorted_vid[1:] != sorted_vid[:-1]])
-    cuts = np.unique(np.r_[firsts[np.searchsorted(firsts, np.arange(0, points.height, BATCH_POINTS), side="right") - 1], points.height])
-    del sorted_vid, vid
-    results = [_scan_one(coded[order[a:b]], expected_vehicles=None, **options) for a, b in zip(cuts[:-1], cuts[1:])]
+    found = points_of(conform(points))
+    options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
+               "report_window": report_window, "zones": zones}
+    results = [r for rs in _map(lambda group: [_scan_part(part, **options) for part in group()], _groups(found), workers) for r in rs]
     findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.vehicle, f.start, f.rule))
-    report = CleaningReport(points_in=sum(r.report.points_in for r in results) + no_plate,
-                            points_out=sum(r.report.points_out for r in results))
-    report.dropped["invalid_fix"] = no_plate
+    report = CleaningReport(points_in=found.points_in, points_out=sum(r.report.points_out for r in results))
     for r in results:
         for key, n in r.report.dropped.items():
             report.dropped[key] = report.dropped.get(key, 0) + n
-    report.reported_share = sum(r.report.reported_share * r.report.points_out for r in results) / max(report.points_out, 1)
-    source = options["rules"].section("cleaning")["speed_source"]
+    report.dropped["invalid_fix"] = found.points_in - len(found)
+    reported = sum(round(r.report.reported_share * r.report.points_out) for r in results)  # each part's count, exactly
+    report.reported_share = reported / report.points_out if report.points_out else 0.0
+    source = rules.section("cleaning")["speed_source"]
     report.speed_source = ("derived" if source == "derived" or report.reported_share == 0
                            else source if report.reported_share == 1 else f"{source}+derived")
     coverage = {name: c for r in results for name, c in r.coverage.items()}
-    window = options["report_window"]
     for name in expected_vehicles or []:
-        coverage.setdefault(name, _no_coverage(name, (window[0].timestamp(), window[1].timestamp()) if window else None))
+        coverage.setdefault(name, _no_coverage(name, (report_window[0].timestamp(), report_window[1].timestamp())
+                                               if report_window else None))
     return ScanResult(findings, report, dict(sorted(coverage.items())))
+
+
+def _map(fn, items, workers: int) -> list:
+    """[fn(item) for item in items], on `workers` threads with at most `workers` items in
+    flight at a time (the compiled passes release the GIL). Parts are whole
+    vehicles, so the result is the same on any number of threads."""
+    if workers <= 1:
+        return [fn(item) for item in items]
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    out, pending = [], deque()
+    with ThreadPoolExecutor(workers) as pool:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                out.append(pending.popleft().result())
+        out.extend(f.result() for f in pending)
+    return out
+
+
+def _cuts(firsts: np.ndarray, lo: int, hi: int, size: int) -> np.ndarray:
+    """Vehicle codes cutting vehicles lo..hi-1 into runs of about `size` points (`firsts`: where
+    each vehicle starts in (vehicle, time) order, and the end)."""
+    at = np.searchsorted(firsts, np.arange(firsts[lo], firsts[hi], size), side="right") - 1
+    return np.unique(np.r_[lo, np.clip(at, lo, hi), hi])
+
+
+def _groups(found: Points) -> list:
+    """The day in groups of whole vehicles of about GATHER_POINTS points, each a callable that
+    makes the group's parts (`_group`): a worker thread gathers its own group."""
+    n, nv = len(found), len(found.names)
+    if n == 0:
+        return [lambda: iter([found])]
+    already, in_time = kernels.by_vehicle(found.vid, found.t_us, nv)
+    order = None if already or in_time else np.lexsort((found.t_us, found.vid))
+    firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
+    groups = _cuts(firsts, 0, nv, GATHER_POINTS)
+    return [lambda g0=g0, g1=g1: _group(found, already, order, firsts, g0, g1) for g0, g1 in pairwise(groups)]
+
+
+def _group(found: Points, already: bool, order: np.ndarray | None, firsts: np.ndarray, g0: int, g1: int):
+    """Vehicles g0..g1-1 in parts of whole vehicles of about BATCH_POINTS points, in (vehicle,
+    time) order, made one at a time. Sorted input is sliced; input in time order across vehicles
+    (as platforms export it) is gathered in one sequential pass (no random reads); anything else
+    through a full sort (`order`)."""
+    lo, hi = firsts[g0], firsts[g1]
+    if already:
+        cols = tuple(c[lo:hi] for c in (found.vid, found.t_us, found.lat, found.lon, found.reported))
+    elif order is None:
+        cols = kernels.gather_vehicles(found.vid, found.t_us, found.lat, found.lon, found.reported, g0, g1, firsts[g0:g1 + 1] - lo)
+    else:
+        rows = order[lo:hi]
+        cols = found.vid[rows], found.t_us[rows], found.lat[rows], found.lon[rows], found.reported[rows]
+    for v0, v1 in pairwise(_cuts(firsts, g0, g1, BATCH_POINTS)):
+        a, b = firsts[v0] - lo, firsts[v1] - lo
+        vid, t_us, lat, lon, reported = (c[a:b] for c in cols)
+        yield Points(found.names[v0:v1], vid - np.int32(v0), t_us, lat, lon, reported, int(b - a))
+
+
+def _parts(found: Points):
+    """Every part of the day, group after group."""
+    for group in _groups(found):
+        yield from group()
 
 
 def _no_coverage(name: str, window: tuple[float, float] | None) -> Coverage:
     return Coverage(name, 0, None, None, (window[1] - window[0]) if window else 0.0, 0.0)
 
 
-def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, assignments, report_window, zones,
-              expected_vehicles) -> ScanResult:
-    track = clean(conform(points), rules)
+def _scan_part(part: Points, *, vehicle_class, rules: TrajectoryRules, assignments: Drivers, report_window, zones) -> ScanResult:
+    track = clean_sorted(part, rules)
     classes = np.array([vehicle_class if isinstance(vehicle_class, str) else vehicle_class.get(v, "other")
                         for v in track.vehicles])
     zone_limit = zones.limit_at(track.lat, track.lon) if zones is not None and len(track) else None
-    drivers = Drivers(assignments)
+    drivers = assignments
     on_duty = drivers.codes(track)
     moving = detectors.moving(track, rules)
     driving, rest_end = detectors.driving_and_rests(track, rules, moving)
@@ -219,6 +253,5 @@ def _scan_one(points: pl.DataFrame, *, vehicle_class, rules: TrajectoryRules, as
             limit_kmh=ep.get("limit_kmh"), band=ep.get("band"), point_count=int(e - s + 1), driver=driver, details=details))
     findings.sort(key=lambda f: (f.vehicle, f.start, f.rule))
     win = (lo, hi) if report_window else None
-    names = list(dict.fromkeys([*(expected_vehicles or []), *track.vehicles]))
-    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), names)
+    coverage = _coverage(track, win, float(rules.section("signal_gap")["max_gap_s"]), track.vehicles)
     return ScanResult(findings, track.report, dict(sorted(coverage.items())))

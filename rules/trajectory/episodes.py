@@ -18,12 +18,6 @@ def runs(mask: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def segment_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Sum of values[s+1 .. e] for each run (the intervals inside it)."""
-    c = np.concatenate([[0.0], np.cumsum(values)])
-    return c[ends + 1] - c[starts + 1]
-
-
 def breach_after(t: np.ndarray, s: int, e: int, min_s: float) -> float:
     """The moment an episode from point s to e has lasted min_s: its breach (the first point at
     or after t[s] + min_s)."""

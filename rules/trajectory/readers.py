@@ -74,7 +74,9 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
         if canonical == "time":
             cols[canonical] = parse_times(s, naive_tz)
         elif canonical == "vehicle":
-            cols[canonical] = s.cast(pl.Utf8).str.strip_chars()
+            s = s.cast(pl.Utf8)
+            plates = s.unique()  # a few thousand plates: strip the column only if one of them needs it
+            cols[canonical] = s.str.strip_chars() if (plates.str.strip_chars() != plates).any() else s
         else:
             cols[canonical] = s.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False) if s.dtype == pl.Utf8 else s.cast(pl.Float64, strict=False)
     frame = pl.DataFrame(cols)
@@ -108,7 +110,14 @@ def read_csv(path: Path, **kw) -> ReadResult:
 
 
 def read_parquet(path: Path, **kw) -> ReadResult:
-    return from_frame(_polars_read(pl.read_parquet, path), position_name="row", first_position=0, **kw)
+    """A Parquet file. Its numeric columns are made contiguous one at a time (a column comes in
+    a chunk per row group): the engine then takes them as numpy arrays without a copy, and the
+    copy in flight is one column, not the frame."""
+    raw = _polars_read(pl.read_parquet, path)
+    for name, dtype in raw.schema.items():
+        if dtype.is_numeric() or dtype.is_temporal():
+            raw = raw.with_columns(raw.get_column(name).rechunk())
+    return from_frame(raw, position_name="row", first_position=0, **kw)
 
 
 def read_platform_json(data) -> ReadResult:

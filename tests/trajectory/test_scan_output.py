@@ -41,3 +41,22 @@ def test_a_large_scan_in_vehicle_parts_gives_the_same_result(monkeypatch):
     assert parts.as_dict()["findings"] == whole.as_dict()["findings"] and whole.findings
     assert parts.as_dict()["cleaning"] == whole.as_dict()["cleaning"]
     assert parts.as_dict()["coverage"] == whole.as_dict()["coverage"]
+
+
+def test_a_scan_on_two_threads_gives_the_same_result_as_on_one(monkeypatch):
+    import datetime as dt
+
+    import polars as pl
+
+    from rules.trajectory import engine, load_rules, simulated_vehicle_day
+    from rules.trajectory.synthetic import PLANTS
+
+    day = dt.date(2026, 11, 23)
+    classes = ["truck", "coach", "bus", "taxi"]
+    frames = [simulated_vehicle_day(5, f"V{i:03d}", day, classes[i % 4], [PLANTS[i % 5]])[0] for i in range(16)]
+    points = pl.concat(frames).sort("time")  # in time order across vehicles: gathered per group
+    kw = {"vehicle_class": {f"V{i:03d}": classes[i % 4] for i in range(16)}, "rules": load_rules()}
+    monkeypatch.setattr(engine, "BATCH_POINTS", points.height // 16)
+    monkeypatch.setattr(engine, "GATHER_POINTS", points.height // 5)
+    one, two = engine.scan(points, **kw), engine.scan(points, workers=2, **kw)
+    assert one.findings and one.as_dict() == two.as_dict()
