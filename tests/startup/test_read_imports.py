@@ -29,6 +29,10 @@ sys.exit(code)
 READS = [
     ("reviewer", ["listing", "list"]),
     ("reviewer", ["listing", "list", "--json"]),
+    ("police", ["findings", "list", "--state", "all"]),
+    ("police", ["findings", "list", "--state", "all", "--company", "乙客运", "--json"]),
+    ("police", ["findings", "show", "1"]),
+    ("police", ["findings", "show", "1", "--json"]),
 ]
 
 
