@@ -33,6 +33,8 @@ READS = [
     ("police", ["findings", "list", "--state", "all", "--company", "乙客运", "--json"]),
     ("police", ["findings", "show", "1"]),
     ("police", ["findings", "show", "1", "--json"]),
+    ("police", ["sample", "show"]),
+    ("police", ["sample", "show", "--days", "3", "--company", "乙客运", "--json"]),
 ]
 
 
