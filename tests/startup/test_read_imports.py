@@ -35,6 +35,8 @@ READS = [
     ("police", ["findings", "show", "1", "--json"]),
     ("police", ["sample", "show"]),
     ("police", ["sample", "show", "--days", "3", "--company", "乙客运", "--json"]),
+    ("transport", ["problems", "list"]),
+    ("police", ["problems", "list", "--state", "rectified", "--company", "甲运输", "--overdue", "--json"]),
 ]
 
 
