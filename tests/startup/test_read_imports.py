@@ -37,6 +37,8 @@ READS = [
     ("police", ["sample", "show", "--days", "3", "--company", "乙客运", "--json"]),
     ("transport", ["problems", "list"]),
     ("police", ["problems", "list", "--state", "rectified", "--company", "甲运输", "--overdue", "--json"]),
+    ("transport", ["inspect", "list"]),
+    ("police", ["inspect", "list", "--month", "2026-10", "--voided", "--json"]),
 ]
 
 
