@@ -39,6 +39,8 @@ READS = [
     ("police", ["problems", "list", "--state", "rectified", "--company", "甲运输", "--overdue", "--json"]),
     ("transport", ["inspect", "list"]),
     ("police", ["inspect", "list", "--month", "2026-10", "--voided", "--json"]),
+    ("police", ["drivers", "list"]),
+    ("transport", ["drivers", "list", "--company", "乙客运", "--limit", "5", "--json"]),
 ]
 
 
