@@ -41,6 +41,8 @@ READS = [
     ("police", ["inspect", "list", "--month", "2026-10", "--voided", "--json"]),
     ("police", ["drivers", "list"]),
     ("transport", ["drivers", "list", "--company", "乙客运", "--limit", "5", "--json"]),
+    ("admin", ["audit", "log"]),
+    ("admin", ["audit", "log", "--action", "finding.confirm", "--limit", "5", "--json"]),
 ]
 
 
