@@ -43,6 +43,8 @@ READS = [
     ("transport", ["drivers", "list", "--company", "乙客运", "--limit", "5", "--json"]),
     ("admin", ["audit", "log"]),
     ("admin", ["audit", "log", "--action", "finding.confirm", "--limit", "5", "--json"]),
+    ("admin", ["jobs", "list"]),
+    ("police", ["jobs", "list", "--json"]),
 ]
 
 
