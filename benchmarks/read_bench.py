@@ -60,6 +60,9 @@ COMMANDS = [  # (user, arguments)
     ("police.wang", ["sample", "show"]),
     ("police.wang", ["sample", "show", "--json"]),
     ("transport.li", ["problems", "list"]),
+    ("police.wang", ["inspect", "list"]),
+    ("police.wang", ["drivers", "list"]),
+    ("admin", ["audit", "log"]),
     ("admin", ["users", "list"]),
     ("admin", ["db", "status"]),
 ]

@@ -33,10 +33,10 @@ def log(
     as_json: JsonOption = False,
 ) -> None:
     """Show the newest audit events."""
-    from listing.services import audit
+    from listing.services.read.audit import log as events
 
-    with context.session(readonly=True) as session:
-        rows = audit.log(session, context.actor(session), limit=limit, action=action)
+    with context.reader() as db:
+        rows = events(db, context.actor(db), limit=limit, action=action)
     for row in rows:
         row["summary"] = output.dumps(row["after"] if row["after"] is not None else row["before"]).replace("\n", "")[:80]
         if not as_json:  # people read labels; scripts keep the codes

@@ -16,10 +16,10 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List drivers."""
-    from listing.services import register_views
+    from listing.services.read.register import drivers
 
-    with context.session(readonly=True) as session:
-        who = context.actor(session)
-        rows = register_views.drivers(session, who, context.company(session, company, as_json).uscc if company else None, limit)
+    with context.reader() as db:
+        who = context.actor(db)
+        rows = drivers(db, who, context.company(db, company, as_json).uscc if company else None, limit)
     output.show(rows, [("name", "col.name"), ("id_number", "col.id_number"), ("phone", "col.phone"),
                        ("company", "col.company")], as_json=as_json, reveal_for=who)

@@ -23,16 +23,15 @@ def list_(
 ) -> None:
     """List findings in your jurisdiction (driver ID numbers masked unless your role needs them)."""
     from cli.options import check_choice, check_rule
-    from listing.services import findings
+    from listing.services.read.findings import list_findings
 
     state = check_choice(state, STATES, "--state")
     rule = check_rule(rule)
-    with context.session(readonly=True) as session:
-        who = context.actor(session)
-        uscc = context.company(session, company, as_json).uscc if company else None
-        rows = findings.list_findings(session, who, day=context.date_option(day),
-                                      state=None if state == "all" else state, company=uscc,
-                                      limit=limit if rule is None else 1_000_000)
+    with context.reader() as db:
+        who = context.actor(db)
+        uscc = context.company(db, company, as_json).uscc if company else None
+        rows = list_findings(db, who, day=context.date_option(day), state=None if state == "all" else state,
+                             company=uscc, limit=limit if rule is None else 1_000_000)
     if rule is not None:
         rows = [r for r in rows if r["rule"] == rule][:limit]
     for r in rows:
@@ -88,11 +87,11 @@ for _a in ("reopen", "void"):
 def show(finding_id: int = typer.Argument(...), as_json: JsonOption = False) -> None:
     """The episode: start, end, duration, peak speed, limit, driver, location, and a speed-over-time
     sparkline (from the stored evidence, or from the platform when one is configured)."""
-    from listing.services.finding_detail import detail
+    from listing.services.read.findings import detail
 
-    with context.session(readonly=True) as session:
-        who = context.actor(session)
-        data = detail(session, who, finding_id, positions=_platform_positions())
+    with context.reader() as db:
+        who = context.actor(db)
+        data = detail(db, who, finding_id, positions=_platform_positions())
     if as_json:
         output.print_json(data, reveal_for=who)
         return

@@ -45,10 +45,10 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List inspections in your jurisdiction."""
-    from listing.services import inspections
+    from listing.services.read.inspections import list_inspections
 
-    with context.session(readonly=True) as session:
-        rows = inspections.list_inspections(session, context.actor(session), context.month_option(month), voided=voided)
+    with context.reader() as db:
+        rows = list_inspections(db, context.actor(db), context.month_option(month), voided=voided)
     columns = [("id", "col.id"), ("day", "col.at"), ("company", "col.company"), ("department", "col.department"),
                ("inspector", "col.actor")]
     output.show(rows, columns + ([("void_reason", "col.voided")] if voided else []), as_json=as_json)

@@ -33,19 +33,18 @@ def _channel():
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
     """Each job's schedule, last run and next run."""
-    from jobs.definitions import JOBS
-    from jobs.scheduler import next_run
+    from jobs.definitions import JOBS, next_run
     from messages import t
-    from listing.services import job_runs
+    from listing.services.read.job_runs import runs
     from listing.settings import load
 
     settings = load()
     now = context.now()
     rows = []
-    with context.session(readonly=True) as session:
-        context.actor(session)
+    with context.reader() as db:
+        context.actor(db)
         for job in JOBS.values():
-            last = job_runs.runs(session, job.name, limit=1)
+            last = runs(db, job.name, limit=1)
             last = last[0] if last else None
             # scripts keep the schedule as it always read; people read it in their language
             lang = "en" if as_json else output.lang()

@@ -18,14 +18,14 @@ def list_(
 ) -> None:
     """List problems in your jurisdiction."""
     from cli.options import check_choice
-    from listing.services import problems
+    from listing.services.read.problems import list_problems
     from listing.timeutil import local_today
 
     state = check_choice(state, ("open", "rectified", "verified", "reopened", "voided"), "--state")
-    with context.session(readonly=True) as session:
-        uscc = context.company(session, company, as_json).uscc if company else None
-        rows = problems.list_problems(session, context.actor(session), today=local_today(context.now), state=state,
-                                      company=uscc, overdue=overdue)
+    with context.reader() as db:
+        uscc = context.company(db, company, as_json).uscc if company else None
+        rows = list_problems(db, context.actor(db), today=local_today(context.now), state=state, company=uscc,
+                             overdue=overdue)
     output.show(rows, [("id", "col.id"), ("company", "col.company"), ("description", "col.description"),
                        ("due", "col.due"), ("state", "col.state"), ("overdue", "col.overdue")], as_json=as_json,
                 labels={"state": "pstate."})

@@ -18,11 +18,11 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """The vehicles sampled, their status and findings."""
-    from listing.services import sampling
+    from listing.services.read.samples import show as samples
 
-    with context.session(readonly=True) as session:
-        uscc = context.company(session, company, as_json).uscc if company else None
-        rows = sampling.show(session, context.actor(session), context.date_option(day), uscc, days)
+    with context.reader() as db:
+        uscc = context.company(db, company, as_json).uscc if company else None
+        rows = samples(db, context.actor(db), context.date_option(day), uscc, days)
     output.show(rows, [("day", "col.day"), ("company", "col.company"), ("plate", "col.vehicle"), ("status", "col.state"),
                        ("points", "col.points"), ("findings", "col.findings")], as_json=as_json,
                 labels={"status": "sample_status."})

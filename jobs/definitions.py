@@ -4,11 +4,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from listing.settings import Settings
-from listing.store.db import Store
 from listing.timeutil import LOCAL_TZ
+
+if TYPE_CHECKING:  # the ORM's store, imported only by the jobs that run (`jobs list` reads without it)
+    from listing.store.db import Store
 
 
 @dataclass
@@ -190,3 +192,8 @@ JOBS: dict[str, Job] = {
             "Monthly rule evaluation: new proposals for reviewers."),
     )
 }
+
+
+def next_run(job: Job, settings: Settings, now: dt.datetime) -> dt.datetime:
+    """The next scheduled time strictly after `now`, from the job's own APScheduler trigger."""
+    return job.trigger(settings).get_next_fire_time(None, now.astimezone(LOCAL_TZ) + dt.timedelta(seconds=1))

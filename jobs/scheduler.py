@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
-from jobs.definitions import JOBS, Job, JobContext
+from jobs.definitions import JOBS, Job, JobContext, next_run  # noqa: F401 - next_run re-exported
 from listing.services import job_runs
 from listing.services.notifications import deliver
 from listing.settings import Settings
@@ -88,11 +88,6 @@ def tick(store: Store, settings: Settings, channel, *, clock: Clock = system_clo
                                            platform_transport=platform_transport))
     deliver(store, channel, now=clock())  # and what an earlier failure left waiting for its retry
     return outcomes
-
-
-def next_run(job: Job, settings: Settings, now: dt.datetime) -> dt.datetime:
-    """The next scheduled time strictly after `now`, from the job's own APScheduler trigger."""
-    return job.trigger(settings).get_next_fire_time(None, now.astimezone(LOCAL_TZ) + dt.timedelta(seconds=1))
 
 
 def serve(store: Store, settings: Settings, channel, *, on_outcome: Callable[[Outcome], None] = lambda o: None) -> None:

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from listing.domain.audit_chain import ChainEvent, Verdict, canonical, chain_hash, verify_chain
 from listing.domain.policy import Actor, authorize
+from listing.services.read.audit import log  # noqa: F401 - re-exported
 from listing.store.tables import AuditEvent, AuditHead
 
 
@@ -47,13 +48,3 @@ def verify(session: Session, actor: Actor) -> Verdict:
     return verify_chain(_events(session), head.seq, head.hash)
 
 
-def log(session: Session, actor: Actor, *, limit: int = 50, action: str | None = None) -> list[dict]:
-    authorize(actor, "audit.read")
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    return [
-        {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
-         "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
-        for e in session.exec(query).all()
-    ]

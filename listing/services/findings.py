@@ -8,10 +8,10 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from listing.domain import findings as lifecycle
-from listing.domain.identifiers import mask_ric
-from listing.domain.policy import Actor, authorize, can
+from listing.domain.policy import Actor, authorize
 from listing.services import audit
-from listing.store.tables import Company, Driver, Finding, Problem, Vehicle, Violation
+from listing.services.read.findings import list_findings  # noqa: F401 - re-exported
+from listing.store.tables import Company, Finding, Problem, Vehicle, Violation
 from listing.timeutil import local_text
 from messages import t
 from messages.errors import Conflict, NotFound
@@ -86,27 +86,3 @@ def dismiss(session: Session, actor: Actor, finding_id: int, *, reason: str, now
     return row
 
 
-def list_findings(session: Session, actor: Actor, *, day: dt.date | None = None, state: str | None = "suspected",
-                  company: str | None = None, limit: int = 200) -> list[dict]:
-    authorize(actor, "data.read")
-    query = (select(Finding, Vehicle.plate, Company.name, Company.uscc, Driver.id_number, Driver.name)
-             .join(Vehicle, Vehicle.id == Finding.vehicle_id).join(Company, Company.id == Finding.company_id)
-             .join(Driver, Driver.id == Finding.driver_id, isouter=True).order_by(Finding.day.desc(), Finding.id))
-    if day:
-        query = query.where(Finding.day == day)
-    if state:
-        query = query.where(Finding.state == state)
-    if company:
-        query = query.where(Company.uscc == company)
-    if not actor.city_level:
-        query = query.where(Company.jurisdiction == actor.jurisdiction)
-    personal = can(actor, "driver.read_personal")
-    out = []
-    for f, plate, name, uscc, id_number, driver_name in session.exec(query.limit(limit)).all():
-        ev = f.evidence or {}
-        out.append({"id": f.id, "day": f.day, "company": name, "uscc": uscc, "plate": plate, "rule": f.rule,
-                    "start": f.start, "end": f.end, "duration_s": ev.get("duration_s"), "max_speed_kmh": ev.get("max_speed_kmh"),
-                    "limit_kmh": ev.get("limit_kmh"), "band": ev.get("band"), "state": f.state,
-                    "driver": driver_name, "driver_id_number": id_number if personal else mask_ric(id_number),
-                    "regulation": f.regulation})
-    return out

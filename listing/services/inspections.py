@@ -3,7 +3,6 @@ recording them, listing them, and the daily tracking that reminds before month e
 records a miss after it."""
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from sqlalchemy import update
@@ -17,6 +16,7 @@ from listing.domain.states import State
 from listing.services import audit
 from listing.services.notifications import Channel, queue_notice
 from listing.services.read.cycles import confirmed_on  # noqa: F401 - re-exported
+from listing.services.read.inspections import list_inspections, month_bounds  # noqa: F401 - re-exported
 from listing.store.tables import (
     Company,
     Inspection,
@@ -78,28 +78,6 @@ def new_row(session: Session, company: Company, department: str, day: dt.date, i
     session.add(row)
     session.flush()
     return row
-
-
-def month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    year, mon = map(int, month.split("-"))
-    return dt.date(year, mon, 1), dt.date(year, mon, calendar.monthrange(year, mon)[1])
-
-
-def list_inspections(session: Session, actor: Actor, month: str | None = None, *, voided: bool = False) -> list[dict]:
-    """Inspections of the actor's jurisdiction; voided ones only when asked (`voided`)."""
-    authorize(actor, "data.read")
-    query = select(Inspection, Company).join(Company, Company.id == Inspection.company_id).order_by(Inspection.day, Inspection.id)
-    if not voided:
-        query = query.where(Inspection.voided_at.is_(None))
-    if month:
-        first, last = month_bounds(month)
-        query = query.where(Inspection.day >= first, Inspection.day <= last)
-    if not actor.city_level:
-        query = query.where(Company.jurisdiction == actor.jurisdiction)
-    return [{"id": i.id, "day": i.day, "company": c.name, "uscc": c.uscc, "department": i.department,
-             "inspector": i.inspector, "findings": i.findings or [], "company_not_listed": i.company_not_listed,
-             "voided": i.voided_at is not None, "void_reason": i.void_reason, "corrects": i.corrects_id}
-            for i, c in session.exec(query).all()]
 
 
 def ended_on(session: Session, listing: Listing) -> dt.date | None:

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from listing.services.read.job_runs import runs  # noqa: F401 - re-exported
 from listing.store.db import Store
 from listing.store.tables import JobRun
 
@@ -101,10 +102,3 @@ def failed_runs(session: Session, job: str) -> dict[str, tuple[int, dt.datetime]
     """period -> (attempts, when the last attempt ended) of the job's failed runs."""
     rows = session.exec(select(JobRun.period, JobRun.attempts, JobRun.finished_at).where(JobRun.job == job, JobRun.state == "failed"))
     return {period: (attempts, _aware(finished)) for period, attempts, finished in rows.all() if finished is not None}
-
-
-def runs(session: Session, job: str | None = None, limit: int = 100) -> list[JobRun]:
-    query = select(JobRun).order_by(JobRun.started_at.desc()).limit(limit)
-    if job:
-        query = query.where(JobRun.job == job)
-    return list(session.exec(query).all())

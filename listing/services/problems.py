@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from listing.domain import problems as domain
 from listing.domain.policy import Actor, authorize
 from listing.services import audit
+from listing.services.read.problems import list_problems  # noqa: F401 - re-exported
 from listing.store.tables import Company, Problem
 from listing.timeutil import LOCAL_TZ, to_local
 from messages.errors import Conflict, NotFound
@@ -49,24 +50,3 @@ def change(session: Session, actor: Actor, problem_id: int, action: str, *, now:
     audit.record(session, actor, f"problem.{action}", "problem", problem_id, before=before,
                  after={"state": new.state, "note": note} | ({"on": on.isoformat()} if on else {}), at=now)
     return row
-
-
-def list_problems(session: Session, actor: Actor, *, today: dt.date, state: str | None = None,
-                  company: str | None = None, overdue: bool = False) -> list[dict]:
-    authorize(actor, "data.read")
-    query = select(Problem, Company).join(Company, Company.id == Problem.company_id).order_by(Problem.due, Problem.id)
-    if state:
-        query = query.where(Problem.state == state)
-    if company:
-        query = query.where(Company.uscc == company)
-    if not actor.city_level:
-        query = query.where(Company.jurisdiction == actor.jurisdiction)
-    rows = []
-    for p, c in session.exec(query).all():
-        late = p.state != domain.CLOSED and p.due is not None and p.due < today
-        if overdue and not late:
-            continue
-        rows.append({"id": p.id, "company": c.name, "uscc": c.uscc, "description": p.description, "source": p.source,
-                     "owner": p.owner, "due": p.due, "state": p.state, "overdue": late,
-                     "rectified_by": p.rectified_by, "verified_by": p.verified_by})
-    return rows

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from listing.domain.policy import Actor, authorize
 from listing.domain.states import State
+from listing.services.read.samples import show  # noqa: F401 - re-exported
 from listing.store.tables import Assignment, Company, Finding, Listing, Sample, SampleDraw, Vehicle
 from listing.timeutil import LOCAL_TZ
 from messages.errors import GuapaiError
@@ -392,26 +393,3 @@ def verify_day(session: Session, actor: Actor, day: dt.date, secret: bytes, frac
     return [_verify(session, c, day, secret, fraction) for c in companies if actor.city_level or c.jurisdiction == actor.jurisdiction]
 
 
-def show(session: Session, actor: Actor, day: dt.date | None, company_ref: str | None, days: int = 1) -> list[dict]:
-    """The samples of `day`, or without one of the `days` most recent sampled days."""
-    authorize(actor, "data.read")
-    query = (select(Sample, Vehicle.plate, Company.name, Company.uscc, Company.jurisdiction)
-             .join(Vehicle, Vehicle.id == Sample.vehicle_id).join(Company, Company.id == Sample.company_id)
-             .order_by(Sample.day.desc(), Company.uscc, Sample.rank))
-    scope = []
-    if company_ref:
-        scope.append(Company.uscc == company_ref)
-    if not actor.city_level:
-        scope.append(Company.jurisdiction == actor.jurisdiction)
-    if day:
-        query = query.where(Sample.day == day)
-    else:  # every day ever sampled is no one's question (and was seconds of table to print)
-        recent = (select(Sample.day).join(Company, Company.id == Sample.company_id).where(*scope)
-                  .distinct().order_by(Sample.day.desc()).limit(days))
-        query = query.where(Sample.day.in_(recent.scalar_subquery()))
-    rows = session.exec(query.where(*scope).limit(5000)).all()
-    counts = dict(session.exec(select(Finding.sample_id, func.count()).where(
-        Finding.sample_id.in_([r[0].id for r in rows])).group_by(Finding.sample_id)).all()) if rows else {}
-    return [{"day": s.day, "company": name, "uscc": uscc, "plate": plate, "rank": s.rank, "status": s.status,
-             "points": s.points, "findings": counts.get(s.id, 0), "attempts": s.attempts, "last_error": s.last_error}
-            for s, plate, name, uscc, _ in rows]

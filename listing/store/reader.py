@@ -31,9 +31,18 @@ _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def _json(value):
+    """JSON text as stored by the ORM (Python's json, which may write NaN or Infinity: orjson
+    refuses those, the standard library reads them)."""
+    if not isinstance(value, (str, bytes)):
+        return value
     import orjson
 
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(value)
 
 
 def _time(value):

@@ -85,6 +85,13 @@ def test_percent_signs_and_like_patterns_reach_the_database_as_written(url):
     store.engine.dispose()
 
 
+def test_json_with_nan_as_python_writes_it_is_read(sqlite_url):
+    from listing.store.reader import _json
+
+    assert _json('{"a": NaN, "b": [1, Infinity]}')["b"] == [1, float("inf")]
+    assert _json('{"a": 1}') == {"a": 1} and _json(None) is None and _json({"a": 1}) == {"a": 1}
+
+
 def test_a_new_database_is_created_and_migrated_through_the_orm(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     with reading(url) as reader:

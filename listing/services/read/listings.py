@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from listing.domain.policy import Actor, authorize
+from listing.services.read.sql import where
 from listing.store.reader import BOOL, DATE, Reader, query
 
-_LISTINGS = query("""
-    SELECT l.id, c.name AS company, c.uscc, c.jurisdiction, l.state, l.cycle, l.cycle_due, l.escalated,
-           l.rules_version
-    FROM listing l JOIN company c ON c.id = l.company_id
-    WHERE (:state IS NULL OR l.state = :state) AND (:everywhere OR c.jurisdiction = :jurisdiction)
-    ORDER BY l.id""", cycle_due=DATE, escalated=BOOL)
+
+def _listings(state: bool, everywhere: bool):
+    return query(f"""
+        SELECT l.id, c.name AS company, c.uscc, c.jurisdiction, l.state, l.cycle, l.cycle_due, l.escalated,
+               l.rules_version
+        FROM listing l JOIN company c ON c.id = l.company_id
+        {where(state and "l.state = :state", not everywhere and "c.jurisdiction = :jurisdiction")}
+        ORDER BY l.id""", cycle_due=DATE, escalated=BOOL)
 
 
 def list_listings(db, actor: Actor, *, state: str | None = None) -> list[dict]:
     authorize(actor, "data.read")
-    return [dict(r) for r in Reader.of(db).rows(_LISTINGS, state=state, everywhere=actor.city_level,
+    return [dict(r) for r in Reader.of(db).rows(_listings(bool(state), actor.city_level), state=state,
                                                  jurisdiction=actor.jurisdiction)]
