@@ -26,18 +26,27 @@ class Urllib3Transport(httpx.BaseTransport):
     def __init__(self, maxsize: int = 16):
         self._pool = urllib3.PoolManager(num_pools=4, maxsize=maxsize, block=True, retries=False)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {})
+    def _request(self, method: str, url: str, headers: dict, body: bytes | None, connect, read,
+                 request: httpx.Request | None = None) -> urllib3.BaseHTTPResponse:
         try:
-            response = self._pool.request(
-                request.method, str(request.url), body=request.read() or None, headers=dict(request.headers),
-                timeout=urllib3.Timeout(connect=timeout.get("connect"), read=timeout.get("read")),
-                redirect=False, preload_content=True, decode_content=True)
+            return self._pool.request(method, url, body=body, headers=headers, timeout=urllib3.Timeout(connect=connect, read=read),
+                                      redirect=False, preload_content=True, decode_content=True)
         except u3.HTTPError as exc:
             for theirs, ours in _ERRORS:
                 if isinstance(exc, theirs):
                     raise ours(type(exc).__name__, request=request) from None
             raise
+
+    def get(self, url: str, headers: dict, *, connect: float | None, read: float | None) -> tuple[int, bytes]:
+        """(status, body) of a GET, without building httpx's request and response (the client's
+        bulk path: this costs about a third of going through handle_request)."""
+        response = self._request("GET", url, headers, None, connect, read)
+        return response.status, response.data
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {})
+        response = self._request(request.method, str(request.url), dict(request.headers), request.read() or None,
+                                 timeout.get("connect"), timeout.get("read"), request)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
         return httpx.Response(response.status, headers=headers, content=response.data, request=request)
 
