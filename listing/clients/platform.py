@@ -14,7 +14,9 @@ What an answer means (a platform failure is never the company's fault):
 Bearer token, paging, explicit timeouts, concurrent requests on one connection pool, retries with
 exponential backoff (tenacity), a circuit breaker so a platform that is down is not hammered
 vehicle by vehicle. Pages are decoded by polars (Rust), never point by point in Python. The token
-never appears in errors, reprs or logs. Takes an injected httpx transport for tests.
+never appears in errors, reprs or logs. Takes an injected httpx transport for tests; without one,
+requests go straight to urllib3's pool (listing/clients/platform_transport.py), whose errors are
+httpx's, so the rules above are the same either way.
 """
 from __future__ import annotations
 
@@ -156,7 +158,7 @@ class PlatformClient:
             from listing.clients.platform_transport import Urllib3Transport
 
             transport = self._direct = Urllib3Transport(maxsize=concurrency)
-        self._headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        self._headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0),
                                   headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
                                   limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))

@@ -2,7 +2,9 @@
 
 The client stays an httpx client (tests inject `httpx.MockTransport`); only the wire work moves
 to urllib3, whose response reading costs about half of httpx's own transport per page (a
-vehicle-day with its context is ~250 KB of JSON, fetched thousands of times a night). One pool,
+vehicle-day with its context is ~200 KB of JSON, fetched thousands of times a night). The
+client's bulk path calls `get` directly, without building httpx's request and response objects
+(about a third of the client's CPU per page went there). One pool,
 at most `maxsize` connections, blocking when all are busy; no retries here (the client retries,
 with backoff, what deserves it). urllib3's errors become httpx's, so the client's rules about
 what is a platform failure hold whichever transport is used.
