@@ -121,9 +121,11 @@ class StoredDay:
     def of(cls, cols: dict, planted: list) -> "StoredDay":
         import numpy as np
 
-        text = _wire(cols).write_ndjson().encode() if len(cols["t"]) else b""  # one JSON object a line
-        ends = np.flatnonzero(np.frombuffer(text, np.uint8) == 10)
-        return cls(cols["t"], text.replace(b"\n", b","), np.r_[0, ends + 1].astype(np.int64), planted)
+        rows = _wire(cols).write_json().encode()[1:-1] if len(cols["t"]) else b""  # the array's objects, comma-separated
+        # flat objects of numbers and one time text: "},{" is found only between two rows
+        b = np.frombuffer(rows, np.uint8)
+        between = np.flatnonzero((b[:-2] == ord("}")) & (b[1:-1] == ord(",")) & (b[2:] == ord("{")))
+        return cls(cols["t"], rows, np.r_[0, between + 2, len(rows) + 1][:len(cols["t"]) + 1].astype(np.int64), planted)
 
     @property
     def size(self) -> int:
@@ -404,9 +406,7 @@ class SimulatorProcess:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, ensure_ascii=False)
         root = str(Path(__file__).resolve().parents[2])
-        # one polars thread: its frames are a vehicle-day each, where a thread pool costs more than it gives
-        # (4-5x the CPU on this 2-core machine), and the processes are the parallelism
-        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""), "POLARS_MAX_THREADS": "1"}
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
         def start(port: int):
             return subprocess.Popen([sys.executable, "-m", "listing.simulation.platform", self._config, str(port)], cwd=root, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
