@@ -14,7 +14,9 @@ What an answer means (a platform failure is never the company's fault):
 Bearer token, paging, explicit timeouts, concurrent requests on one connection pool, retries with
 exponential backoff (tenacity), a circuit breaker so a platform that is down is not hammered
 vehicle by vehicle. Pages are decoded by polars (Rust), never point by point in Python. The token
-never appears in errors, reprs or logs. Takes an injected httpx transport for tests.
+never appears in errors, reprs or logs. Takes an injected httpx transport for tests; without one,
+requests go straight to urllib3's pool (listing/clients/platform_transport.py), whose errors are
+httpx's, so the rules above are the same either way.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import polars as pl
@@ -111,7 +113,10 @@ def decode_page(body: bytes) -> tuple[pl.DataFrame, str | None]:
         return _lenient_page(body)
     if page.height != 1 or page["positions"].null_count():
         raise _Retryable("a body without a positions list")
-    return page["positions"].explode().struct.unnest().filter(~pl.all_horizontal(pl.all().is_null())), page["next_page_token"][0]
+    frame = page["positions"][0].struct.unnest()  # the one page's list of positions, as columns
+    if any(frame.null_count().row(0)):  # a null or empty position is no position
+        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+    return frame, page["next_page_token"][0]
 
 
 def _lenient_page(body: bytes) -> tuple[pl.DataFrame, str | None]:
@@ -147,10 +152,13 @@ class PlatformClient:
         # this many vehicles in a row without an answer: the platform is down, stop asking
         self.breaker = breaker if breaker is not None else max(8, 2 * concurrency)
         self._wait = wait_exponential(multiplier=0.2, max=5) if backoff is None else (lambda rs: backoff(rs.attempt_number))
-        if transport is None:  # the real platform: urllib3's pool under httpx (listing/clients/platform_transport.py)
+        self._timeout = httpx.Timeout(timeout, connect=5.0)
+        self._direct = None
+        if transport is None:  # the real platform: urllib3's pool, without httpx's per-request work on top
             from listing.clients.platform_transport import Urllib3Transport
 
-            transport = Urllib3Transport(maxsize=concurrency)
+            transport = self._direct = Urllib3Transport(maxsize=concurrency)
+        self._headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0),
                                   headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
                                   limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
@@ -175,18 +183,20 @@ class PlatformClient:
         if token:
             params["page_token"] = token
 
+        path = f"/api/v1/vehicles/{quote(vehicle, safe='')}/positions"
+
         def once():
             try:
-                response = self._http.get(f"/api/v1/vehicles/{quote(vehicle, safe='')}/positions", params=params)
+                status, content = self._get(path, params)
             except httpx.TransportError as exc:  # connect, read, timeouts
                 raise _Retryable(type(exc).__name__) from None
-            if response.status_code in (401, 403):
-                raise PlatformAuthError(response.status_code)
-            if response.status_code >= 500 or response.status_code == 429:
-                raise _Retryable(f"HTTP {response.status_code}")
-            if response.status_code >= 400:
-                raise PlatformError(response.status_code, response.reason_phrase)
-            return decode_page(response.content)
+            if status in (401, 403):
+                raise PlatformAuthError(status)
+            if status >= 500 or status == 429:
+                raise _Retryable(f"HTTP {status}")
+            if status >= 400:
+                raise PlatformError(status, httpx.codes.get_reason_phrase(status))
+            return decode_page(content)
 
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.max_retries), wait=self._wait,
@@ -197,6 +207,14 @@ class PlatformClient:
             last = exc.last_attempt.exception()
             raise PlatformError("retries exhausted", getattr(last, "reason", str(last))) from None
         raise AssertionError("unreachable")
+
+    def _get(self, path: str, params: dict) -> tuple[int, bytes]:
+        """(status, body) of one GET; httpx.TransportError when there is no answer."""
+        if self._direct is not None:  # thousands of pages a night: straight to the pool
+            url = f"{self.base_url}{path}?{urlencode(params)}"
+            return self._direct.get(url, self._headers, connect=self._timeout.connect, read=self._timeout.read)
+        response = self._http.get(path, params=params)
+        return response.status_code, response.content
 
     def fetch_positions(self, vehicle: str, start: dt.datetime, end: dt.datetime) -> FetchResult:
         """All pages of one vehicle's positions in [start, end). Paging that breaks off is asked

@@ -154,8 +154,8 @@ def _officers(store: Store, day: dt.date, profile: dict, seed: int, police, tran
     # police review yesterday's findings: most confirmed, device errors dismissed
     with store.session(readonly=True) as s:
         todo = s.exec(select(Finding.id, Finding.rule).where(Finding.state == "suspected", Finding.day < day)).all()
-    for fid, rule in todo:
-        with store.session() as s:
+    with store.session() as s:  # one sitting: the day's reviews commit together
+        for fid, rule in todo:
             if _rng(seed, "finding", fid).random() < 0.15 and rule not in ("no_data", "partial_data"):
                 findings_svc.dismiss(s, police, fid, reason="设备误报(经核实)", now=now)
                 outcomes["findings_dismissed"] += 1
@@ -164,19 +164,19 @@ def _officers(store: Store, day: dt.date, profile: dict, seed: int, police, tran
                 outcomes["findings_confirmed"] += 1
     # diligent and late companies rectify within days; a different officer verifies
     with store.session(readonly=True) as s:
-        open_ = s.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.created_at)).all()
-    for pid, cid, state, created in open_:
-        kind = profile.get(cid, "late")
-        age = (now - created).days
-        if kind == "negligent":
-            continue
-        if state in ("open", "reopened") and age >= (3 if kind == "diligent" else 8):
-            with store.session() as s:
+        open_ = s.exec(select(Problem.id, Problem.company_id, Problem.state, Problem.created_at)
+                       .where(Problem.state.in_(["open", "reopened", "rectified"]))).all()
+    with store.session() as s:
+        for pid, cid, state, created in open_:
+            kind = profile.get(cid, "late")
+            age = (now - created).days
+            if kind == "negligent":
+                continue
+            if state in ("open", "reopened") and age >= (3 if kind == "diligent" else 8):
                 problems.change(s, transport, pid, "rectify", now=now, note="已整改")
-        elif state == "rectified" and age >= (5 if kind == "diligent" else 12):
-            with store.session() as s:
+            elif state == "rectified" and age >= (5 if kind == "diligent" else 12):
                 problems.change(s, police, pid, "verify", now=now, note="现场核实")
-            outcomes["problems_verified"] += 1
+                outcomes["problems_verified"] += 1
 
 
 def _reviews(store: Store, day: dt.date, reviewer, clock, outcomes: dict) -> None:

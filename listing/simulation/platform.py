@@ -28,6 +28,7 @@ PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
 # Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
 # day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
 AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
+CACHE_BYTES = 1_500_000_000  # the stored days a simulator keeps (~100 KB a vehicle-day)
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,71 @@ def _wire(cols: dict):
     """The API's position rows (local ISO times) from a day's columns."""
     import polars as pl
 
+    local = pl.Series(cols["t"] + 8 * 3_600_000_000).cast(pl.Datetime("us"))  # Beijing time: +08:00 all year
     return pl.DataFrame({
-        "time": pl.Series(cols["t"]).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone("Asia/Shanghai")
-        .dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+        "time": local.dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
         "lat": cols["lat"].round(6), "lon": cols["lon"].round(6), "speed_kmh": cols["speed_kmh"],
         "heading": cols["heading"].round(1), "status": cols["status"], "alarm": cols["alarm"]})
+
+
+@dataclass(frozen=True)
+class StoredDay:
+    """A vehicle-day as the platform keeps it: the times (epoch microseconds, sorted), the API's
+    JSON rows already encoded (comma-separated, `starts[i]` the byte where row i begins,
+    `starts[-1]` one past the end), so that answering a request is slicing bytes, and what was
+    planted."""
+
+    t: object  # numpy int64
+    rows: bytes
+    starts: object  # numpy int64, len(t) + 1
+    planted: list
+
+    @classmethod
+    def of(cls, cols: dict, planted: list) -> "StoredDay":
+        import numpy as np
+
+        rows = _wire(cols).write_json().encode()[1:-1] if len(cols["t"]) else b""  # the array's objects, comma-separated
+        # flat objects of numbers and one time text: "},{" is found only between two rows
+        b = np.frombuffer(rows, np.uint8)
+        between = np.flatnonzero((b[:-2] == ord("}")) & (b[1:-1] == ord(",")) & (b[2:] == ord("{")))
+        return cls(cols["t"], rows, np.r_[0, between + 2, len(rows) + 1][:len(cols["t"]) + 1].astype(np.int64), planted)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + 16 * len(self.t)
+
+    def between(self, lo: int, hi: int) -> tuple["StoredDay", int, int]:
+        """(self, first row, end row) of the rows with lo <= t < hi."""
+        import numpy as np
+
+        a, b = np.searchsorted(self.t, [lo, hi], side="left")
+        return self, int(a), int(b)
+
+
+@dataclass(frozen=True)
+class WireRows:
+    """The rows a request asks for: pieces (a stored day, first row, end row), in time order."""
+
+    pieces: list
+
+    @property
+    def height(self) -> int:
+        return sum(b - a for _, a, b in self.pieces)
+
+    def page(self, offset: int, size: int) -> bytes:
+        """The JSON array of rows [offset, offset + size): slices of the stored bytes, joined."""
+        out = []
+        for day, a, b in self.pieces:
+            if offset >= b - a:
+                offset -= b - a
+                continue
+            lo = a + offset
+            hi = min(b, lo + size)
+            out.append(day.rows[day.starts[lo]:day.starts[hi] - 1])
+            offset, size = 0, size - (hi - lo)
+            if size <= 0:
+                break
+        return b"[" + b",".join(out) + b"]"
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,6 +189,7 @@ class SimulatedPlatform:
     forced: dict = field(default_factory=dict)  # fault name -> plates always hit by it (tests)
     _attempts: dict = field(default_factory=dict)
     _days: dict = field(default_factory=dict)
+    _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def plants(self, plate: str, day: dt.date) -> list[str]:
@@ -146,11 +208,10 @@ class SimulatedPlatform:
     def fault(self, name: str, plate: str, day: dt.date) -> bool:
         return plate in self.forced.get(name, ()) or _chance(self.seed, plate, day, name) < getattr(self.faults, name)
 
-    def _day(self, plate: str, day: dt.date):
-        """(the day's positions as numpy columns, t in epoch microseconds; planted), generated
-        once per vehicle-day and kept (bounded), as a platform keeps what terminals sent."""
+    def _day(self, plate: str, day: dt.date) -> StoredDay:
+        """The vehicle-day as stored (StoredDay), generated once per vehicle-day and kept
+        (bounded), as a platform keeps what terminals sent."""
         import numpy as np
-        import polars as pl
 
         key = (plate, day)
         cached = self._days.get(key)
@@ -158,22 +219,27 @@ class SimulatedPlatform:
             return cached
         plants = self.plants(plate, day)
         frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], plants, rules=_rules())
-        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
-            local_s = (frame["time"].dt.epoch("s").to_numpy() + 8 * 3600) % 86400
-            frame = frame.filter(pl.Series((local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])))
-        cols = {"t": frame["time"].dt.epoch("us").to_numpy(), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        t = frame["time"].dt.epoch("us").to_numpy()
+        cols = {"t": t, "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
                 "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
                 "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}
+        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
+            local_s = (t // 1_000_000 + 8 * 3600) % 86400
+            keep = (local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])
+            cols = {name: col[keep] for name, col in cols.items()}
         cols = _round_trips(cols, self.depot(plate))
         if self.fault("cut_off", plate, day):
             moving = np.flatnonzero(cols["speed_kmh"] > 5)
             keep = cols["t"] <= cols["t"][moving[len(moving) // 3]]
             cols = {name: col[keep] for name, col in cols.items()}
+        stored = StoredDay.of(cols, planted)
         with self._lock:
-            if len(self._days) > 20_000:  # bounded: the demo runs ~100 days of a few hundred vehicles
+            if self._bytes > CACHE_BYTES:  # bounded: the demo runs ~100 days of a few hundred vehicles
                 self._days.clear()
-            self._days[key] = (cols, planted)
-        return cols, planted
+                self._bytes = 0
+            self._days[key] = stored
+            self._bytes += stored.size
+        return stored
 
     def warm(self, days: list[dt.date], plates: list[str] | None = None) -> None:
         """Generate these vehicles' days now (a real platform has them stored before anyone asks)."""
@@ -181,28 +247,21 @@ class SimulatedPlatform:
             for plate in self.vehicles if plates is None else plates:
                 self._day(plate, day)
 
-    def positions(self, plate: str, start: dt.datetime, end: dt.datetime):
-        """A polars frame of the positions in [start, end) (the wire columns)."""
-        import numpy as np
-
-        parts = []
+    def positions(self, plate: str, start: dt.datetime, end: dt.datetime) -> WireRows:
+        """The rows of the positions in [start, end) (the API's JSON, already encoded)."""
+        pieces = []
         day = start.astimezone(LOCAL).date()
         lo, hi = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
         while dt.datetime.combine(day, dt.time(), tzinfo=LOCAL) < end:
             if not self.fault("offline", plate, day):
-                cols, _ = self._day(plate, day)
-                a, b = np.searchsorted(cols["t"], [lo, hi], side="left")
-                parts.append({name: col[a:b] for name, col in cols.items()})
+                pieces.append(self._day(plate, day).between(lo, hi))
             day += dt.timedelta(days=1)
-        if not parts:
-            parts = [{name: np.zeros(0, dtype) for name, dtype in (("t", np.int64), ("lat", float), ("lon", float), ("speed_kmh", float),
-                                                                  ("heading", float), ("status", np.int64), ("alarm", np.int64))}]
-        return _wire({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
+        return WireRows(pieces)
 
     def planted(self, plate: str, day: dt.date) -> list[dict]:
         if plate not in self.vehicles or self.fault("offline", plate, day):
             return []
-        return [{"rule": p.rule, "start": p.start.isoformat(), "end": p.end.isoformat()} for p in self._day(plate, day)[1]]
+        return [{"rule": p.rule, "start": p.start.isoformat(), "end": p.end.isoformat()} for p in self._day(plate, day).planted]
 
     def first_attempt(self, key) -> bool:
         with self._lock:
@@ -267,11 +326,9 @@ def _handler(platform: SimulatedPlatform):
             rows = platform.positions(plate, start, end)
             if offset > 0 and platform.fault("truncated", plate, day) and platform.first_attempt((plate, str(day), "paging")):
                 return self._json(404, {"error": "page token expired"})
-            page = rows.slice(offset, size)
             nxt = str(offset + size) if offset + size < rows.height else None
-            body = (json.dumps({"vehicle": plate, "next_page_token": nxt}, ensure_ascii=False)[:-1]
-                    + ', "positions": ' + (page.write_json() if page.height else "[]") + "}")
-            return self._send(200, body.encode())
+            head = json.dumps({"vehicle": plate, "next_page_token": nxt}, ensure_ascii=False)[:-1] + ', "positions": '
+            return self._send(200, b"".join((head.encode(), rows.page(offset, size), b"}")))
 
     return Handler
 

@@ -1,0 +1,67 @@
+"""How long `guapai demo` takes, end to end (process start to the reports written, each run in a
+new SQLite database), and the same command of an earlier revision side by side, interleaved on
+the same machine at the same time, so a busy machine slows both alike.
+
+    .venv/bin/python benchmarks/demo_bench.py [--before main] [--runs 1]
+
+Prints, per run, the wall time and the CPU time (user+sys of the demo process and of the
+simulated platform's processes it starts and waits for: less disturbed than wall time when
+other programs share the cores) with the load average. Target (issue 13): well under a minute
+on this 2-core machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_once(tree: Path, folder: Path) -> tuple[float, float]:
+    db = folder / "demo.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "main.py", "--db", f"sqlite:///{db}", "demo", "--out", str(folder / "out")], cwd=tree,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(f"the demo failed in {tree}:\n{done.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def export(revision: str, folder: Path) -> Path:
+    tree = folder / "tree"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--before", default=None, help="git revision to compare with (e.g. main)")
+    parser.add_argument("--runs", type=int, default=1)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="guapai-demo-bench-") as folder:
+        trees = {"now": ROOT}
+        if opts.before:
+            trees["before"] = export(opts.before, Path(folder))
+        for i in range(opts.runs):
+            for name, tree in trees.items():
+                load = os.getloadavg()[0]
+                wall, cpu = run_once(tree, Path(folder) / name)
+                print(f"run {i + 1} {name:<6} guapai demo: {wall:6.1f} s wall, {cpu:6.1f} s CPU (demo and simulated platform); "
+                      f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+
+
+if __name__ == "__main__":
+    main()
