@@ -59,3 +59,34 @@ def drivers_on_duty(store, company_id: int, vehicle_ids: list[int], id_number=No
             s.add(d)
             s.flush()
             s.add(tables.Assignment(driver_id=d.id, vehicle_id=vid, start=local(2026, 1, 1)))
+
+
+def found_and_expected(samples, findings, platform, day: dt.date):
+    """(found, expected) Counters of (plate, rule) for a sampled day on the SIMULATED platform:
+    the findings, and the violations planted in the sampled vehicles. A planted 4 h 40 min drive
+    after the ordinary day before can also pass 8 h of driving in the 24 h that end in it: that
+    `fatigue_daily` finding is true though not planted, and it is expected exactly when its own
+    evidence says so (more than the limit in a 24 h window, its episode covering the planted
+    drive). Any other finding beyond the planted ones, or any planted one missing, differs."""
+    from collections import Counter
+
+    found = Counter((plate, f.rule) for f, plate in findings)
+    expected = Counter()
+    long_drives: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for _, plate in samples:
+        for p in platform.planted(plate, day):
+            expected[(plate, p["rule"])] += 1
+            if p["rule"] == "fatigue_continuous":
+                long_drives.setdefault(plate, []).append((dt.datetime.fromisoformat(p["start"]),
+                                                          dt.datetime.fromisoformat(p["end"])))
+    slack = dt.timedelta(minutes=2)
+    for f, plate in findings:
+        evidence = f.evidence or {}
+        details = evidence.get("details") or {}
+        if f.rule != "fatigue_daily" or details.get("window_h") != 24.0:
+            continue
+        start, end = (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc) for t in (f.start, f.end))
+        if evidence.get("duration_s", 0) > details.get("limit_s", float("inf")) and any(
+                start <= s + slack and end >= e - slack for s, e in long_drives.get(plate, [])):
+            expected[(plate, "fatigue_daily")] += 1
+    return found, expected

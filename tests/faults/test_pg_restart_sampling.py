@@ -18,7 +18,6 @@ What a restart does, by point (the `expect` column, asserted):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -34,7 +33,7 @@ from listing.settings import Settings
 from listing.store import tables
 from tests.budget import LONG
 from tests.faults import inject
-from tests.scenario import drivers_on_duty, listed_company, local
+from tests.scenario import drivers_on_duty, found_and_expected, listed_company, local
 
 DAY = dt.date(2026, 11, 23)
 COMPANIES, VEHICLES = 3, 20  # 2 sampled vehicles per company: 6 vehicles, batches of 2
@@ -161,9 +160,9 @@ def test_postgres_restarted_mid_sampling_then_rerun_completes_exactly_once(fault
         # no duplicate, no lost finding: exactly the planted violations of the sampled vehicles
         keys = [(f.sample_id, f.rule, f.start) for f, _ in findings]
         assert len(keys) == len(set(keys))
-        planted = Counter((plate, p["rule"]) for _, plate in samples for p in sim.platform.planted(plate, DAY))
+        found, planted = found_and_expected(samples, findings, sim.platform, DAY)
         assert sum(planted.values()) > 0
-        assert Counter((plate, f.rule) for f, plate in findings) == planted
+        assert found == planted
         assert verdict.ok, verdict
     store.engine.dispose()
 

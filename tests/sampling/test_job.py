@@ -19,7 +19,7 @@ from jobs.scheduler import run_period
 from listing.services.notifications import LogChannel
 from listing.settings import Settings
 from listing.store import tables
-from tests.scenario import drivers_on_duty, listed_company, local
+from tests.scenario import drivers_on_duty, found_and_expected, listed_company, local
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 23)
@@ -53,8 +53,7 @@ def test_sampling_finds_the_planted_violations_with_drivers_and_reruns_change_no
         assert out.status == "done" and out.result["selected"] == 3 * 2  # ceil(10% of 20) per company
         samples, findings = samples_and_findings(people)
         assert {s.status for s, _ in samples} == {"scanned"}
-        got = Counter((plate, f.rule) for f, plate in findings)
-        planted = Counter((plate, p["rule"]) for _, plate in samples for p in sim.platform.planted(plate, DAY))
+        got, planted = found_and_expected(samples, findings, sim.platform, DAY)
         assert got == planted and sum(planted.values()) > 0
         assert all(f.driver_id is not None for f, _ in findings)
         again = run_period(people, settings_for(sim.url), LogChannel(), JOBS["sampling"], str(DAY))
@@ -148,8 +147,8 @@ def test_a_run_killed_half_way_completes_on_rerun_without_duplicates(sqlite_url,
         assert len(samples) == 16 and {s.status for s, _ in samples} == {"scanned"}
         keys = [(f.sample_id, f.rule, f.start) for f, _ in findings]
         assert len(keys) == len(set(keys))
-        planted = Counter((plate, p["rule"]) for _, plate in samples for p in sim.platform.planted(plate, DAY))
-        assert Counter((plate, f.rule) for f, plate in findings) == planted
+        found, planted = found_and_expected(samples, findings, sim.platform, DAY)
+        assert found == planted
         with store.session() as s:
             run = s.exec(select(tables.JobRun)).one()
         assert (run.state, run.attempts) == ("done", 2)

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from listing.services.notifications import LogChannel
 from listing.settings import Settings
 from listing.store import tables
 from tests.sampling.test_job import DAY, fleet, samples_and_findings
-from tests.scenario import listed_company, local
+from tests.scenario import found_and_expected, listed_company, local
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,8 +67,8 @@ def test_a_platform_down_for_a_whole_day_then_back(people):
         assert done.status == "done", done.error
         samples, findings = samples_and_findings(people)
         assert {s.status for s, _ in samples} == {"scanned"}
-        planted = Counter((plate, p["rule"]) for _, plate in samples for p in sim.platform.planted(plate, DAY))
-        assert Counter((plate, f.rule) for f, plate in findings) == planted and sum(planted.values()) > 0
+        found, planted = found_and_expected(samples, findings, sim.platform, DAY)
+        assert found == planted and sum(planted.values()) > 0
         assert not any(f.rule == "no_data" for f, _ in findings)
         assert run(people, settings, channel).status == "skipped"
 
