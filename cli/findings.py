@@ -99,16 +99,18 @@ def show(finding_id: int = typer.Argument(...), as_json: JsonOption = False) -> 
 
 
 def _platform_positions():
-    """Positions from the configured platform, or None when there is none."""
-    from listing.settings import load
-
-    settings = load()
-    if not settings.platform_url:
-        return None
+    """A fetcher of positions from the configured platform. The configuration is read only when a
+    finding's evidence holds no speed profile: loading it (pydantic-settings) costs a read command
+    a fifth of a second."""
 
     def fetch(plate, start, end):
         from listing.clients.platform import PlatformClient
+        from listing.services.read.findings import NoPlatform
+        from listing.settings import load
 
+        settings = load()
+        if not settings.platform_url:
+            raise NoPlatform
         with PlatformClient(settings.platform_url, settings.platform_token, timeout=5.0, max_retries=1) as client:
             result = client.fetch_positions(plate, start, end)
         return [] if result.positions is None else result.positions.select("time", "speed_kmh").to_dicts()

@@ -208,6 +208,23 @@ def test_findings_show_the_episode_and_a_speed_sparkline(run, world):
     assert run("findings", "show", "999", user="police").exit_code == 4
 
 
+def test_findings_show_without_a_stored_profile_says_where_none_came_from(run, world, monkeypatch, tmp_path):
+    """No profile in the evidence: none without a platform configured (read only then), unavailable
+    when the configured platform does not answer."""
+    from listing.store import tables
+
+    with world["store"].session() as s:
+        f = s.get(tables.Finding, world["finding"])
+        f.evidence = {k: v for k, v in f.evidence.items() if k != "speed_profile"}
+        s.add(f)
+    monkeypatch.setenv("GUAPAI_CONFIG", str(tmp_path / "none.toml"))
+    data = json.loads(run("findings", "show", str(world["finding"]), "--json", user="police").stdout)
+    assert (data["speed_source"], data["speed_profile"]) == ("none", [])
+    monkeypatch.setenv("GUAPAI_PLATFORM_URL", "http://127.0.0.1:9")  # nothing listens there
+    data = json.loads(run("findings", "show", str(world["finding"]), "--json", user="police").stdout)
+    assert (data["speed_source"], data["speed_profile"]) == ("unavailable", [])
+
+
 def test_speed_sparkline_scale_and_gaps():
     from listing.services.finding_detail import speed_sparkline
 

@@ -128,6 +128,10 @@ def _location(lat, lon) -> dict | None:
     return None if lat is None or lon is None else {"lat": lat, "lon": lon}
 
 
+class NoPlatform(LookupError):
+    """Raised by a `positions` fetcher when no platform is configured (the profile's source is then "none")."""
+
+
 def _profile(ev: dict, plate: str, start: dt.datetime, end: dt.datetime, positions: Positions | None):
     """([[seconds from the window start, km/h], ...], where it came from)."""
     if ev.get("speed_profile"):
@@ -136,6 +140,8 @@ def _profile(ev: dict, plate: str, start: dt.datetime, end: dt.datetime, positio
         return [], "none"
     try:
         rows = positions(plate, start - MARGIN, end + MARGIN)
+    except NoPlatform:
+        return [], "none"
     except Exception:  # noqa: BLE001 - the platform being away must not hide the finding itself
         return [], "unavailable"
     lo = start - MARGIN
