@@ -104,13 +104,14 @@ def _platform_positions():
     a fifth of a second."""
 
     def fetch(plate, start, end):
-        from listing.clients.platform import PlatformClient
         from listing.services.read.findings import NoPlatform
         from listing.settings import load
 
         settings = load()
         if not settings.platform_url:
             raise NoPlatform
+        from listing.clients.platform import PlatformClient  # httpx and polars: only to ask a platform
+
         with PlatformClient(settings.platform_url, settings.platform_token, timeout=5.0, max_retries=1) as client:
             result = client.fetch_positions(plate, start, end)
         return [] if result.positions is None else result.positions.select("time", "speed_kmh").to_dicts()
