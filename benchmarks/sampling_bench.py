@@ -26,7 +26,7 @@ requests and responses per page and reads a page's positions without an explode.
 machine the 15.4 s of CPU spread over two cores (the fetches overlap the judging) should take
 well under 15 s; not verified here (the machine was never idle).
 
-Later the same day, with the simulator generating vehicle-days in vectorised batches, at load
+Later the same day, the same code (main after merging it), at load
 1.8-3.6 (one other agent working): 12.3 s wall (target < 15 s: met), CPU 11.3 s in the job and
 1.6 s in the simulated platform; the job thread judged for 10.6 s wall (3.4 s CPU: the rules 2.1
 s), waited for pages 0.7 s, drew 0.5 s, stored 0.2 s.
