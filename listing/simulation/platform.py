@@ -28,6 +28,7 @@ PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
 # Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
 # day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
 AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
+GATHER_S = 0.005  # how long the first of concurrent requests waits for the others, to generate their days together
 CACHE_BYTES = 1_500_000_000  # the stored days a simulator keeps (~100 KB a vehicle-day)
 
 
@@ -251,11 +252,15 @@ class SimulatedPlatform:
             with self._lock:
                 self._pending.update(missing)
             with self._generating:  # whoever gets here first generates what everyone waits for
-                with self._lock:
-                    todo = [key for key in self._pending if key not in self._days]
-                    self._pending.clear()
-                if todo:
-                    self._generate(todo)
+                if any(key not in self._days for key in missing):
+                    # requests come in bursts (a client asks for many vehicles at once): let the
+                    # burst arrive, the requests behind this one queue their days meanwhile
+                    time.sleep(GATHER_S)
+                    with self._lock:
+                        todo = [key for key in self._pending if key not in self._days]
+                        self._pending.clear()
+                    if todo:
+                        self._generate(todo)
             found = [day if day is not None else self._days.get(key) or self._generate([key])[0] for key, day in zip(keys, found)]
         return found
 
