@@ -231,7 +231,7 @@ def _monthly_data(store: Store, police, seed: int, day: dt.date, truth, folder: 
         if not rows:
             continue
         path = folder / f"{kind}-{first:%Y-%m}.csv"
-        pl.DataFrame(rows).unique(subset=["plate", "occurred_at"] + (["code"] if kind == "violations" else [])).write_csv(path)
+        pl.DataFrame(rows).unique(subset=["plate", "occurred_at"] + (["code"] if kind == "violations" else []), maintain_order=True).write_csv(path)
         with store.session() as s:
             result = imports.import_file(s, police, kind, path, now=clock())
         if not result.ok:
