@@ -4,6 +4,8 @@ records a miss after it."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
+from collections import defaultdict
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +21,7 @@ from listing.services.read.cycles import confirmed_on  # noqa: F401 - re-exporte
 from listing.services.read.inspections import list_inspections, month_bounds  # noqa: F401 - re-exported
 from listing.store.tables import (
     Company,
+    Cycle,
     Inspection,
     InspectionMiss,
     InspectionObligation,
@@ -96,13 +99,13 @@ def _inspected(session: Session, company_id: int, department: str, month: str, s
         Inspection.day >= max(first, since), Inspection.day <= min(last, today))).one() > 0
 
 
-def _open_obligations(session: Session, listing: Listing, company: Company, today: dt.date, now: dt.datetime) -> None:
-    """Create the obligation rows of every month this listing owes up to today's month."""
-    start = confirmed_on(session, listing.id)
+def _open_obligations(session: Session, listing: Listing, company: Company, today: dt.date, now: dt.datetime,
+                      start: dt.date | None, have: set) -> None:
+    """Create the obligation rows of every month this listing owes up to today's month. `start`
+    is its confirmation day, `have` the company's (month, department) obligations (kept up to
+    date here)."""
     if start is None:
         return
-    have = set(session.exec(select(InspectionObligation.month, InspectionObligation.department).where(
-        InspectionObligation.company_id == company.id)).all())
     for month in months.owed_while_listed(start, ended_on(session, listing), today):
         for dept in DEPARTMENTS:
             if (month, dept) in have:
@@ -115,6 +118,33 @@ def _open_obligations(session: Session, listing: Listing, company: Company, toda
                                                      created_at=now))
             except IntegrityError:
                 pass
+            have.add((month, dept))
+
+
+def _confirmed(session: Session, listing_ids) -> dict[int, dt.date]:
+    """Each listing's confirmation day (the start of its cycle 1), one query for all."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return {}
+    return dict(session.exec(select(Cycle.listing_id, Cycle.start).where(Cycle.number == 1, Cycle.listing_id.in_(ids))).all())
+
+
+def _inspection_days(session: Session, company_ids, since: dt.date) -> dict[tuple[int, str], list[dt.date]]:
+    """The days of the companies' inspections that count (not voided) from `since` on, sorted,
+    by (company, department): one query for all."""
+    ids = sorted(set(company_ids))
+    days = defaultdict(list)
+    if ids:
+        for cid, dept, day in session.exec(select(Inspection.company_id, Inspection.department, Inspection.day).where(
+                Inspection.company_id.in_(ids), Inspection.voided_at.is_(None), Inspection.day >= since)
+                .order_by(Inspection.day)).all():
+            days[(cid, dept)].append(day)
+    return days
+
+
+def _any_between(days: list[dt.date], lo: dt.date, hi: dt.date) -> bool:
+    i = bisect_left(days, lo)
+    return i < len(days) and days[i] <= hi
 
 
 def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime, remind_from_day: int = 20,
@@ -131,20 +161,34 @@ def track(session: Session, day: dt.date, channel: Channel, *, now: dt.datetime,
     # when the job did not run while the listing was open (scheduler stopped for weeks)
     recent = session.exec(select(Listing, Company).join(Company, Company.id == Listing.company_id).where(
         Listing.state == State.DELISTED.value, Listing.closed_at >= now - RECENTLY_CLOSED)).all()
-    for listing, company in [*listed, *recent]:
-        _open_obligations(session, listing, company, day, now)
+    supervised = [*listed, *recent]
+    started = _confirmed(session, [listing.id for listing, _ in supervised])
+    have = defaultdict(set)
+    if supervised:
+        for cid, month, dept in session.exec(select(InspectionObligation.company_id, InspectionObligation.month,
+                                                    InspectionObligation.department).where(
+                InspectionObligation.company_id.in_(sorted({company.id for _, company in supervised})))).all():
+            have[cid].add((month, dept))
+    for listing, company in supervised:
+        _open_obligations(session, listing, company, day, now, started.get(listing.id), have[company.id])
     pending = session.exec(select(InspectionObligation, Listing, Company)
                            .join(Listing, Listing.id == InspectionObligation.listing_id)
                            .join(Company, Company.id == InspectionObligation.company_id)
                            .where(InspectionObligation.state.in_([months.Obligation.OWED.value, months.Obligation.MISSED.value]))
                            .order_by(InspectionObligation.month, InspectionObligation.id)).all()
     reminders = misses = 0
+    # set-based: the confirmation days and the inspections of every pending obligation, two queries
+    started = {**started, **_confirmed(session, {listing.id for _, listing, _ in pending} - started.keys())}
+    inspected = _inspection_days(session, {company.id for _, _, company in pending},
+                                 min((months.first_day(ob.month) for ob, _, _ in pending), default=day))
     for ob, listing, company in pending:
-        since = confirmed_on(session, listing.id)
+        since = started.get(listing.id)
         end = ended_on(session, listing)
         still_owed = end is None or ob.month in months.owed(since, end)
         old = months.Obligation(ob.state)
-        new = months.settle(old, ob.month, _inspected(session, company.id, ob.department, ob.month, since, day), day, still_owed)
+        met = _any_between(inspected.get((company.id, ob.department), []), max(months.first_day(ob.month), since),
+                           min(months.due_date(ob.month) - dt.timedelta(days=1), day))  # as _inspected, for all at once
+        new = months.settle(old, ob.month, met, day, still_owed)
         dept_label = t(f"dept.{ob.department}", lang)
         if new is not old:
             # compare-and-set: of two schedulers settling the same month, one writes it

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
-from rules.trajectory.synthetic import PLANTS, simulated_vehicle_day
+from rules.trajectory.synthetic import PLANTS, simulated_vehicle_days
 
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
@@ -28,6 +28,7 @@ PASSENGER = {"coach", "tourist_coach", "bus", "taxi"}
 # Simulated vehicles drive the two morning trips (~5 h); the afternoon trip (local seconds of the
 # day in AFTERNOON) is kept only on days carrying a planted signal gap, which lives in it.
 AFTERNOON = (13 * 3600 + 15 * 60, 16 * 3600 + 45 * 60)
+GATHER_S = 0.005  # how long the first of concurrent requests waits for the others, to generate their days together
 CACHE_BYTES = 1_500_000_000  # the stored days a simulator keeps (~100 KB a vehicle-day)
 
 
@@ -105,6 +106,17 @@ def _wire(cols: dict):
         "heading": cols["heading"].round(1), "status": cols["status"], "alarm": cols["alarm"]})
 
 
+def _row():
+    """One position's JSON object, as text: the bytes json.dumps-like writers give (polars'
+    write_json, number for number), built column-wise."""
+    import polars as pl
+
+    parts = [pl.lit('{"time":"'), pl.col("time"), pl.lit('"')]
+    for name in ("lat", "lon", "speed_kmh", "heading", "status", "alarm"):
+        parts += [pl.lit(f',"{name}":'), pl.col(name).cast(pl.Utf8)]
+    return pl.concat_str(parts + [pl.lit("}")])
+
+
 @dataclass(frozen=True)
 class StoredDay:
     """A vehicle-day as the platform keeps it: the times (epoch microseconds, sorted), the API's
@@ -119,13 +131,28 @@ class StoredDay:
 
     @classmethod
     def of(cls, cols: dict, planted: list) -> "StoredDay":
+        return cls.many([(cols, planted)])[0]
+
+    @classmethod
+    def many(cls, days: list[tuple[dict, list]]) -> list["StoredDay"]:
+        """Many days encoded at once (one JSON encoding for all their rows, then cut per day)."""
         import numpy as np
 
-        rows = _wire(cols).write_json().encode()[1:-1] if len(cols["t"]) else b""  # the array's objects, comma-separated
-        # flat objects of numbers and one time text: "},{" is found only between two rows
-        b = np.frombuffer(rows, np.uint8)
-        between = np.flatnonzero((b[:-2] == ord("}")) & (b[1:-1] == ord(",")) & (b[2:] == ord("{")))
-        return cls(cols["t"], rows, np.r_[0, between + 2, len(rows) + 1][:len(cols["t"]) + 1].astype(np.int64), planted)
+        counts = np.array([len(cols["t"]) for cols, _ in days], dtype=np.int64)
+        if not counts.sum():
+            return [cls(cols["t"], b"", np.zeros(1, dtype=np.int64), planted) for cols, planted in days]
+        merged = {name: np.concatenate([cols[name] for cols, _ in days]) for name in days[0][0]}
+        encoded = _wire(merged).select(_row().alias("row"))["row"]
+        # row i begins at starts[i]; starts[-1] is one past the end (as if a comma followed)
+        starts = np.r_[0, np.cumsum(encoded.str.len_bytes().to_numpy().astype(np.int64) + 1)]
+        rows = encoded.str.join(",").item().encode()
+        out, first = [], 0
+        for (cols, planted), n in zip(days, counts):
+            lo, hi = starts[first], starts[first + n]
+            out.append(cls(cols["t"], rows[lo:hi - 1] if n else b"", starts[first:first + n + 1] - lo if n else np.zeros(1, dtype=np.int64),
+                           planted))
+            first += n
+        return out
 
     @property
     def size(self) -> int:
@@ -191,6 +218,8 @@ class SimulatedPlatform:
     _days: dict = field(default_factory=dict)
     _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pending: set = field(default_factory=set)  # vehicle-days requests wait for, generated in the next batch
+    _generating: threading.Lock = field(default_factory=threading.Lock)
 
     def plants(self, plate: str, day: dt.date) -> list[str]:
         """Which violations this vehicle-day carries (deterministic)."""
@@ -211,52 +240,77 @@ class SimulatedPlatform:
     def _day(self, plate: str, day: dt.date) -> StoredDay:
         """The vehicle-day as stored (StoredDay), generated once per vehicle-day and kept
         (bounded), as a platform keeps what terminals sent."""
+        return self._stored([(plate, day)])[0]
+
+    def _stored(self, keys: list[tuple[str, dt.date]]) -> list[StoredDay]:
+        """These vehicle-days as stored. Those not stored yet are generated together with every
+        other day a concurrent request is waiting for (one batch: generating and encoding many
+        days at once costs a fraction of doing them one by one)."""
+        found = [self._days.get(key) for key in keys]
+        missing = [key for key, day in zip(keys, found) if day is None]
+        if missing:
+            with self._lock:
+                self._pending.update(missing)
+            with self._generating:  # whoever gets here first generates what everyone waits for
+                if any(key not in self._days for key in missing):
+                    # requests come in bursts (a client asks for many vehicles at once): let the
+                    # burst arrive, the requests behind this one queue their days meanwhile
+                    time.sleep(GATHER_S)
+                    with self._lock:
+                        todo = [key for key in self._pending if key not in self._days]
+                        self._pending.clear()
+                    if todo:
+                        self._generate(todo)
+            found = [day if day is not None else self._days.get(key) or self._generate([key])[0] for key, day in zip(keys, found)]
+        return found
+
+    def _generate(self, keys: list[tuple[str, dt.date]]) -> list[StoredDay]:
         import numpy as np
 
-        key = (plate, day)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
-        plants = self.plants(plate, day)
-        frame, planted = simulated_vehicle_day(self.seed, plate, day, self.vehicles[plate], plants, rules=_rules())
-        t = frame["time"].dt.epoch("us").to_numpy()
-        cols = {"t": t, "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-                "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
-                "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}
-        if "signal_gap" not in plants:  # two trips a day: see AFTERNOON
-            local_s = (t // 1_000_000 + 8 * 3600) % 86400
-            keep = (local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])
-            cols = {name: col[keep] for name, col in cols.items()}
-        cols = _round_trips(cols, self.depot(plate))
-        if self.fault("cut_off", plate, day):
-            moving = np.flatnonzero(cols["speed_kmh"] > 5)
-            keep = cols["t"] <= cols["t"][moving[len(moving) // 3]]
-            cols = {name: col[keep] for name, col in cols.items()}
-        stored = StoredDay.of(cols, planted)
+        plants = [self.plants(plate, day) for plate, day in keys]
+        frame, planted, bounds = simulated_vehicle_days(self.seed, [(plate, day, self.vehicles[plate], p)
+                                                                    for (plate, day), p in zip(keys, plants)], rules=_rules())
+        every = {"t": frame["time"].dt.epoch("us").to_numpy(), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+                 "speed_kmh": frame["speed_kmh"].to_numpy(), "heading": frame["heading"].to_numpy(),
+                 "status": frame["status"].to_numpy().astype(np.int64), "alarm": frame["alarm"].to_numpy().astype(np.int64)}
+        days = []
+        for i, ((plate, day), p) in enumerate(zip(keys, plants)):
+            cols = {name: col[bounds[i]:bounds[i + 1]] for name, col in every.items()}
+            if "signal_gap" not in p:  # two trips a day: see AFTERNOON
+                local_s = (cols["t"] // 1_000_000 + 8 * 3600) % 86400
+                keep = (local_s < AFTERNOON[0]) | (local_s >= AFTERNOON[1])
+                cols = {name: col[keep] for name, col in cols.items()}
+            cols = _round_trips(cols, self.depot(plate))
+            if self.fault("cut_off", plate, day):
+                moving = np.flatnonzero(cols["speed_kmh"] > 5)
+                keep = cols["t"] <= cols["t"][moving[len(moving) // 3]]
+                cols = {name: col[keep] for name, col in cols.items()}
+            days.append((cols, planted[i]))
+        stored = StoredDay.many(days)
         with self._lock:
-            if self._bytes > CACHE_BYTES:  # bounded: the demo runs ~100 days of a few hundred vehicles
-                self._days.clear()
-                self._bytes = 0
-            self._days[key] = stored
-            self._bytes += stored.size
+            for key, day in zip(keys, stored):
+                if self._bytes > CACHE_BYTES:  # bounded: the demo runs ~100 days of a few hundred vehicles
+                    self._days.clear()
+                    self._bytes = 0
+                self._days[key] = day
+                self._bytes += day.size
         return stored
 
     def warm(self, days: list[dt.date], plates: list[str] | None = None) -> None:
         """Generate these vehicles' days now (a real platform has them stored before anyone asks)."""
         for day in days:
-            for plate in self.vehicles if plates is None else plates:
-                self._day(plate, day)
+            self._stored([(plate, day) for plate in (self.vehicles if plates is None else plates)])
 
     def positions(self, plate: str, start: dt.datetime, end: dt.datetime) -> WireRows:
         """The rows of the positions in [start, end) (the API's JSON, already encoded)."""
-        pieces = []
+        days = []
         day = start.astimezone(LOCAL).date()
         lo, hi = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
         while dt.datetime.combine(day, dt.time(), tzinfo=LOCAL) < end:
             if not self.fault("offline", plate, day):
-                pieces.append(self._day(plate, day).between(lo, hi))
+                days.append((plate, day))
             day += dt.timedelta(days=1)
-        return WireRows(pieces)
+        return WireRows([stored.between(lo, hi) for stored in self._stored(days)])
 
     def planted(self, plate: str, day: dt.date) -> list[dict]:
         if plate not in self.vehicles or self.fault("offline", plate, day):

@@ -64,46 +64,95 @@ def simulated_vehicle_day(seed: int, vehicle: str, day: dt.date, vehicle_class: 
                           plant: Sequence[str] = (), rules: TrajectoryRules | None = None,
                           interval_s: float = 30.0) -> tuple[pl.DataFrame, list[Planted]]:
     """Positions of one SIMULATED vehicle-day (columnar form) and the violations planted in it."""
-    unknown = set(plant) - set(PLANTS)
-    if unknown:
-        raise ValueError(f"unknown plants: {sorted(unknown)}")
+    frame, planted, _ = simulated_vehicle_days(seed, [(vehicle, day, vehicle_class, plant)], rules=rules, interval_s=interval_s)
+    return frame, planted[0]
+
+
+def simulated_vehicle_days(seed: int, items: Sequence[tuple[str, dt.date, str, Sequence[str]]],
+                           rules: TrajectoryRules | None = None,
+                           interval_s: float = 30.0) -> tuple[pl.DataFrame, list[list[Planted]], np.ndarray]:
+    """Many SIMULATED vehicle-days at once: items are (vehicle, day, vehicle class, plants).
+    Returns one frame with every item's positions in item order, each item's violations, and
+    the row bounds (item i is rows bounds[i]:bounds[i + 1]). Each item's rows are exactly what it
+    would be alone: the random draws come from the item's own generator, in the same order, and
+    running sums restart at every item; the rest is elementwise on all items at once."""
+    for item in items:
+        unknown = set(item[3]) - set(PLANTS)
+        if unknown:
+            raise ValueError(f"unknown plants: {sorted(unknown)}")
     rules = rules or load()
-    limit = rules.limit_kmh(vehicle_class)
-    rng = _rng(seed, vehicle, day)
-    midnight = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL).timestamp()
-    blocks = _schedule(day, plant, int(rng.integers(-30, 31)))
-    times, speeds, visible = [], [], []
-    for kind, start, end, factor in blocks:
-        t = np.arange(start, end, interval_s)
-        if kind == "stop":
-            v = np.zeros(len(t))
-        else:
-            v = np.clip(limit * factor + rng.normal(0, 1.5, len(t)), 5, None)
-        times.append(t)
-        speeds.append(v)
-        visible.append(np.full(len(t), kind != "gap"))
+    # per item: its draws, in the order the generator gives them
+    times, limits, factors, noise, stops, visible = [], [], [], [], [], []
+    heading_noise, heading0, lat0, lon0, north_noise, east_noise, midnights, planted, lengths = [], [], [], [], [], [], [], [], []
+    for vehicle, day, vehicle_class, plant in items:
+        limit = rules.limit_kmh(vehicle_class)
+        rng = _rng(seed, vehicle, day)
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL).timestamp()
+        blocks = _schedule(day, plant, int(rng.integers(-30, 31)))
+        ts, vs, fs, ks, ss = [], [], [], [], []
+        for kind, start, end, factor in blocks:
+            t = np.arange(start, end, interval_s)
+            ts.append(t)
+            fs.append(np.full(len(t), factor))
+            ks.append(np.full(len(t), kind == "stop"))
+            vs.append(np.zeros(len(t)) if kind == "stop" else rng.normal(0, 1.5, len(t)))
+            ss.append(np.full(len(t), kind != "gap"))
+        t = np.concatenate(ts)
+        order = np.argsort(t, kind="stable")
+        n = len(t)
+        times.append(t[order])
+        factors.append(np.concatenate(fs)[order])
+        stops.append(np.concatenate(ks)[order])
+        noise.append(np.concatenate(vs)[order])
+        visible.append(np.concatenate(ss)[order])
+        limits.append(np.full(n, limit))
+        heading_noise.append(rng.normal(0, 4, n))
+        heading0.append(rng.uniform(0, 360))
+        lat0.append(30.25 + rng.uniform(-0.2, 0.2))
+        lon0.append(120.15 + rng.uniform(-0.2, 0.2))
+        north_noise.append(rng.normal(0, 3, n))
+        east_noise.append(rng.normal(0, 3, n))
+        midnights.append(midnight)
+        planted.append([Planted(name, *_planted_span(name, blocks, midnight)) for name in plant])
+        lengths.append(n)
+    bounds = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    if not items:
+        times = factors = stops = noise = visible = limits = heading_noise = north_noise = east_noise = [np.zeros(0)]
     t = np.concatenate(times)
-    v = np.concatenate(speeds)
-    show = np.concatenate(visible)
-    order = np.argsort(t, kind="stable")
-    t, v, show = t[order], v[order], show[order]
-    dt_s = np.diff(t, prepend=t[0])
+    first = np.zeros(len(t), dtype=bool)
+    first[bounds[:-1][np.asarray(lengths, dtype=np.int64) > 0]] = True
+
+    def each(values: np.ndarray) -> np.ndarray:  # a running sum restarting at every item
+        out = np.empty_like(values)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            np.cumsum(values[a:b], out=out[a:b])
+        return out
+
+    def per_row(values: list) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=np.float64), lengths)
+
+    stop = np.concatenate(stops).astype(bool)
+    v = np.where(stop, 0.0, np.clip(np.concatenate(limits) * np.concatenate(factors) + np.concatenate(noise), 5, None))
+    dt_s = np.diff(t, prepend=t[:1])
+    dt_s[first] = 0.0
     dt_s[dt_s > 3 * interval_s] = 0  # no travel across breaks between blocks
-    heading = np.cumsum(rng.normal(0, 4, len(t))) + rng.uniform(0, 360)
+    heading = each(np.concatenate(heading_noise)) + per_row(heading0)
     step = v / 3.6 * dt_s
-    north = np.cumsum(step * np.cos(np.radians(heading)))
-    east = np.cumsum(step * np.sin(np.radians(heading)))
-    lat0, lon0 = 30.25 + rng.uniform(-0.2, 0.2), 120.15 + rng.uniform(-0.2, 0.2)
-    lat, lon = offset(lat0, lon0, north + rng.normal(0, 3, len(t)), east + rng.normal(0, 3, len(t)))
-    utc = (midnight + t)[show]
+    north = each(step * np.cos(np.radians(heading)))
+    east = each(step * np.sin(np.radians(heading)))
+    lat, lon = offset(per_row(lat0), per_row(lon0), north + np.concatenate(north_noise), east + np.concatenate(east_noise))
+    show = np.concatenate(visible).astype(bool)
+    utc = (per_row(midnights) + t)[show]
+    shown = np.add.reduceat(show.astype(np.int64), bounds[:-1]) if len(t) else np.zeros(len(items), dtype=np.int64)
+    shown[np.asarray(lengths, dtype=np.int64) == 0] = 0
+    vehicles = np.repeat(np.asarray([item[0] for item in items], dtype=object), shown) if items else np.zeros(0, dtype=object)
     frame = pl.DataFrame({
-        "vehicle": vehicle,
+        "vehicle": pl.Series(vehicles, dtype=pl.String),
         "time": pl.Series((utc * 1e6).astype(np.int64)).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         "lat": lat[show], "lon": lon[show], "speed_kmh": np.round(v[show], 1), "heading": np.mod(heading[show], 360),
         "status": np.full(int(show.sum()), 3, dtype=np.uint32), "alarm": np.zeros(int(show.sum()), dtype=np.uint32),
     })
-    planted = [Planted(name, *_planted_span(name, blocks, midnight)) for name in plant]
-    return frame, planted
+    return frame, planted, np.r_[0, np.cumsum(shown)].astype(np.int64)
 
 
 def _planted_span(name: str, blocks, midnight: float) -> tuple[dt.datetime, dt.datetime]:
