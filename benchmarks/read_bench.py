@@ -43,8 +43,18 @@ once the platform client was imported only when a platform is configured), todo 
 company show 0.42 vs 1.78 (0.40), jobs list 0.56 vs 1.36 (0.51), sample show 0.25 vs 1.36,
 sample show --json 0.20 vs 1.23, problems list 0.27 vs 1.39, inspect list 0.34 vs 1.45, drivers
 list 0.21 vs 1.27, audit log 0.31 vs 1.32, users list 0.23 vs 1.32, db status 0.24 vs 0.95; the
-floor, importing SQLAlchemy and SQLModel, 0.81. Over 0.5 s: jobs list, and findings show when the
-evidence holds no speed profile: both read the configuration (pydantic-settings, ~0.2 s of CPU).
+floor, importing SQLAlchemy and SQLModel, 0.81. Over 0.5 s at that load: jobs list, and findings
+show when the evidence holds no speed profile: both read the configuration (pydantic-settings,
+~0.2 s of CPU).
+
+The same comparison on a quiet machine (load average 0.2, 15:08 UTC), median wall now vs before
+(CPU now): --help 0.31 vs 0.33, listing list 0.24 vs 1.26 (0.24), listing list --json 0.19 vs 1.05,
+board 0.27 vs 1.32, findings list 0.19 vs 1.08, findings show 0.42 vs 1.25 (0.41), todo 0.20 vs
+1.04, company show 0.30 vs 1.50, jobs list 0.46 vs 1.31 (0.46), sample show 0.21 vs 1.15, sample
+show --json 0.18 vs 1.24, problems list 0.17 vs 1.06, inspect list 0.27 vs 1.33, drivers list 0.20
+vs 1.08, audit log 0.28 vs 1.19, users list 0.24 vs 1.20, db status 0.20 vs 0.82; floor 0.73.
+Every read command under 0.5 s (target met); timed alone, `review show` 0.28-0.29 s and `rules
+show` 0.23-0.26 s.
 """
 from __future__ import annotations
 
