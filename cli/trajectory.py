@@ -35,7 +35,7 @@ def scan(
     engine = threading.Thread(target=_load_engine, daemon=True)  # the compiled kernels load while the file is read
     engine.start()
     rules = load_rules(rules_file)
-    result = read(file, fmt, naive_tz=tz, on_error=on_error) if (fmt or file.suffix.lstrip(".")).lower() in ("csv", "txt", "parquet", "pq") \
+    result = read(file, fmt, naive_tz=tz, on_error=on_error, coded_plates=True) if (fmt or file.suffix.lstrip(".")).lower() in ("csv", "txt", "parquet", "pq") \
         else read(file, fmt, on_error=on_error)
     table = pl.read_csv(assignments, infer_schema=False) if assignments else None
     if zones_file:

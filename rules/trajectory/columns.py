@@ -1,6 +1,6 @@
 """The one columnar form every reader produces and every detector reads.
 
-A polars DataFrame with: vehicle (str), time (Datetime us, UTC), lat, lon (f64, degrees),
+A polars DataFrame with: vehicle (str; categorical codes where a reader has them), time (Datetime us, UTC), lat, lon (f64, degrees),
 speed_kmh (f64, null where the source did not report it), heading (f64, nullable),
 status and alarm (u32, nullable: JT/T 808 flags where the source has them).
 """
@@ -30,7 +30,7 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """Add missing optional columns as nulls, cast, and order the columns."""
     missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in SCHEMA.items() if name not in frame.columns]
     frame = frame.with_columns(missing)
-    coded = isinstance(frame.schema["vehicle"], pl.Enum)  # plates as codes (a part of a larger scan): kept
+    coded = isinstance(frame.schema["vehicle"], (pl.Enum, pl.Categorical))  # plates as codes (a Parquet read, a part of a larger scan): kept
     return frame.select([pl.col(name) if coded and name == "vehicle" else pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])
 
 

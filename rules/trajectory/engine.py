@@ -115,7 +115,7 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     the same.
     """
     report_window = report_window or window
-    found = points_of(conform(points))
+    found = points_of(conform(points), workers)
     options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
                "report_window": report_window, "zones": zones}
     results = [r for rs in _map(lambda group: [_scan_part(part, **options) for part in group()], _groups(found), workers) for r in rs]

@@ -212,19 +212,67 @@ def displaced(vid, t_us, lat, lon, fast, horizon_us, radius_m):
 
 
 @njit(cache=True, nogil=True)
+def _valid_fix(a, b, status, i, check_status):
+    """A finite position within the world and not (0, 0), and JT/T 808 status bit 1
+    (positioned) where a status is given."""
+    ok = math.isfinite(a) and math.isfinite(b) and abs(a) <= 90.0 and abs(b) <= 180.0 and not (a == 0.0 and b == 0.0)
+    if ok and check_status:
+        ok = (status[i] & 2) != 0
+    return ok
+
+
+@njit(cache=True, nogil=True)
 def valid_fixes(lat, lon, status, vid):
-    """Per row: a plate (vid >= 0), a finite position within the world and not (0, 0), and JT/T
-    808 status bit 1 (positioned) where `status` is given (empty: no status column)."""
+    """Per row: a plate (vid >= 0) and a valid fix (`_valid_fix`; `status` empty: no status column)."""
     n = len(lat)
     out = np.empty(n, np.bool_)
     check_status = len(status) == n
     for i in range(n):
-        a, b = lat[i], lon[i]
-        ok = vid[i] >= 0 and math.isfinite(a) and math.isfinite(b) and abs(a) <= 90.0 and abs(b) <= 180.0 and not (a == 0.0 and b == 0.0)
-        if ok and check_status:
-            ok = (status[i] & 2) != 0
-        out[i] = ok
+        out[i] = vid[i] >= 0 and _valid_fix(lat[i], lon[i], status, i, check_status)
     return out
+
+
+@njit(cache=True, nogil=True)
+def count_fixes(codes, no_plate, lat, lon, status, timed, valid, counts, first_row, offset):
+    """Pass 1 over one chunk of rows (the chunk's first row is row `offset` of the frame):
+    `valid` per row (a plate, a time where `timed` is given, a valid fix), and per plate code
+    its valid rows counted and the frame row where it first has one (-1: none yet)."""
+    n = len(codes)
+    check_status = len(status) == n
+    check_time = len(timed) == n
+    for i in range(n):
+        c = codes[i]
+        ok = c != no_plate and (not check_time or timed[i]) and _valid_fix(lat[i], lon[i], status, i, check_status)
+        valid[i] = ok
+        if ok:
+            counts[c] += 1
+            if first_row[c] < 0:
+                first_row[c] = offset + i
+
+
+@njit(cache=True, nogil=True)
+def scatter_fixes(table, v0, v1, codes, valid, t_us, lat, lon, reported, pos, last_t, out_t, out_lat, out_lon, out_rep):
+    """Pass 2 over one chunk: each valid row of a vehicle v0 <= table[code] < v1 written to its
+    vehicle's next slot (`pos`, carried from chunk to chunk), so the output is in (vehicle,
+    input) order; False if some vehicle's rows are not in time order (`last_t`: its latest
+    time so far). Two threads take halves of the vehicles: each writes half the streams."""
+    in_time = True
+    for i in range(len(codes)):
+        if valid[i]:
+            v = table[codes[i]]
+            if v < v0 or v >= v1:
+                continue
+            k = pos[v]
+            pos[v] = k + 1
+            x = t_us[i]
+            out_t[k] = x
+            out_lat[k] = lat[i]
+            out_lon[k] = lon[i]
+            out_rep[k] = reported[i]
+            if x < last_t[v]:
+                in_time = False
+            last_t[v] = x
+    return in_time
 
 
 @njit(cache=True, nogil=True)

@@ -74,14 +74,20 @@ def from_frame(raw: pl.DataFrame, *, columns: dict[str, str] | None = None, naiv
         if canonical == "time":
             cols[canonical] = parse_times(s, naive_tz)
         elif canonical == "vehicle":
-            s = s.cast(pl.Utf8)
-            plates = s.unique()  # a few thousand plates: strip the column only if one of them needs it
-            cols[canonical] = s.str.strip_chars() if (plates.str.strip_chars() != plates).any() else s
+            coded = isinstance(s.dtype, (pl.Categorical, pl.Enum))  # codes kept: the text of a few thousand plates is checked
+            s = s if coded else s.cast(pl.Utf8)
+            plates = s.unique().cast(pl.Utf8)  # a few thousand plates: strip the column only if one of them needs it
+            if (plates.str.strip_chars() != plates).any():
+                s = s.cast(pl.Utf8).str.strip_chars()
+                s = s.cast(pl.Categorical) if coded else s
+                plates = plates.str.strip_chars()
+            blank = bool((plates == "").any())
+            cols[canonical] = s
         else:
             cols[canonical] = s.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False) if s.dtype == pl.Utf8 else s.cast(pl.Float64, strict=False)
     frame = pl.DataFrame(cols)
     bad_reason = pl.select(
-        pl.when(frame["vehicle"].is_null() | (frame["vehicle"] == "")).then(pl.lit("vehicle"))
+        pl.when((frame["vehicle"].is_null() | (frame["vehicle"] == "")) if blank else frame["vehicle"].is_null()).then(pl.lit("vehicle"))
         .when(frame["time"].is_null()).then(pl.lit("time"))
         .when(frame["lat"].is_null() | frame["lon"].is_null()).then(pl.lit("position"))
     ).to_series()
@@ -109,14 +115,21 @@ def read_csv(path: Path, **kw) -> ReadResult:
     return from_frame(_polars_read(pl.read_csv, path, infer_schema=False, encoding="utf8-lossy"), **kw)
 
 
-def read_parquet(path: Path, **kw) -> ReadResult:
-    """A Parquet file. Its numeric columns are made contiguous one at a time (a column comes in
-    a chunk per row group): the engine then takes them as numpy arrays without a copy, and the
-    copy in flight is one column, not the frame."""
-    raw = _polars_read(pl.read_parquet, path)
-    for name, dtype in raw.schema.items():
-        if dtype.is_numeric() or dtype.is_temporal():
-            raw = raw.with_columns(raw.get_column(name).rechunk())
+def read_parquet(path: Path, *, coded_plates: bool = False, **kw) -> ReadResult:
+    """A Parquet file. `coded_plates`: plates written as text are read as categorical codes (a
+    few thousand plates over millions of rows): the frame holds no string per row, and the
+    engine numbers vehicles without hashing a string per row and reads the columns where they
+    lie, a chunk per row group (`clean.points_of`), without a contiguous copy first. For a
+    scan; a frame to be joined or stacked with others keeps text (the default)."""
+    def scan(path: Path) -> pl.DataFrame:
+        lazy = pl.scan_parquet(path)
+        schema = lazy.collect_schema()
+        vehicle = _mapping(list(schema.names()), kw.get("columns"))["vehicle"]
+        if coded_plates and schema.get(vehicle) == pl.Utf8:
+            lazy = lazy.with_columns(pl.col(vehicle).cast(pl.Categorical))
+        return lazy.collect()
+
+    raw = _polars_read(scan, path)
     return from_frame(raw, position_name="row", first_position=0, **kw)
 
 
@@ -155,7 +168,8 @@ def read_platform_json(data) -> ReadResult:
 
 def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
     """Positions from a file. A file with bytes but no usable position is an error that says why
-    (never an empty, clean-looking result)."""
+    (never an empty, clean-looking result). `coded_plates=True`: Parquet plates as categorical
+    codes (`read_parquet`), for a scan of a large file."""
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if not path.is_file():
         raise ValidationError("err.file_missing", path=str(path))
@@ -175,11 +189,11 @@ def _why_empty(path: Path, result: ReadResult) -> str:
     return "no records (a header only, an empty list, or no 0x7e frame)"
 
 
-def _read(path: Path, fmt: str, **kw) -> ReadResult:
+def _read(path: Path, fmt: str, *, coded_plates: bool = False, **kw) -> ReadResult:
     if fmt in ("csv", "txt"):
         return read_csv(path, **kw)
     if fmt in ("parquet", "pq"):
-        return read_parquet(path, **kw)
+        return read_parquet(path, coded_plates=coded_plates, **kw)
     if fmt == "json":
         try:
             return read_platform_json(json.loads(path.read_text(encoding="utf-8-sig")))
