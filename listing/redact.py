@@ -103,9 +103,20 @@ def redact(text: str) -> str:
 
 def scrub(value: Any, *, personal: bool = True) -> Any:
     """A copy of JSON-like `value` with secrets removed from every string and, if `personal`,
-    ID numbers and phone numbers masked. The secrets are looked up once per call, not per string."""
+    ID numbers and phone numbers masked. The secrets are looked up once per call, not per string,
+    and each distinct string is scrubbed once (a scan's JSON repeats its keys, plates and times
+    thousands of times)."""
     remove = secret_remover()
-    return map_strings(value, (lambda text: mask_text(remove(text)) if text else text) if personal else remove)
+    fn = (lambda text: mask_text(remove(text)) if text else text) if personal else remove
+    done: dict[str, str] = {}
+
+    def once(text: str) -> str:
+        out = done.get(text)
+        if out is None:
+            out = done[text] = fn(text)
+        return out
+
+    return map_strings(value, once)
 
 
 # ---- logging and uncaught exceptions -------------------------------------------------------

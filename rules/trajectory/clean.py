@@ -62,6 +62,7 @@ class Points:
     lon: np.ndarray
     reported: np.ndarray  # km/h, NaN where the source did not report it
     points_in: int = 0
+    firsts: np.ndarray | None = None  # known sorted by (vehicle, time): where each vehicle starts, and the end
 
     def __len__(self) -> int:
         return len(self.t_us)
@@ -174,19 +175,20 @@ def _coded_points(points: pl.DataFrame, workers: int = 1) -> Points:
     pos = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
     last_t = np.full(nv, np.iinfo(np.int64).min, np.int64)
 
-    def scatter(v0: int, v1: int) -> None:
-        for k, c in enumerate(codes):
-            kernels.scatter_fixes(table, v0, v1, c, valid[k], t_us[k], lat[k], lon[k], reported[k], pos, last_t, *out)
+    def scatter(v0: int, v1: int) -> bool:
+        in_time = [kernels.scatter_fixes(table, v0, v1, c, valid[k], t_us[k], lat[k], lon[k], reported[k], pos, last_t, *out)
+                   for k, c in enumerate(codes)]
+        return all(in_time)
 
     if workers > 1 and nv > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(2) as pool:  # the passes release the GIL; the halves write apart
-            list(pool.map(lambda bounds: scatter(*bounds), ((0, nv // 2), (nv // 2, nv))))
+            in_time = all(pool.map(lambda bounds: scatter(*bounds), ((0, nv // 2), (nv // 2, nv))))
     else:
-        scatter(0, nv)
+        in_time = scatter(0, nv)
     vid = np.repeat(np.arange(nv, dtype=np.int32), counts)
-    return Points(names, vid, *out, n)
+    return Points(names, vid, *out, n, firsts=np.r_[0, np.cumsum(counts)] if in_time else None)
 
 
 def vehicle_order(points: Points) -> np.ndarray | None:

@@ -169,9 +169,12 @@ def _groups(found: Points) -> list:
     n, nv = len(found), len(found.names)
     if n == 0:
         return [lambda: iter([found])]
-    already, in_time = kernels.by_vehicle(found.vid, found.t_us, nv)
-    order = None if already or in_time else np.lexsort((found.t_us, found.vid))
-    firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
+    if found.firsts is not None:  # known sorted (clean._coded_points)
+        already, order, firsts = True, None, found.firsts
+    else:
+        already, in_time = kernels.by_vehicle(found.vid, found.t_us, nv)
+        order = None if already or in_time else np.lexsort((found.t_us, found.vid))
+        firsts = np.r_[0, np.cumsum(np.bincount(found.vid, minlength=nv))]
     groups = _cuts(firsts, 0, nv, GATHER_POINTS)
     return [lambda g0=g0, g1=g1: _group(found, already, order, firsts, g0, g1) for g0, g1 in pairwise(groups)]
 

@@ -282,5 +282,10 @@ def test_plates_read_as_codes_from_parquet_chunks_give_the_same_scan(tmp_path_fa
         assert np.array_equal(fast.vid, plain.vid[rows])
         for column in ("t_us", "lat", "lon", "reported"):
             assert np.array_equal(getattr(fast, column), getattr(plain, column)[rows], equal_nan=True)
+        # where each vehicle starts, given only when the rows came in time order within each vehicle
+        in_time = kernels.by_vehicle(fast.vid, fast.t_us, len(fast.names))[0]
+        assert (fast.firsts is not None) == in_time
+        if in_time:
+            assert np.array_equal(fast.firsts, np.r_[0, np.cumsum(np.bincount(fast.vid, minlength=len(fast.names)))])
     expected = engine.scan(text, vehicle_class=classes, rules=RULES).as_dict()
     assert engine.scan(coded, vehicle_class=classes, rules=RULES, workers=workers).as_dict() == expected
