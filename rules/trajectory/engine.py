@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from rules.trajectory import detectors, kernels
+from rules.trajectory.allocator import keep_freed_memory
 from rules.trajectory.attribution import Drivers, unknown_driver
 from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of
 from rules.trajectory.columns import conform
@@ -114,6 +115,7 @@ def scan(points: pl.DataFrame, *, vehicle_class: str | Mapping[str, str], rules:
     memory stays bounded whatever the day's size; findings are per vehicle, so the result is
     the same.
     """
+    keep_freed_memory()  # parts reuse freed memory instead of faulting it in again (allocator.py)
     report_window = report_window or window
     found = points_of(conform(points), workers)
     options = {"vehicle_class": vehicle_class, "rules": rules, "assignments": Drivers(assignments),
