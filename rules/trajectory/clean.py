@@ -184,7 +184,8 @@ def _coded_points(points: pl.DataFrame, workers: int = 1) -> Points:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(2) as pool:  # the passes release the GIL; the halves write apart
-            in_time = all(pool.map(lambda bounds: scatter(*bounds), ((0, nv // 2), (nv // 2, nv))))
+            # every result taken before all(): a short-circuited map would cancel a half not yet started
+            in_time = all(list(pool.map(lambda bounds: scatter(*bounds), ((0, nv // 2), (nv // 2, nv)))))
     else:
         in_time = scatter(0, nv)
     vid = np.repeat(np.arange(nv, dtype=np.int32), counts)
