@@ -68,5 +68,14 @@ app.command("todo")(todo_cli.todo)
 app.command("tui")(tui_cli.tui)
 app.command("screen")(screen_cli.screen)
 
-if __name__ == "__main__":
+
+
+def run() -> None:
+    """The console entry (`guapai`, `python main.py`): a command with nothing pending may end
+    the process as soon as its output is flushed (context.end_process_now)."""
+    context.console_process()
     app()
+
+
+if __name__ == "__main__":
+    run()

@@ -22,6 +22,30 @@ class GlobalOptions:
 _options = GlobalOptions(db_url=None, user=None, lang="en")
 
 
+_process = {"console": False}  # set by main.run: this process is the `guapai` command itself
+
+
+def console_process() -> None:
+    """Mark this process as the console command (main.run), not a test runner invoking the app."""
+    _process["console"] = True
+
+
+def end_process_now() -> None:
+    """In the console process only (not under a test runner): flush the output and end the
+    process without the interpreter's teardown, which with numba and polars loaded takes
+    0.6-0.9 s here (measured: numba's modules 0.6 s, polars 0.25 s) and frees nothing anybody
+    waits for. Only for a command that has nothing pending: no store session, no thread at work."""
+    if not _process["console"]:
+        return
+    import logging
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
+
+
 def root_options(
     db: str = typer.Option(
         None, "--db", envvar="GUAPAI_DATABASE_URL",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from cli import output
+from cli import context, output
 from cli.options import JsonOption
 
 app = typer.Typer(help="Trajectory rules: scan positions for violations. 轨迹倒查。", no_args_is_help=True)
@@ -51,6 +51,7 @@ def scan(
                        workers=min(os.cpu_count() or 1, 4))
     if as_json:
         output.print_json({**scanned.as_dict(), "read_errors": result.errors, "rules_version": rules.version})
+        context.end_process_now()
         return
     rows = [{**f.to_dict(), "start": f.start, "what": output.tr(f"rule.{f.rule}")} for f in scanned.findings]
     output.show(rows, [("vehicle", "col.vehicle"), ("what", "col.rule"), ("start", "col.start"), ("duration_s", "col.duration_s"),
@@ -61,6 +62,7 @@ def scan(
                              source=output.label(rep.speed_source, "speed_source."),
                              dropped=", ".join(f"{output.label(k, 'dropped.')} {v}" for k, v in rep.dropped.items() if v) or "-",
                              errors=len(result.errors)))
+    context.end_process_now()
 
 
 def _load_engine() -> None:

@@ -60,3 +60,40 @@ def test_a_scan_on_two_threads_gives_the_same_result_as_on_one(monkeypatch):
     monkeypatch.setattr(engine, "GATHER_POINTS", points.height // 5)
     one, two = engine.scan(points, **kw), engine.scan(points, workers=2, **kw)
     assert one.findings and one.as_dict() == two.as_dict()
+
+
+def test_the_console_command_ends_without_teardown_and_loses_no_output(tmp_path):
+    """`guapai trajectory scan` in its own process leaves without the interpreter's teardown
+    (cli.context.end_process_now): the JSON on a pipe is whole and equal to what the same
+    command prints under the test runner (which never ends the process), the exit code is 0,
+    and the table form's summary on stderr is there too."""
+    import datetime as dt
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import polars as pl
+    from typer.testing import CliRunner
+
+    import main
+    from rules.trajectory import simulated_vehicle_day
+    from rules.trajectory.synthetic import PLANTS
+
+    day = dt.date(2026, 11, 23)
+    # a few vehicles: JSON under the 8 KB a pipe buffers (a larger single write goes straight out)
+    frames = [simulated_vehicle_day(7, f"V{i:03d}", day, "truck", [PLANTS[i % len(PLANTS)]])[0] for i in range(4)]
+    path = tmp_path / "day.parquet"
+    pl.concat(frames).sort("time").write_parquet(path)
+    args = ["trajectory", "scan", str(path), "--vehicle-class", "truck", "--json"]
+    root = Path(main.__file__).parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # output on a pipe is block-buffered
+    proc = subprocess.run([sys.executable, "main.py", *args], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    in_process = CliRunner().invoke(main.app, args)
+    assert in_process.exit_code == 0
+    printed = json.loads(proc.stdout)
+    assert printed == json.loads(in_process.stdout) and len(printed["coverage"]) == 4 and printed["findings"]
+    assert len(proc.stdout) < 8192
+    table = subprocess.run([sys.executable, "main.py", *args[:-1]], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert table.returncode == 0 and "V0" in table.stdout and str(pl.concat(frames).height) in table.stderr.replace(",", "")
