@@ -19,15 +19,17 @@ vehicles on two threads (the same findings as one). --big also streams a 100-mil
 tree and in git revision REV (exported to a temporary folder) on the same points, in processes
 interleaved, by CPU time on one core: the before/after ratio holds on a loaded machine.
 
-Figures (issue 13; this 2-core machine shared with other agents, load average in brackets):
+Figures (issue 13; 2-core machines, load average in brackets; README "Benchmarks" has more):
   before: full rule set 4.34 M points/s on one core (quiet); --e2e 4.69 s and 1,008 MiB against
           DuckDB 1.21 s (3.88x slower).
-  after (load average 4.3-8.6, 2026-12-02): --before main (14:05 UTC), CPU time, interleaved:
-          this tree 0.23-0.34 s (9.0-13.4 M points/s) against 0.66-0.74 s (4.2-4.7 M/s), 2.86x;
-          the default run (14:01 UTC, load 8.6): 3.3 M/s wall, 1.2x DuckDB in-process, 2,190x
-          MovingPandas, 221x trackintel. 15 M/s not verified (about 12 M/s quiet by the ratio).
-          --e2e (14:02 UTC, load 6.7): 4.84 s and 851 MiB against DuckDB 4.97 s (0.97x; earlier
-          runs of nearly this code at load 5.4-6.2: 1.30x, 1.65x).
+  first machine (load 4.3-8.6, 2026-12-02 14:05 UTC): --before main, CPU time, interleaved:
+          0.23-0.34 s (9.0-13.4 M points/s) against 0.66-0.74 s (4.2-4.7 M/s), 2.86x; quiet,
+          15:11 UTC: --e2e 2.61 s and 1,076 MiB against DuckDB 1.45 s (1.79x slower).
+  second, slower machine (quiet, load 0.9-1.4, 18:03-18:14 UTC): default run 6.8 M points/s,
+          1.04x DuckDB in-process, 3,923x MovingPandas, 1,041x trackintel; --e2e 3.15 s and
+          861 MiB against DuckDB 2.65 s (1.19x slower; 6a066c5 on the same day, interleaved:
+          4.15-4.29 s and 935-956 MiB). Targets: 15 M/s not met; faster than DuckDB not met;
+          peak RSS under 1 GB met.
 """
 from __future__ import annotations
 
