@@ -69,7 +69,6 @@ app.command("tui")(tui_cli.tui)
 app.command("screen")(screen_cli.screen)
 
 
-
 def run() -> None:
     """The console entry (`guapai`, `python main.py`): a command with nothing pending may end
     the process as soon as its output is flushed (context.end_process_now)."""
