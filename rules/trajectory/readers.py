@@ -125,8 +125,11 @@ def read_parquet(path: Path, *, coded_plates: bool = False, **kw) -> ReadResult:
         lazy = pl.scan_parquet(path)
         schema = lazy.collect_schema()
         vehicle = _mapping(list(schema.names()), kw.get("columns"))["vehicle"]
-        if coded_plates and schema.get(vehicle) == pl.Utf8:
+        kind = schema.get(vehicle)
+        if coded_plates and kind == pl.Utf8:
             lazy = lazy.with_columns(pl.col(vehicle).cast(pl.Categorical))
+        elif not coded_plates and isinstance(kind, (pl.Categorical, pl.Enum)):  # written as codes: text unless asked
+            lazy = lazy.with_columns(pl.col(vehicle).cast(pl.Utf8))
         return lazy.collect()
 
     raw = _polars_read(scan, path)

@@ -153,3 +153,24 @@ def test_a_file_with_no_positions_is_an_error_that_says_why(tmp_path, name, cont
         read(path)
     out = CliRunner().invoke(main.app, ["--lang", "en", "trajectory", "scan", str(path)])
     assert out.exit_code == 2 and why in out.output and "no usable positions" in out.output
+
+
+def test_parquet_plates_are_text_unless_codes_are_asked_for(tmp_path):
+    """`read` gives plates as text (a frame to stack or join with others), whether the file holds
+    them as text or as categorical codes; `coded_plates=True` (what `trajectory scan` asks for)
+    gives codes either way, the same plates."""
+    import datetime as dt
+
+    import polars as pl
+
+    from rules.trajectory.readers import read
+
+    t0 = dt.datetime(2026, 11, 23, 1, tzinfo=dt.UTC)
+    frame = pl.DataFrame({"vehicle": [" 浙A1 ", "浙A2", "浙A1 "], "time": [t0, t0, t0 + dt.timedelta(seconds=30)],
+                          "lat": [30.0, 30.1, 30.0001], "lon": [120.0, 120.1, 120.0], "speed_kmh": [10.0, 0.0, 12.0]})
+    for stored in (pl.Utf8, pl.Categorical):
+        path = tmp_path / f"{stored}.parquet"
+        frame.with_columns(pl.col("vehicle").cast(stored)).write_parquet(path)
+        text, coded = read(path).points, read(path, coded_plates=True).points
+        assert text.schema["vehicle"] == pl.Utf8 and text["vehicle"].to_list() == ["浙A1", "浙A2", "浙A1"]
+        assert isinstance(coded.schema["vehicle"], pl.Categorical) and coded["vehicle"].cast(pl.Utf8).to_list() == ["浙A1", "浙A2", "浙A1"]
