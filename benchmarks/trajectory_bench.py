@@ -248,9 +248,9 @@ def e2e_day(path: Path, vehicles: int = 3000) -> None:
     pl.concat([points, fill]).sort("time", "vehicle").write_parquet(path)
 
 
-def run_process(argv: list[str], stdout_path: Path | None = None) -> tuple[float, float]:
+def run_process(argv: list[str], stdout_path: Path | None = None, **extra_env: str) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one process, from its start to its exit."""
-    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}  # as users run it
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"} | extra_env  # as users run it
     out = open(stdout_path, "w") if stdout_path else subprocess.DEVNULL
     # GNU time reports the process's own peak (a child's ru_maxrss would include this process's)
     t = time.perf_counter()
@@ -272,11 +272,21 @@ def end_to_end(folder: Path, repeat: int = 3) -> None:
         e2e_day(path)
     n = pl.scan_parquet(path).select(pl.len()).collect().item()
     print(f"{path.name}: {n:,} points, rows in time order across vehicles", flush=True)
+    from rules.trajectory import compiled
+
+    if compiled.load() is None:  # as after `guapai trajectory compile` (once per install, like numba's cache)
+        from rules.trajectory.aot import build
+
+        built, sigs, secs = build()
+        print(f"kernels compiled ahead of time: {sigs} signatures in {secs:.1f} s ({built.name})", flush=True)
     guapai = str(Path(sys.executable).with_name("guapai"))
-    ours, duck = [], []
-    for _ in range(repeat):  # interleaved, so both see the same machine load
-        ours.append(run_process([guapai, "trajectory", "scan", str(path), "--vehicle-class", "truck", "--json"], folder / "scan.json"))
+    command = [guapai, "trajectory", "scan", str(path), "--vehicle-class", "truck", "--json"]
+    ours, jit, duck = [], [], []
+    for _ in range(repeat):  # interleaved, so all see the same machine load
+        ours.append(run_process(command, folder / "scan.json"))
+        jit.append(run_process(command, folder / "scan_jit.json", GUAPAI_KERNELS="jit"))
         duck.append(run_process([sys.executable, "-c", DUCKDB_OVERSPEED, str(path), str(folder / "duckdb.json")]))
+    same = (folder / "scan.json").read_bytes() == (folder / "scan_jit.json").read_bytes()
     result = json.loads((folder / "scan.json").read_text())
     rules: dict[str, int] = {}
     for f in result["findings"]:
@@ -285,6 +295,8 @@ def end_to_end(folder: Path, repeat: int = 3) -> None:
     o, d = min(s for s, _ in ours), min(s for s, _ in duck)
     print(f"\n{'process start to JSON written':<52}{'seconds':>9}{'peak RSS MiB':>14}  note")
     print(f"{'guapai trajectory scan --json (every rule)':<52}{o:>9.2f}{max(r for _, r in ours):>14.0f}  {len(result['findings'])} findings {rules}")
+    print(f"{'  the same, kernels from the JIT (GUAPAI_KERNELS=jit)':<52}{min(s for s, _ in jit):>9.2f}{max(r for _, r in jit):>14.0f}  "
+          f"{'the same JSON' if same else 'DIFFERENT JSON'}")
     print(f"{'DuckDB window functions (overspeed episodes only)':<52}{d:>9.2f}{max(r for _, r in duck):>14.0f}  {episodes} episodes")
     print(f"guapai / DuckDB time: {o / d:.2f}x (best of {repeat}, interleaved; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}); targets: faster than DuckDB, peak RSS under 1 GB")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from rules.trajectory import kernels
+from rules.trajectory.compiled import kernels
 from rules.trajectory.config import TrajectoryRules
 
 

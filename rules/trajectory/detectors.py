@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rules.trajectory import kernels
+from rules.trajectory.compiled import kernels
 from rules.trajectory.clean import Track
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.episodes import breach_after, runs

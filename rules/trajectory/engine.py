@@ -10,11 +10,12 @@ from typing import Mapping
 import numpy as np
 import polars as pl
 
-from rules.trajectory import detectors, kernels
+from rules.trajectory import detectors
 from rules.trajectory.allocator import keep_freed_memory
 from rules.trajectory.attribution import Drivers, unknown_driver
 from rules.trajectory.clean import CleaningReport, Points, Track, clean, clean_sorted, points_of
 from rules.trajectory.columns import conform
+from rules.trajectory.compiled import kernels
 from rules.trajectory.config import TrajectoryRules
 from rules.trajectory.findings import Finding, utc
 from rules.trajectory.zones import Zones

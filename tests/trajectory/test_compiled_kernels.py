@@ -1,0 +1,147 @@
+"""The ahead-of-time compiled kernels (rules/trajectory/aot.py, compiled.py) against numba's JIT
+of the same source: the same findings, cleaning and coverage on random vehicle-days; calls the
+build does not cover go to the JIT; a build of other source is never loaded; the compiled
+functions release the GIL; a scan with a build imports no numba at all."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rules.trajectory import aot, compiled, load_rules
+from rules.trajectory.engine import scan
+
+from tests.trajectory.test_kernel_equivalence import SETTINGS, day, roster
+
+RULES = load_rules()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kernels")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GUAPAI_KERNELS_DIR", str(folder))
+        path, n, _ = aot.build()
+    assert path.parent == folder and path.exists() and n >= 15
+    yield folder
+    compiled.kernels.reset()
+
+
+@pytest.fixture
+def kernels_from(monkeypatch, build_dir):
+    """kernels_from('aot' | 'jit'): where the engine's kernel calls go from now on."""
+    def use(where: str) -> None:
+        monkeypatch.setenv("GUAPAI_KERNELS_DIR", str(build_dir))
+        monkeypatch.setenv("GUAPAI_KERNELS", where)
+        compiled.kernels.reset()
+        compiled.calls.clear()
+    yield use
+    compiled.kernels.reset()
+
+
+@settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # kernels_from resets per example
+@given(seed=st.integers(0, 10_000), vehicles=st.integers(1, 5), with_roster=st.booleans(), coded=st.booleans(),
+       workers=st.sampled_from([1, 2]))
+def test_compiled_ahead_of_time_the_scan_is_the_jits_exactly(kernels_from, seed, vehicles, with_roster, coded, workers):
+    rng = np.random.default_rng(seed)
+    points, classes = day(seed, vehicles, rng)
+    if coded:
+        points = points.with_columns(pl.col("vehicle").cast(pl.Categorical))
+    table = roster(points, rng) if with_roster else None
+    results = {}
+    for where in ("jit", "aot"):
+        kernels_from(where)
+        results[where] = scan(points, vehicle_class=classes, rules=RULES, assignments=table, workers=workers).as_dict()
+        if where == "aot":
+            assert compiled.calls["aot", "prepare"] >= 1 and compiled.calls["aot", "over_limit"] >= 1
+            assert not [k for k in compiled.calls if k[0] == "jit" and k[1] in ("prepare", "over_limit", "stops", "stretches")]
+        else:
+            assert not compiled.calls  # the JIT's dispatchers are called directly: nothing counted
+    assert results["aot"] == results["jit"]
+
+
+def test_a_call_the_build_does_not_cover_goes_to_the_jit(kernels_from):
+    kernels_from("aot")
+    k = compiled.kernels
+    vid = np.repeat(np.arange(3, dtype=np.int32), 4)
+    values = np.linspace(0.0, 11.0, 12)
+    expected = np.array([values[:4].sum(), values[4:8].sum(), values[8:].sum()])
+    np.testing.assert_array_equal(k.totals(vid, values, 3), expected)
+    assert compiled.calls["aot", "totals"] == 1
+    np.testing.assert_array_equal(k.totals(vid, values.astype(np.float32), 3), expected)  # no float32 build
+    wide = np.zeros(24)
+    wide[::2] = values
+    np.testing.assert_array_equal(k.totals(vid, wide[::2], 3), expected)  # not contiguous
+    np.testing.assert_array_equal(k.totals(vid.astype(np.int64), values, 3), expected)  # no int64 codes build
+    assert compiled.calls["jit", "totals"] == 3 and compiled.calls["aot", "totals"] == 1
+
+
+def test_a_build_of_other_source_is_never_loaded(monkeypatch, tmp_path, build_dir):
+    monkeypatch.setenv("GUAPAI_KERNELS_DIR", str(build_dir))
+    monkeypatch.delenv("GUAPAI_KERNELS", raising=False)
+    assert compiled.load() is not None
+    source = tmp_path / "trajectory"
+    source.mkdir()
+    for name in compiled.SOURCES:
+        shutil.copy(compiled.HERE / name, source / name)
+    monkeypatch.setattr(compiled, "HERE", source)
+    assert compiled.load() is not None  # the same bytes elsewhere: the same build
+    with open(source / "kernels.py", "a") as f:
+        f.write("\n# changed\n")
+    assert compiled.load() is None
+    monkeypatch.setenv("GUAPAI_KERNELS", "jit")
+    monkeypatch.setattr(compiled, "HERE", ROOT / "rules" / "trajectory")
+    assert compiled.load() is None
+
+
+def test_the_compiled_kernels_release_the_gil(kernels_from):
+    kernels_from("aot")
+    fn = compiled.kernels.totals
+    n = 30_000_000
+    vid, values = np.zeros(n, dtype=np.int32), np.ones(n)
+    started, done = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        fn(vid, values, 1)
+        done.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)  # no forced switch: only a kernel that releases the GIL lets this thread on
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        started.wait()
+        meanwhile = 0
+        while not done.is_set():
+            meanwhile += 1
+        thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert compiled.calls["aot", "totals"] == 1
+    assert meanwhile > 1000  # holding the GIL, the kernel would let this loop run only once it is done
+
+
+def test_a_scan_with_a_build_imports_no_numba_and_prints_the_same(build_dir, tmp_path):
+    points, classes = day(7, 3, np.random.default_rng(7))
+    path = tmp_path / "day.parquet"
+    points.write_parquet(path)
+    probe = ("import sys; from typer.testing import CliRunner; from main import app; "
+             f"r = CliRunner().invoke(app, ['trajectory', 'scan', {str(path)!r}, '--vehicle-class', 'coach', '--json']); "
+             "sys.stderr.write(f'{r.exit_code} numba={\"numba\" in sys.modules}'); sys.stdout.write(r.stdout)")
+    out = {}
+    for where in ("aot", "jit"):
+        env = {**os.environ, "GUAPAI_KERNELS_DIR": str(build_dir), "GUAPAI_KERNELS": where}
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+        assert proc.stderr.strip().endswith(f"0 numba={where == 'jit'}"), proc.stderr[-2000:]
+        out[where] = json.loads(proc.stdout)
+    assert out["aot"] == out["jit"] and out["aot"]["findings"]
