@@ -289,3 +289,20 @@ def test_plates_read_as_codes_from_parquet_chunks_give_the_same_scan(tmp_path_fa
             assert np.array_equal(fast.firsts, np.r_[0, np.cumsum(np.bincount(fast.vid, minlength=len(fast.names)))])
     expected = engine.scan(text, vehicle_class=classes, rules=RULES).as_dict()
     assert engine.scan(coded, vehicle_class=classes, rules=RULES, workers=workers).as_dict() == expected
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), with_status=st.booleans())
+def test_a_valid_fix_is_a_plate_a_position_in_the_world_not_zero_zero_and_positioned(seed, with_status):
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    odd = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 90.0, -90.0, 90.0001, 180.0, -180.0, 180.0001, 1e308])
+    lat = np.where(rng.random(n) < 0.3, rng.choice(odd, n), rng.uniform(-100, 100, n))
+    lon = np.where(rng.random(n) < 0.3, rng.choice(odd, n), rng.uniform(-200, 200, n))
+    vid = np.where(rng.random(n) < 0.1, -1, rng.integers(0, 5, n)).astype(np.int32)
+    status = rng.integers(0, 8, n).astype(np.uint32) if with_status else np.zeros(0, np.uint32)
+    expected = ((vid >= 0) & np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+                & ~((lat == 0) & (lon == 0)))
+    if with_status:
+        expected &= (status & 2) != 0
+    np.testing.assert_array_equal(kernels.valid_fixes(lat, lon, status, vid), expected)
