@@ -470,28 +470,39 @@ def stretches(first, rest_end, on_duty, driving, vid, local_s, passenger, night_
 @njit(cache=True, nogil=True)
 def coverage(vid, t, nv, lo, hi, max_gap):
     """Per vehicle code, over its points in [lo, hi): (count, first time, last time, longest gap
-    between them, total of the gaps no longer than max_gap)."""
+    between them, total of the gaps no longer than max_gap). A vehicle's figures are kept in
+    registers along its run of points (stored when the next vehicle begins, loaded back should it
+    come again): the same additions in the same order as updating the arrays point by point."""
     counts = np.zeros(nv, np.int64)
     first_t = np.full(nv, np.nan)
     last_t = np.full(nv, np.nan)
     longest = np.zeros(nv)
     covered = np.zeros(nv)
     prev = -1
+    cur = -1
+    cnt, lng, cov, last = 0, 0.0, 0.0, math.nan
     for i in range(len(t)):
         x = t[i]
         if not (x >= lo and x < hi):
             continue
         v = vid[i]
+        if v != cur:
+            if cur >= 0:
+                counts[cur], longest[cur], covered[cur], last_t[cur] = cnt, lng, cov, last
+            cur = v
+            cnt, lng, cov, last = counts[v], longest[v], covered[v], last_t[v]
         if prev >= 0 and vid[prev] == v:
             gap = x - t[prev]
-            longest[v] = max(longest[v], gap)
+            lng = max(lng, gap)
             if gap <= max_gap:
-                covered[v] += gap
+                cov += gap
         else:
             first_t[v] = x
-        last_t[v] = x
-        counts[v] += 1
+        last = x
+        cnt += 1
         prev = i
+    if cur >= 0:
+        counts[cur], longest[cur], covered[cur], last_t[cur] = cnt, lng, cov, last
     return counts, first_t, last_t, longest, covered
 
 
@@ -518,10 +529,21 @@ def moving_in_window(moving, applies, vid, local_s, start, end, first, seg_s, ma
 
 @njit(cache=True, nogil=True)
 def totals(code, values, n_codes):
-    """Sum of values per code, in point order (as np.bincount with weights)."""
+    """Sum of values per code, in point order (as np.bincount with weights): a code's sum is kept
+    in a register along its run (the same additions in the same order)."""
     out = np.zeros(n_codes)
+    cur = -1
+    acc = 0.0
     for i in range(len(values)):
-        out[code[i]] += values[i]
+        c = code[i]
+        if c != cur:
+            if cur >= 0:
+                out[cur] = acc
+            cur = c
+            acc = out[c]
+        acc += values[i]
+    if cur >= 0:
+        out[cur] = acc
     return out
 
 

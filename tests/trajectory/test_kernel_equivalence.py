@@ -306,3 +306,33 @@ def test_a_valid_fix_is_a_plate_a_position_in_the_world_not_zero_zero_and_positi
     if with_status:
         expected &= (status & 2) != 0
     np.testing.assert_array_equal(kernels.valid_fixes(lat, lon, status, vid), expected)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), runs=st.integers(1, 40))
+def test_sums_per_code_are_bincounts_also_when_a_code_comes_back(seed, runs):
+    rng = np.random.default_rng(seed)
+    code = np.repeat(rng.integers(0, 6, runs), rng.integers(1, 30, runs)).astype(np.int32)  # runs, codes recurring
+    values = rng.normal(0, 1e3, len(code)) * 10.0 ** rng.integers(-8, 8, len(code))
+    expected = np.zeros(6)
+    for c, v in zip(code, values):  # in point order, as the kernel promises
+        expected[c] += v
+    np.testing.assert_array_equal(kernels.totals(code, values, 6), expected)
+    t = np.cumsum(rng.uniform(0, 900, len(code)))
+    lo, hi = float(t[len(t) // 5]), float(t[-1] - 1)
+    counts, first_t, last_t, longest, covered = kernels.coverage(code, t, 6, lo, hi, 600.0)
+    exp = [0] * 6, [np.nan] * 6, [np.nan] * 6, [0.0] * 6, [0.0] * 6
+    prev = -1
+    for i, (c, x) in enumerate(zip(code, t)):
+        if not lo <= x < hi:
+            continue
+        if prev >= 0 and code[prev] == c:
+            exp[3][c] = max(exp[3][c], x - t[prev])
+            exp[4][c] += x - t[prev] if x - t[prev] <= 600.0 else 0.0
+        else:
+            exp[1][c] = x
+        exp[2][c] = x
+        exp[0][c] += 1
+        prev = i
+    for got, want in zip((counts, first_t, last_t, longest, covered), exp):
+        np.testing.assert_array_equal(got, np.array(want, dtype=got.dtype))
