@@ -108,7 +108,8 @@ def _key(t) -> str:
 def build(directory: Path | None = None) -> tuple[Path, int, float]:
     """Compile the kernels ahead of time into `directory` (default: the first writable of
     compiled.directories()); (path of the module, signatures compiled, seconds). The module is
-    written under a temporary name and renamed into place: a reader sees a whole module or none."""
+    written under a temporary name and renamed into place: a reader sees a whole module or none.
+    Builds of other sources in that folder are deleted."""
     began = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's deprecation notice for pycc
@@ -148,6 +149,9 @@ def build(directory: Path | None = None) -> tuple[Path, int, float]:
         built = compiled.module_path(Path(scratch), name)
         path = compiled.module_path(target, name)
         os.replace(built, path)
+    for old in target.glob(compiled.PREFIX + "*"):  # builds of earlier sources: never loaded again
+        if old != path and old.is_file():
+            old.unlink(missing_ok=True)
     compiled.kernels.reset()
     return path, n, time.perf_counter() - began
 

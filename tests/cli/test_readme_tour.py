@@ -20,6 +20,7 @@ LOCAL = dt.timezone(dt.timedelta(hours=8))
 EXCUSED = {
     "guapai demo": "about two minutes; tests/integration/test_demo.py runs it with --days 3",
     "guapai --db sqlite:///$HOME/.local/share/guapai/demo.sqlite": "reads the demo's own store (the line above)",
+    "guapai trajectory compile": "builds a C extension in the package (~10 s); tests/trajectory/test_compiled_kernels.py builds one in a temporary folder",
     "guapai platform serve": "a server until stopped: the test starts the same simulator in-process",
     "guapai jobs serve": "the scheduler runs until stopped; tests/jobs drive its ticks",
     "guapai --as zhao tui": "interactive; tests/tui drive the same board headless with Pilot",

@@ -28,10 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kernels")
+    stale = compiled.module_path(folder, compiled.PREFIX + "0" * 20)  # a build of some earlier source
+    stale.write_bytes(b"old")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GUAPAI_KERNELS_DIR", str(folder))
         path, n, _ = aot.build()
     assert path.parent == folder and path.exists() and n >= 15
+    assert not stale.exists()
     yield folder
     compiled.kernels.reset()
 
