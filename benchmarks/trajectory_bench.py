@@ -30,6 +30,11 @@ Figures (issue 13; 2-core machines, load average in brackets; README "Benchmarks
           861 MiB against DuckDB 2.65 s (1.19x slower; 6a066c5 on the same day, interleaved:
           4.15-4.29 s and 935-956 MiB). Targets: 15 M/s not met; faster than DuckDB not met;
           peak RSS under 1 GB met.
+  third, faster machine (quiet, load 0.1-1.5, 2026-12-03 07:01-07:06 UTC), kernels compiled
+          ahead of time: default run 16.3 M points/s, 1.2x DuckDB in-process (14.0 M/s),
+          3,074x MovingPandas, 644x trackintel; --before 719e9fd by CPU time 14.3-15.0 against
+          11.4-12.3 M/s (1.22x); --e2e 0.87-0.95 s and 770-794 MiB against DuckDB 1.01 s
+          (0.86-0.95x), from the JIT 1.01-1.19 s and 867-883 MiB. Targets: all met there.
 """
 from __future__ import annotations
 
