@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from rules.trajectory import aot, compiled, load_rules
 from rules.trajectory.engine import scan
@@ -25,15 +26,28 @@ RULES = load_rules()
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def compile_command(*args: str):
+    """`guapai trajectory compile ARGS` in this process; (exit code, stdout, stderr)."""
+    import main
+
+    r = CliRunner().invoke(main.app, ["trajectory", "compile", *args])
+    return r.exit_code, r.stdout, r.stderr
+
+
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory):
+    """A build made by the command itself (`guapai trajectory compile --json`) in a folder that
+    already holds a build of some earlier source."""
     folder = tmp_path_factory.mktemp("kernels")
-    stale = compiled.module_path(folder, compiled.PREFIX + "0" * 20)  # a build of some earlier source
+    stale = compiled.module_path(folder, compiled.PREFIX + "0" * 20)
     stale.write_bytes(b"old")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GUAPAI_KERNELS_DIR", str(folder))
-        path, n, _ = aot.build()
-    assert path.parent == folder and path.exists() and n >= 15
+        code, out, err = compile_command("--json")
+    assert code == 0, err
+    built = json.loads(out)
+    path = Path(built["module"])
+    assert path == compiled.module_path(folder) and path.exists() and built["signatures"] >= 15
     assert not stale.exists()
     yield folder
     compiled.kernels.reset()
@@ -156,3 +170,31 @@ def test_a_scan_with_a_build_imports_no_numba_and_prints_the_same(build_dir, tmp
         assert proc.stderr.strip().endswith(f"0 numba={where == 'jit'}"), proc.stderr[-2000:]
         out[where] = json.loads(proc.stdout)
     assert out["aot"] == out["jit"] and out["aot"]["findings"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_without_a_compiler_the_command_says_why_and_scans_keep_the_jit(monkeypatch, tmp_path, lang):
+    monkeypatch.setenv("GUAPAI_KERNELS_DIR", str(tmp_path))
+    monkeypatch.setenv("GUAPAI_LANG", lang)
+
+    def no_compiler(directory=None):
+        raise FileNotFoundError("[Errno 2] No such file or directory: 'gcc'")
+
+    monkeypatch.setattr(aot, "build", no_compiler)
+    code, out, err = compile_command()
+    assert code == 1 and not out
+    assert "'gcc'" in err and ("numba" in err) and (("即时编译" in err) if lang == "zh" else ("JIT" in err))
+    assert not list(tmp_path.iterdir())
+
+
+def test_remove_deletes_every_build_in_the_folder_and_says_which(monkeypatch, tmp_path):
+    monkeypatch.setenv("GUAPAI_KERNELS_DIR", str(tmp_path))
+    builds = [compiled.module_path(tmp_path), compiled.module_path(tmp_path, compiled.PREFIX + "1" * 20)]
+    for path in builds:
+        path.write_bytes(b"x")
+    other = tmp_path / "notes.txt"
+    other.write_text("kept")
+    code, out, err = compile_command("--remove", "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["removed"]) == sorted(map(str, builds))
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
