@@ -23,6 +23,7 @@ import importlib.util
 import os
 import platform
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -144,27 +145,33 @@ class _Kernels:
     """`kernels.<name>`: a compiled kernel when a build is there (resolved on first use), else
     numba's dispatcher itself."""
 
+    _lock = threading.Lock()  # the engine's threads may ask for a kernel first at the same time
+
     def __init__(self):
         self._module = False  # not looked for yet
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        if self._module is False:
-            self._module = load()
-        if self._module is None:
-            value = getattr(_jit(), name)
-        else:
-            table = {sym.partition("__")[2]: getattr(self._module, sym)
-                     for sym in dir(self._module) if sym.partition("__")[0] == name and "__" in sym}
-            value = _Kernel(name, table)
-        setattr(self, name, value)
-        return value
+        with self._lock:  # once per kernel: afterwards the attribute is found without __getattr__
+            if name in self.__dict__:
+                return self.__dict__[name]
+            if self._module is False:
+                self._module = load()
+            if self._module is None:
+                value = getattr(_jit(), name)
+            else:
+                table = {sym.partition("__")[2]: getattr(self._module, sym)
+                         for sym in dir(self._module) if sym.partition("__")[0] == name and "__" in sym}
+                value = _Kernel(name, table)
+            setattr(self, name, value)
+            return value
 
     def reset(self) -> None:
         """Forget what was resolved (after a build, or when GUAPAI_KERNELS* changed)."""
-        self.__dict__.clear()
-        self._module = False
+        with self._lock:
+            self.__dict__.clear()
+            self._module = False
 
 
 kernels = _Kernels()

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,32 @@ def test_remove_deletes_every_build_in_the_folder_and_says_which(monkeypatch, tm
     assert code == 0, err
     assert sorted(json.loads(out)["removed"]) == sorted(map(str, builds))
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_threads_asking_for_kernels_first_together_load_the_build_once(kernels_from, monkeypatch):
+    kernels_from("aot")
+    real, loads = compiled.load, []
+
+    def slow_load():
+        loads.append(threading.get_ident())
+        time.sleep(0.05)  # every thread is at the door meanwhile
+        return real()
+
+    monkeypatch.setattr(compiled, "load", slow_load)
+    vid, values = np.repeat(np.arange(3, dtype=np.int32), 4), np.linspace(0.0, 11.0, 12)
+    gate, results = threading.Barrier(6), []
+
+    def first_call(name):
+        gate.wait()
+        kernel = getattr(compiled.kernels, name)
+        results.append((name, kernel))
+
+    threads = [threading.Thread(target=first_call, args=(name,)) for name in ("totals", "totals", "totals", "coverage", "prepare", "totals")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1
+    assert len({id(k) for name, k in results if name == "totals"}) == 1
+    np.testing.assert_array_equal(compiled.kernels.totals(vid, values, 3), [6.0, 22.0, 38.0])
+    assert compiled.calls["aot", "totals"] == 1
