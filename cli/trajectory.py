@@ -14,7 +14,7 @@ app = typer.Typer(help="Trajectory rules: scan positions for violations. 轨迹�
 @app.command("scan")
 def scan(
     file: Path = typer.Argument(..., help="Positions: CSV, Parquet, platform JSON or JT/T 808 frames."),
-    fmt: str = typer.Option(None, "--format", help="csv | parquet | json | jt808 (default: from the file name)."),
+    fmt: str = typer.Option(None, "--format", help="csv | parquet | json | jt808 (default: from the file name; .txt and names without a known suffix by their first bytes)."),
     vehicle_class: str = typer.Option("other", "--vehicle-class", help="coach | tourist_coach | bus | taxi | truck | tanker | other"),
     rules_file: Path = typer.Option(None, "--rules", help="A TOML file overriding the default trajectory rules."),
     zones_file: Path = typer.Option(None, "--zones", help="GeoJSON polygons with a speed_limit property."),

@@ -4,6 +4,7 @@ position and skipped, or the whole input rejected (`on_error="reject"`): never m
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -178,10 +179,28 @@ def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
         raise ValidationError("err.file_missing", path=str(path))
     if path.stat().st_size == 0:
         raise ValidationError("err.positions_none", path=path.name, why="the file is empty")
+    if fmt in SNIFFED:
+        fmt = sniff(path) or fmt
     result = _read(path, fmt, **kw)
     if result.points.height == 0:
         raise ValidationError("err.positions_none", path=path.name, why=_why_empty(path, result))
     return result
+
+
+SNIFFED = ("txt", "", "log", "dat", "raw")  # names that do not say what is inside: the content does
+_HEX_FRAMES = re.compile(rb"\s*(?:0[xX])?7[eE](?:[0-9A-Fa-f]|0[xX]|[\s,;:|\-])*")
+
+
+def sniff(path: Path) -> str | None:
+    """'jt808' when a file's first bytes are JT/T 808 frames (a 0x7e flag byte, or hex text that
+    starts with 7e: captures are often saved as .txt); 'csv' for other text of a .txt file; None
+    when the start says nothing."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if body.lstrip()[:1] == b"\x7e" or _HEX_FRAMES.fullmatch(body):
+        return "jt808"
+    return "csv" if path.suffix.lower() == ".txt" else None
 
 
 def _why_empty(path: Path, result: ReadResult) -> str:

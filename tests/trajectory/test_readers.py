@@ -174,3 +174,35 @@ def test_parquet_plates_are_text_unless_codes_are_asked_for(tmp_path):
         text, coded = read(path).points, read(path, coded_plates=True).points
         assert text.schema["vehicle"] == pl.Utf8 and text["vehicle"].to_list() == ["浙A1", "浙A2", "浙A1"]
         assert isinstance(coded.schema["vehicle"], pl.Categorical) and coded["vehicle"].cast(pl.Utf8).to_list() == ["浙A1", "浙A2", "浙A1"]
+
+
+@pytest.mark.parametrize("name,as_text", [("capture.txt", True), ("capture", True), ("capture.log", True),
+                                          ("capture.dat", False), ("capture.txt", False)])
+def test_a_capture_saved_under_a_name_that_does_not_say_jt808_is_read_by_its_content(tmp_path, name, as_text):
+    """Terminal captures come as .txt (hex text) or .dat (raw bytes): the first bytes decide."""
+    from typer.testing import CliRunner
+
+    import main
+
+    a, b = _frames()
+    data = a + b + a[:20]
+    content = ("\ufeff" + " ".join(f"0x{x:02X}" for x in data) + "\r\n").encode() if as_text else data
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = read(path)
+    assert result.points["speed_kmh"].to_list() == [55.5, 56.5] and len(result.errors) == 1
+    out = CliRunner().invoke(main.app, ["--lang", "en", "trajectory", "scan", str(path), "--vehicle-class", "bus", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["cleaning"]["points_in"] == 2
+
+
+def test_a_txt_file_of_positions_is_still_csv(tmp_path):
+    lines = ["vehicle,time,lat,lon", "7E0001,2026-11-23 10:00:00,30.1,120.2", "7E0001,2026-11-23 10:00:30,30.1,120.2"]
+    path = tmp_path / "day.txt"
+    path.write_text("\n".join(lines) + "\n")
+    assert read(path).points["vehicle"].to_list() == ["7E0001", "7E0001"]
+    bare = tmp_path / "day"
+    bare.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValidationError):  # no suffix and not frames: the format must be given
+        read(bare)
+    assert read(bare, "csv").points.height == 2
