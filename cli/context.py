@@ -110,9 +110,10 @@ class ErrorHandlingGroup(TyperGroup):
     """Turns a service error into one clear line on stderr and its exit code."""
 
     def make_context(self, info_name, args, parent=None, **extra):
-        from cli.help_lang import lang_from_args, localize
+        from cli.help_lang import lang_from_args, localize, reflow_all
 
         localize(self, lang_from_args(list(args)))  # --help in the officer's language
+        reflow_all(self)  # paragraphs rewrapped to the terminal, not to the source's 100 columns
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx, args):

@@ -3,6 +3,8 @@ is the msgid in messages/locale/zh/.../guapai.po) and typer's own panel words, t
 place once, before any help is printed. `guapai --lang zh rules --help` and GUAPAI_LANG=zh both work."""
 from __future__ import annotations
 
+import inspect
+import re
 from types import SimpleNamespace
 from typing import Iterator
 
@@ -51,6 +53,38 @@ def lang_from_args(args: list[str]) -> str:
         if arg.startswith("--lang=") and arg.split("=", 1)[1] in LANGS:
             return arg.split("=", 1)[1]
     return default_lang()
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def reflow(text: str | None) -> str | None:
+    """A help text with each paragraph on one line: docstrings are wrapped at 100 columns in the
+    source, and typer (rich mode) keeps those breaks, so at 80 columns a paragraph came out
+    ragged and a summary in a command list broke mid-sentence. Blank lines still part paragraphs;
+    lines of Chinese join without a space."""
+    if not text or "\n" not in text:
+        return text
+    paragraphs = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        out = ""
+        for line in (line.strip() for line in para.split("\n")):
+            if out and line:
+                out += "" if _CJK.match(out[-1]) or _CJK.match(line[0]) else " "
+            out += line
+        paragraphs.append(out)
+    return "\n\n".join(paragraphs)
+
+
+def reflow_all(command) -> None:
+    """reflow() every help text of this invocation's command tree (typer builds a new tree per
+    invocation, so the texts the catalog is keyed by stay as written)."""
+    for _, cmd in commands(command):
+        cmd.help = reflow(cmd.help)
+        cmd.short_help = reflow(cmd.short_help)
+        for param in cmd.params:
+            if getattr(param, "help", None):
+                param.help = reflow(param.help)
 
 
 def localize(command, lang: str) -> None:
