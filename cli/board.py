@@ -13,7 +13,7 @@ def board(
     jurisdiction: str = typer.Option(None, "--jurisdiction", help="Only this county/district."),
     colour: str = typer.Option(None, "--colour", "--color", help="Only red | yellow | green rows."),
     state: str = typer.Option(None, "--state", help="Only listed | under_review."),
-    search: str = typer.Option(None, "--search", help="Only companies whose name or credit code contains this."),
+    search: str = typer.Option(None, "--search", help="Only companies whose name or credit code contains this; if none does, whose name sounds so (a homophone, pinyin or initials: 路杰, lujie, ljwl)."),
     sort: str = typer.Option("jurisdiction", "--sort", help="jurisdiction | days | name | colour | problems | coverage"),
     wide: bool = typer.Option(False, "--wide", help="One line per company, as wide as it needs (no wrapping)."),
     as_json: JsonOption = False,

@@ -79,9 +79,15 @@ def board(db, actor: Actor, today: dt.date, jurisdiction: str | None = None, *,
     reader = Reader.of(db)
     listings = reader.rows(_SCOPE, open=[State.LISTED.value, State.UNDER_REVIEW.value], everywhere=actor.city_level,
                            own=actor.jurisdiction, jurisdiction=jurisdiction or None, state=state or None)
-    if search:
+    if search:  # a part of the name or code as typed; if none has it, the name by sound (路杰, lujie, ljwl)
         needle = search.casefold()
-        listings = [r for r in listings if needle in r.name.casefold() or needle in r.uscc.casefold()]
+        typed = [r for r in listings if needle in r.name.casefold() or needle in r.uscc.casefold()]
+        if not typed:
+            from listing.services.read.companies import sounding
+
+            heard = sounding(search, {r.id: r.name for r in listings})
+            typed = [r for r in listings if r.id in heard]
+        listings = typed
     if not listings:
         return []
     ids, listing_ids = [r.company_id for r in listings], [r.id for r in listings]

@@ -33,6 +33,31 @@ def test_lookup_by_code_part_of_name_typo_and_scope(world):
         assert find_companies(s, reviewer, "甲运输")[0].score == 95.0
 
 
+def test_lookup_by_sound_homophones_pinyin_and_initials_within_scope(world):
+    """The commonest slip of a pinyin input method is a character of the same sound (以 for 乙,
+    炳 for 丙); on a terminal without Chinese input an officer types pinyin or initials."""
+    from listing.services.company_lookup import AmbiguousCompany, find_companies, resolve_company
+    from messages.errors import NotFound
+
+    store = world["store"]
+    reviewer, xihu = actor(store, "reviewer"), actor(store, "xihu")
+    with store.session(readonly=True) as s:
+        assert resolve_company(s, reviewer, "以客运").name == "杭州乙客运有限公司"  # 以 yi for 乙 yi
+        assert resolve_company(s, reviewer, "晓山炳危险品").name == "萧山丙危险品运输有限公司"  # two homophones
+        assert find_companies(s, reviewer, "以客运")[0].score == 90.0  # below a part of the name as typed (95)
+        assert resolve_company(s, reviewer, "yikeyun").name == "杭州乙客运有限公司"
+        assert resolve_company(s, reviewer, "HZYKY").name == "杭州乙客运有限公司"  # initials, any case
+        assert resolve_company(s, reviewer, "xiaoshan").name == "萧山丙危险品运输有限公司"
+        with pytest.raises(AmbiguousCompany) as exc:
+            resolve_company(s, reviewer, "hzj")
+        assert {c.name for c in exc.value.candidates} == {"杭州甲运输有限公司", "杭州甲物流有限公司"}
+        assert resolve_company(s, reviewer, "jiawuliu").name == "杭州甲物流有限公司"
+        with pytest.raises(NotFound):
+            resolve_company(s, xihu, "yikeyun")  # 上城区's company: not visible to 西湖区 by sound either
+        assert resolve_company(s, reviewer, "以可运").name == "杭州乙客运有限公司"  # 可 ke3, 客 ke4: tones aside
+        assert all(c.score < 90 for c in find_companies(s, reviewer, "丁客运"))  # ding is not yi: closeness at best
+
+
 def test_ambiguous_company_under_json_is_exit_2_with_candidates(run):
     r = run("company", "show", "杭州甲", "--json", user="reviewer")
     assert r.exit_code == 2
@@ -144,6 +169,8 @@ def test_board_months_legend_full_names_filters_and_sort(run):
     assert "杭州甲运输有限公司" in narrow.stdout.replace("\n", "").replace(" ", "") or "杭州甲运输有限" in narrow.stdout
     assert [r["uscc"] for r in json.loads(run("board", "--json", "--state", "Under_Review", user="reviewer").stdout)] == [uscc(1)]
     assert [r["uscc"] for r in json.loads(run("board", "--json", "--search", "乙客", user="reviewer").stdout)] == [uscc(2)]
+    for by_sound in ("以客", "yike", "YK"):  # a homophone, pinyin, initials
+        assert [r["uscc"] for r in json.loads(run("board", "--json", "--search", by_sound, user="reviewer").stdout)] == [uscc(2)]
     assert json.loads(run("board", "--json", "--jurisdiction", "西湖区", user="reviewer").stdout)[0]["uscc"] == uscc(1)
 
 

@@ -62,6 +62,10 @@ def test_board_lists_searches_filters_and_opens_the_story(world):
         await pilot.pause()
         seen["searched"] = [r["uscc"] for r in app.rows]
         app.search_input.value = ""
+        await pilot.press("slash", *"hzj", "enter")  # initials of 杭州甲: no name has the letters
+        await pilot.pause()
+        seen["by_sound"] = [r["uscc"] for r in app.rows]
+        app.search_input.value = ""
         await pilot.press("slash", "enter", "f")  # filter: red only
         await pilot.pause()
         seen["red"] = [r["uscc"] for r in app.rows]
@@ -79,7 +83,7 @@ def test_board_lists_searches_filters_and_opens_the_story(world):
 
     drive(world, "reviewer", script)
     assert seen["all"] == [uscc(2), uscc(1)] and seen["table_rows"] == 2  # 上城区 before 西湖区
-    assert seen["searched"] == [uscc(2)]
+    assert seen["searched"] == [uscc(2)] and seen["by_sound"] == [uscc(1)]
     assert seen["red"] == [uscc(2), uscc(1)] and seen["yellow"] == []  # overdue problem; sampling < 50%
     assert seen["screen"] == "StoryScreen" and seen["story"] == "杭州甲运输有限公司"
     assert "stays listed: 检查缺失" in seen["text"]

@@ -1,7 +1,9 @@
 """Finding a company the way officers type it (企业查找): any part of its name, its unified social
 credit code (统一社会信用代码) or the organisation code inside it (组织机构代码, characters 9-17),
-or its number in the store — matched forgivingly (rapidfuzz) so a typo or a missing 有限公司 still
-finds it. One function, `resolve_company`, for every command that takes a company; read without
+or its number in the store — matched forgivingly so a typo or a missing 有限公司 still finds it:
+by sound (pypinyin) when a character was typed as another of the same pinyin, the commonest slip of
+a pinyin input method (路杰 for 路捷), and when the name is typed in pinyin or its initials on a
+terminal without Chinese input (lujie, ljwl); then by closeness (rapidfuzz). One function, `resolve_company`, for every command that takes a company; read without
 the ORM (listing.store.reader), so a read command given --company stays fast.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from listing.store.reader import Reader, query
 from messages.errors import NotFound, ValidationError
 
 FUZZY_CUTOFF = 70  # rapidfuzz score (0-100) a name must reach to count as a match
+SOUND_SCORE = 90.0  # a name matched by its sound: below a part of the name as typed (95), above closeness
 MAX_CANDIDATES = 9  # a numbered choice an officer can read at a glance
 
 _COLUMNS = "SELECT id, uscc, name, jurisdiction FROM company"
@@ -75,9 +78,70 @@ def find_companies(db, actor: Actor, query: str, limit: int = MAX_CANDIDATES) ->
                  or (len(q) >= 6 and q in r["uscc"].casefold())]
     if contained:
         return sorted(contained, key=lambda c: (len(c.name), c.name))[:limit]
-    by_id = {r["id"]: r for r in rows}
-    fuzzy = process.extract(q, names, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
+    table = _sound_table([q, *names.values()])
+    sounds = {key: name.translate(table) for key, name in names.items()}
+    heard = _heard(q, q.translate(table), sounds)
+    if heard:
+        return sorted((_candidate(r, SOUND_SCORE) for r in rows if r["id"] in heard), key=lambda c: (len(c.name), c.name))[:limit]
+    by_id = {r["id"]: r for r in rows}  # closeness of the sounds: a character typed as its homophone costs nothing
+    fuzzy = process.extract(q.translate(table), sounds, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
     return [_candidate(by_id[key], score) for _, score, key in fuzzy]
+
+
+# A Chinese character's sound is its toneless default reading (pypinyin), written as one private-use
+# character per syllable, so that a name read aloud is a string as long as the name: 路 and 鹿 both
+# become the character of "lu", and containment and rapidfuzz work on sounds as they do on names.
+_PUA = 0xF0000
+_syllable_char: dict[str, str] = {}  # "lu" -> its character
+_syllable: dict[str, str] = {}  # its character -> "lu"
+_sound_of: dict[int, str] = {}  # code point of a Chinese character -> its syllable's character
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _sound_table(texts) -> dict[int, str]:
+    """str.translate's table for every Chinese character of `texts` (each new character read
+    once per process; any other character stands for itself)."""
+    new = {ch for ch in set("".join(texts)) if _is_han(ch) and ord(ch) not in _sound_of}
+    if new:
+        from pypinyin import lazy_pinyin
+
+        for ch in new:
+            reading = lazy_pinyin(ch)[0]
+            if reading not in _syllable_char:
+                _syllable_char[reading] = chr(_PUA + len(_syllable_char))
+                _syllable[_syllable_char[reading]] = reading
+            _sound_of[ord(ch)] = _syllable_char[reading]
+    return _sound_of
+
+
+def sounding(query: str, names: dict) -> set:
+    """The keys of `names` (key -> company name) that `query` matches by sound (see _heard): for
+    filters such as the board's search, beside plain containment."""
+    q = _normalise(query or "")
+    if not q or not names:
+        return set()
+    names = {key: _normalise(name) for key, name in names.items()}
+    table = _sound_table([q, *names.values()])
+    return _heard(q, q.translate(table), {key: name.translate(table) for key, name in names.items()})
+
+
+def _heard(q: str, q_sound: str, sounds: dict) -> set:
+    """The keys of the names `q` is part of when read aloud: the same sounds in a row (路杰 in
+    杭州路捷物流), or, typed in ASCII, part of the name's pinyin (lujie) or of its initials
+    (ljwl). A query of fewer than two letters is not matched this way."""
+    if not q.isascii():
+        return {key for key, sound in sounds.items() if q_sound in sound}
+    if not q.isalnum() or sum(ch.isalpha() for ch in q) < 2:
+        return set()
+    found = set()
+    for key, sound in sounds.items():
+        syllables = [_syllable.get(ch, ch) for ch in sound]
+        if q in "".join(syllables) or q in "".join(s[:1] for s in syllables):
+            found.add(key)
+    return found
 
 
 def resolve_company(db, actor: Actor, query: str, choose=None):
