@@ -8,6 +8,7 @@ the ORM (listing.store.reader), so a read command given --company stays fast.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from listing.domain.policy import Actor, authorize
@@ -95,6 +96,7 @@ _PUA = 0xF0000
 _syllable_char: dict[str, str] = {}  # "lu" -> its character
 _syllable: dict[str, str] = {}  # its character -> "lu"
 _sound_of: dict[int, str] = {}  # code point of a Chinese character -> its syllable's character
+_learning = threading.Lock()
 
 
 def _is_han(ch: str) -> bool:
@@ -108,18 +110,19 @@ def _sound_table(texts) -> dict[int, str]:
     if new:
         from pypinyin import lazy_pinyin
 
-        for ch in new:
-            reading = lazy_pinyin(ch)[0]
-            if reading not in _syllable_char:
-                _syllable_char[reading] = chr(_PUA + len(_syllable_char))
-                _syllable[_syllable_char[reading]] = reading
-            _sound_of[ord(ch)] = _syllable_char[reading]
+        with _learning:  # one character per syllable, also when two threads learn at once
+            for ch in new:
+                reading = lazy_pinyin(ch)[0]
+                if reading not in _syllable_char:
+                    mark = chr(_PUA + len(_syllable_char))
+                    _syllable[mark], _syllable_char[reading] = reading, mark
+                _sound_of[ord(ch)] = _syllable_char[reading]
     return _sound_of
 
 
 def sounding(query: str, names: dict) -> set:
-    """The keys of `names` (key -> company name) that `query` matches by sound (see _heard): for
-    filters such as the board's search, beside plain containment."""
+    """The keys of `names` (key -> company name) that `query` matches by sound (see _heard): for a
+    filter such as the board's search when no name contains the query as typed."""
     q = _normalise(query or "")
     if not q or not names:
         return set()
