@@ -26,3 +26,25 @@ def test_a_long_table_is_one_aligned_row_a_line(capsys, monkeypatch):
 def test_a_short_table_keeps_its_frame(capsys):
     output.show([{"id": 1}], [("id", "col.id")], as_json=False)
     assert "┏" in capsys.readouterr().out
+
+
+USERS = [{"name": n, "role": r, "department": d, "jurisdiction": j, "active": True, "db_role": None}
+         for n, r, d, j in (("reviewer.zhao", "reviewer", "市交通安全委员会", "*"), ("police.xihu", "police", "西湖交警大队", "西湖区"),
+                            ("transport.li", "transport", "运管处", "*"))]
+COLUMNS = [("name", "col.name"), ("role", "col.role"), ("department", "col.department"), ("jurisdiction", "col.jurisdiction"),
+           ("active", "col.active"), ("db_role", "col.db_role")]
+
+
+def test_a_framed_table_keeps_names_whole_and_fits_the_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    output.show(USERS, COLUMNS, as_json=False)
+    out = capsys.readouterr().out
+    assert all(cell_len(line) <= 80 for line in out.splitlines())
+    for user in USERS:
+        assert user["name"] in out  # reviewer.zhao, never reviewer.zha / o
+
+
+def test_on_a_narrow_terminal_the_table_still_fits(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")  # no room to keep the names whole: they wrap like the rest
+    output.show(USERS, COLUMNS, as_json=False)
+    assert all(cell_len(line) <= 40 for line in capsys.readouterr().out.splitlines())
