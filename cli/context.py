@@ -249,6 +249,20 @@ def company(session_, query: str, as_json: bool = False):
         raise
 
 
+LISTING_HELP = "The listing's number, or its company: any part of the name, the credit code, or the name by sound."
+
+
+def listing_id(db, text: str, states: tuple[str, ...], as_json: bool = False) -> int:
+    """The listing an officer named: its number as `listing list` shows it, or its company (named
+    as everywhere, see `company`), whose newest listing in one of `states` it is."""
+    from listing.services.read.listings import listing_of
+
+    text = (text or "").strip()
+    if text.isdigit() and len(text) < 9:  # a listing number (a code has 9 or 18 characters)
+        return int(text)
+    return listing_of(db, actor(db), company(db, text, as_json), states)
+
+
 def _choose(candidates):
     for n, c in enumerate(candidates, 1):
         output.message(f"  {n}. {c.name}  {c.uscc}  {c.jurisdiction}")

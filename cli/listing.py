@@ -38,13 +38,14 @@ def _state_aliases() -> dict[str, str]:
 
 def _transition(event_name: str):
     def run(
-        listing_id: int = typer.Argument(..., help="Listing id"),
+        listing: str = typer.Argument(..., help=context.LISTING_HELP),
         reason: str = typer.Option(None, "--reason", help="Why (kept in the audit log)."),
     ) -> None:
         from listing.domain.states import Event
         from listing.services.listings import apply
 
         with context.session() as session:
+            listing_id = context.listing_id(session, listing, ("proposed",))
             row = apply(session, context.actor(session), listing_id, Event(event_name), now=context.now(), reason=reason)
         output.message(output.tr("msg.listing_changed", listing=row.id, state=output.tr(f"state.{row.state}"),
                                  cycle=row.cycle, due=row.cycle_due or "-"))

@@ -7,14 +7,16 @@ from cli import context, output
 from cli.options import JsonOption
 
 app = typer.Typer(help="Acceptance review: show the checklist, decide. 验收。", no_args_is_help=True)
+REVIEWED = ("under_review", "listed")  # a company named: its listing under review (or still listed: refused with why)
 
 
 @app.command("show")
-def show(listing_id: int = typer.Argument(...), as_json: JsonOption = False) -> None:
+def show(listing: str = typer.Argument(..., help=context.LISTING_HELP), as_json: JsonOption = False) -> None:
     """The acceptance checklist: each item pass/fail with its evidence, as a table."""
     from listing.services import review
 
     with context.reader() as db:
+        listing_id = context.listing_id(db, listing, REVIEWED, as_json)
         data = review.show(db, context.actor(db), listing_id, today=context.date_option(None, default_today=True))
     if as_json:
         output.print_json(data)
@@ -32,7 +34,7 @@ def show(listing_id: int = typer.Argument(...), as_json: JsonOption = False) -> 
 
 @app.command("decide")
 def decide(
-    listing_id: int = typer.Argument(...),
+    listing: str = typer.Argument(..., help=context.LISTING_HELP),
     passed: bool = typer.Option(..., "--pass/--fail", help="Delist (pass) or keep listed for another cycle (fail)."),
     reason: str = typer.Option(None, "--reason", help="Why (stored with the decision); required against the checklist's recommendation."),
 ) -> None:
@@ -46,6 +48,7 @@ def decide(
     settings = load()
     channel = channel_for(settings, sink=output.message)
     with context.session() as session:
+        listing_id = context.listing_id(session, listing, REVIEWED)
         result = decision.decide(session, context.actor(session), listing_id, passed, reason=reason, now=context.now(),
                                  channel=channel, lang=output.lang(), notify_lang=settings.notify_lang)
     deliver(context.open_store(), channel, now=context.now())  # after commit: a robot down changes nothing decided

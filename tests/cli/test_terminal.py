@@ -285,6 +285,29 @@ def test_deciding_against_the_recommendation_needs_a_reason_and_says_what_it_ove
     assert "reviewer decided pass against the checklist's recommendation (fail)" in human
 
 
+def test_a_listing_can_be_named_by_its_company(run, world):
+    """Officers know the company, not the listing's number: review and listing commands take either."""
+    by_id = json.loads(run("review", "show", str(world["jia_listing"]), "--json", user="reviewer").stdout)
+    for name in ("杭州甲运输", uscc(1), "hzjys"):  # part of the name, the code, the initials
+        r = run("review", "show", name, "--json", user="reviewer")
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout) == by_id
+    r = run("review", "show", "杭州甲", "--json", user="reviewer")  # 甲运输 and 甲物流: which one?
+    assert r.exit_code == 2 and json.loads(r.stdout)["error"] == "ambiguous"
+    r = run("listing", "confirm", "萧山丙危险品", user="reviewer")
+    assert r.exit_code == 0, r.stderr
+    assert "cycle 1" in r.stderr or "listed" in r.stderr
+    again = run("listing", "confirm", "萧山丙危险品", user="reviewer")  # no longer proposed: named, with its code
+    assert again.exit_code == 4 and "萧山丙危险品运输有限公司" in again.stderr and uscc(4) in again.stderr
+    assert "no proposed listing" in again.stderr
+    zh = run("review", "decide", "萧山丙", "--pass", user="reviewer", lang="zh")  # listed, not under review: refused
+    assert zh.exit_code != 0 and "验收" in zh.stderr
+    r = run("review", "decide", "杭州甲运输", "--fail", user="reviewer")  # as the checklist recommends
+    assert r.exit_code == 0, r.stderr
+    (jia,) = [row for row in json.loads(run("listing", "list", "--json", user="reviewer").stdout) if row["uscc"] == uscc(1)]
+    assert (jia["id"], jia["state"], jia["cycle"]) == (by_id["listing_id"], "listed", by_id["cycle"] + 1)
+
+
 def test_following_the_recommendation_needs_no_reason():
     from listing.services.decision import overrides
 
