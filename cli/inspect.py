@@ -41,6 +41,7 @@ def record(
 @app.command("list")
 def list_(
     month: str = typer.Option(None, "--month", help="YYYY-MM"),
+    company: str = typer.Option(None, "--company", help="Any part of the name, or the credit code."),
     voided: bool = typer.Option(False, "--voided", help="Also list voided inspections (with the reason)."),
     as_json: JsonOption = False,
 ) -> None:
@@ -48,7 +49,8 @@ def list_(
     from listing.services.read.inspections import list_inspections
 
     with context.reader() as db:
-        rows = list_inspections(db, context.actor(db), context.month_option(month), voided=voided)
+        uscc = context.company(db, company, as_json).uscc if company else None
+        rows = list_inspections(db, context.actor(db), context.month_option(month), voided=voided, company=uscc)
     columns = [("id", "col.id"), ("day", "col.at"), ("company", "col.company"), ("department", "col.department"),
                ("inspector", "col.actor")]
     output.show(rows, columns + ([("void_reason", "col.voided")] if voided else []), as_json=as_json)

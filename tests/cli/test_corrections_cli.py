@@ -13,6 +13,12 @@ def _inspections(run, *extra):
 def test_void_an_inspection_and_find_it_only_among_the_voided(run, world):
     rows = _inspections(run, "--month", "2026-10")
     assert [(r["day"], r["voided"]) for r in rows] == [("2026-10-12", False)]
+    everyone = _inspections(run)
+    for name in ("甲运输", "jiayunshu"):  # one company's, named as everywhere
+        mine = _inspections(run, "--company", name)
+        assert mine and {r["company"] for r in mine} == {"杭州甲运输有限公司"}
+        assert mine == [r for r in everyone if r["company"] == "杭州甲运输有限公司"]
+    assert _inspections(run, "--company", "乙客运") == [r for r in everyone if r["company"] == "杭州乙客运有限公司"] == []
     ins = rows[0]["id"]
     r = run("inspect", "void", str(ins), user="transport")
     assert r.exit_code == 2 and "--reason" in r.output  # the reason is required

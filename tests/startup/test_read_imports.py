@@ -54,6 +54,7 @@ READS = [
     ("police", ["problems", "list", "--state", "rectified", "--company", "甲运输", "--overdue", "--json"]),
     ("transport", ["inspect", "list"]),
     ("police", ["inspect", "list", "--month", "2026-10", "--voided", "--json"]),
+    ("transport", ["inspect", "list", "--company", "甲运输", "--json"]),
     ("police", ["drivers", "list"]),
     ("transport", ["drivers", "list", "--company", "乙客运", "--limit", "5", "--json"]),
     ("admin", ["audit", "log"]),
