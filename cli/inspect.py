@@ -32,8 +32,12 @@ def record(
         company = context.company(session, company).uscc
         row = inspections.record(session, context.actor(session), company, department, when, now=context.now(),
                                  notes=notes, findings=finding, problems=list(zip(problem, dues)))
+        earlier = inspections.same_day(session, row)
     output.message(output.tr("msg.inspection_recorded", id=row.id, company=company,
                                  department=output.label(department, "dept."), day=when))
+    if earlier:
+        output.message(output.tr("msg.inspection_same_day", ids=", ".join(map(str, earlier)), id=row.id), style="yellow",
+                       soft_wrap=True)
     if row.company_not_listed:
         output.message(output.tr("msg.inspection_not_listed"), style="yellow")
 

@@ -69,6 +69,15 @@ def record(session: Session, actor: Actor, company_ref: str, department: str, da
     return row
 
 
+def same_day(session: Session, row: Inspection) -> list[int]:
+    """The other inspections in force of the same company by the same department on the same day:
+    usually the same visit recorded twice (a command run again), sometimes a second visit. The
+    CLI names them so that a repeat can be voided at once."""
+    return list(session.exec(select(Inspection.id).where(
+        Inspection.company_id == row.company_id, Inspection.department == row.department, Inspection.day == row.day,
+        Inspection.voided_at.is_(None), Inspection.id != row.id).order_by(Inspection.id)))
+
+
 def new_row(session: Session, company: Company, department: str, day: dt.date, inspector: str, *, now: dt.datetime,
             notes: str | None = None, findings=(), corrects_id: int | None = None) -> Inspection:
     """An inspection row, tied to the company's open listing when it counts for it."""

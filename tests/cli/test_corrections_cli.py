@@ -114,3 +114,25 @@ def test_rename_a_user_keeps_four_eyes(run, world):
     assert run("users", "rename", "xihu", "x", user="reviewer").exit_code == 3
     r = run("users", "rename", "xihu", "xihu.zhang", user="admin", lang="zh")
     assert r.exit_code == 0 and "已改名为 xihu.zhang" in r.stderr
+
+
+def test_recording_the_same_visit_twice_names_the_earlier_one_and_how_to_void_the_repeat(run, world):
+    def record(day, lang="en"):
+        r = run("inspect", "record", "--company", "乙客运", "--department", "police", "--date", day, user="police", lang=lang)
+        assert r.exit_code == 0, r.output
+        return r.stderr
+
+    def that_day():
+        rows = json.loads(run("inspect", "list", "--json", "--company", "乙客运", user="police").stdout)
+        return [r["id"] for r in rows if r["day"] == "2026-11-02"]
+
+    assert "already recorded" not in record("2026-11-02")
+    (first,) = that_day()
+    again = record("2026-11-02")
+    (_, repeat) = that_day()
+    assert f"already recorded for this company, department and day: inspection {first}." in again
+    assert f"guapai inspect void {repeat} --reason" in again
+    assert "already recorded" not in record("2026-11-03")  # another day
+    assert run("inspect", "void", str(repeat), "--reason", "重复录入", user="police").exit_code == 0
+    zh = record("2026-11-02", lang="zh")  # the voided repeat is not named; the first visit still is
+    assert f"已有检查记录 {first}。" in zh
