@@ -58,6 +58,18 @@ def test_lookup_by_sound_homophones_pinyin_and_initials_within_scope(world):
         assert all(c.score < 90 for c in find_companies(s, reviewer, "丁客运"))  # ding is not yi: closeness at best
 
 
+def test_by_sound_the_parts_of_a_query_in_another_script_come_in_order():
+    """Names told apart by a number: 路杰287 and lujie287 name the 287 one, ljwl246 the other."""
+    from listing.services.read.companies import sounding
+
+    names = {1: "杭州路捷物流有限公司287", 2: "杭州路捷物流有限公司246", 3: "杭州宏航危险品运输有限公司183"}
+    assert sounding("路杰287", names) == sounding("lujie287", names) == sounding("路杰 287", names) == {1}
+    assert sounding("ljwl246", names) == {2} and sounding("宏航183", names) == {3}
+    assert sounding("287路杰", names) == set()  # the number comes after the words
+    assert sounding("路杰", names) == {1, 2} and sounding("lujie", names) == {1, 2}
+    assert sounding("l", names) == set()  # one letter: not matched by sound
+
+
 def test_ambiguous_company_under_json_is_exit_2_with_candidates(run):
     r = run("company", "show", "杭州甲", "--json", user="reviewer")
     assert r.exit_code == 2

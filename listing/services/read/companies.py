@@ -8,6 +8,7 @@ the ORM (listing.store.reader), so a read command given --company stays fast.
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -131,18 +132,38 @@ def sounding(query: str, names: dict) -> set:
     return _heard(q, q.translate(table), {key: name.translate(table) for key, name in names.items()})
 
 
+_PARTS = re.compile("[\U000F0000-\U000FFFFD]+|[a-z]+|[0-9]+|[^\U000F0000-\U000FFFFDa-z0-9]+")
+
+
+def _parts(sound: str) -> list[str]:
+    """A query's sound cut where the script changes (路捷287: 路捷, 287; lujie287: lujie, 287)."""
+    return _PARTS.findall(sound)
+
+
+def _in_order(parts: list[str], text: str) -> bool:
+    at = 0
+    for part in parts:
+        at = text.find(part, at)
+        if at < 0:
+            return False
+        at += len(part)
+    return True
+
+
 def _heard(q: str, q_sound: str, sounds: dict) -> set:
     """The keys of the names `q` is part of when read aloud: the same sounds in a row (路杰 in
     杭州路捷物流), or, typed in ASCII, part of the name's pinyin (lujie) or of its initials
-    (ljwl). A query of fewer than two letters is not matched this way."""
+    (ljwl); where the query changes script, each part in order (路杰287, lujie287: the name's
+    number after its words). A query of fewer than two letters is not matched this way."""
+    parts = _parts(q_sound)
     if not q.isascii():
-        return {key for key, sound in sounds.items() if q_sound in sound}
+        return {key for key, sound in sounds.items() if _in_order(parts, sound)}
     if not q.isalnum() or sum(ch.isalpha() for ch in q) < 2:
         return set()
     found = set()
     for key, sound in sounds.items():
         syllables = [_syllable.get(ch, ch) for ch in sound]
-        if q in "".join(syllables) or q in "".join(s[:1] for s in syllables):
+        if _in_order(parts, "".join(syllables)) or _in_order(parts, "".join(s[:1] for s in syllables)):
             found.add(key)
     return found
 
