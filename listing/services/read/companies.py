@@ -160,12 +160,10 @@ def _heard(q: str, q_sound: str, sounds: dict) -> set:
         return {key for key, sound in sounds.items() if _in_order(parts, sound)}
     if not q.isalnum() or sum(ch.isalpha() for ch in q) < 2:
         return set()
-    found = set()
-    for key, sound in sounds.items():
-        syllables = [_syllable.get(ch, ch) for ch in sound]
-        if _in_order(parts, "".join(syllables)) or _in_order(parts, "".join(s[:1] for s in syllables)):
-            found.add(key)
-    return found
+    spelled = {ord(mark): reading for mark, reading in _syllable.items()}  # str.translate: sound -> pinyin
+    initials = {ord(mark): reading[:1] for mark, reading in _syllable.items()}
+    return {key for key, sound in sounds.items()
+            if _in_order(parts, sound.translate(spelled)) or _in_order(parts, sound.translate(initials))}
 
 
 def resolve_company(db, actor: Actor, query: str, choose=None):
