@@ -3,8 +3,9 @@ credit code (统一社会信用代码) or the organisation code inside it (组�
 or its number in the store — matched forgivingly so a typo or a missing 有限公司 still finds it:
 by sound (pypinyin) when a character was typed as another of the same pinyin, the commonest slip of
 a pinyin input method (路杰 for 路捷), and when the name is typed in pinyin or its initials on a
-terminal without Chinese input (lujie, ljwl); then by closeness (rapidfuzz). One function, `resolve_company`, for every command that takes a company; read without
-the ORM (listing.store.reader), so a read command given --company stays fast.
+terminal without Chinese input (lujie, ljwl); then by closeness (rapidfuzz). One function,
+`resolve_company`, for every command that takes a company; read without the ORM
+(listing.store.reader), so a read command given --company stays fast.
 """
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ def find_companies(db, actor: Actor, query: str, limit: int = MAX_CANDIDATES) ->
     sounds = {key: name.translate(table) for key, name in names.items()}
     heard = _heard(q, q.translate(table), sounds)
     if heard:
-        return sorted((_candidate(r, SOUND_SCORE) for r in rows if r["id"] in heard), key=lambda c: (len(c.name), c.name))[:limit]
+        by_sound = [_candidate(r, SOUND_SCORE) for r in rows if r["id"] in heard]
+        return sorted(by_sound, key=lambda c: (len(c.name), c.name))[:limit]
     by_id = {r["id"]: r for r in rows}  # closeness of the sounds: a character typed as its homophone costs nothing
     fuzzy = process.extract(q.translate(table), sounds, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
     return [_candidate(by_id[key], score) for _, score, key in fuzzy]
@@ -160,8 +162,9 @@ def _heard(q: str, q_sound: str, sounds: dict) -> set:
         return {key for key, sound in sounds.items() if _in_order(parts, sound)}
     if not q.isalnum() or sum(ch.isalpha() for ch in q) < 2:
         return set()
-    spelled = {ord(mark): reading for mark, reading in _syllable.items()}  # str.translate: sound -> pinyin
-    initials = {ord(mark): reading[:1] for mark, reading in _syllable.items()}
+    known = list(_syllable.items())  # one step under the GIL: another thread may be learning
+    spelled = {ord(mark): reading for mark, reading in known}  # str.translate: sound -> pinyin
+    initials = {ord(mark): reading[:1] for mark, reading in known}
     return {key for key, sound in sounds.items()
             if _in_order(parts, sound.translate(spelled)) or _in_order(parts, sound.translate(initials))}
 
