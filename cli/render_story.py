@@ -28,6 +28,18 @@ def _record(r: dict, lang: str = "en") -> str:
     return f"{_d(r['occurred_at'])} #{r['record_no'] or r['id']} {r['code']}"
 
 
+def _notice_about(e: dict, lang: str) -> str:
+    """What a notice was about, in words: 'miss:2026-06:transport' -> '2026-06, transport (运管)'
+    as the officer's language has it; a review notice's cycle; nothing else (never the raw key)."""
+    about = e.get("about") or ""
+    month, _, department = about.partition(":")
+    if e["notice"] in ("miss", "remind") and department:
+        return t("ev.notice_month", lang, month=month, department=t(f"dept.{department}", lang))
+    if e["notice"] in ("review_due", "review_overdue") and about.isdigit():
+        return t("ev.notice_cycle", lang, cycle=about)
+    return ""
+
+
 def event_lines(data: dict, lang: str) -> list[tuple[str, str, bool]]:
     """(date, sentence, voided) for the timeline; findings grouped per day so a busy month stays
     readable. A voided inspection or problem keeps its line, with who voided it and why."""
@@ -57,7 +69,7 @@ def event_lines(data: dict, lang: str) -> list[tuple[str, str, bool]]:
             text = t("ev.problem", lang, id=e["id"], description=e["description"], due=_d(e["due"]),
                      state=t(f"pstate.{e['state']}", lang))
         elif kind == "notice":
-            text = t("ev.notice", lang, notice=e["notice"], about=e["about"] or "")
+            text = t("ev.notice", lang, notice=label(e["notice"], ("notice.",), lang), about=_notice_about(e, lang)).rstrip()
         else:
             text = kind
         if e.get("voided"):

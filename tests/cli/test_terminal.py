@@ -120,6 +120,31 @@ def test_company_story_tells_cycles_months_problems_and_decisions_in_time_order(
     assert "验收未通过,继续挂牌:检查缺失" in zh.stdout
 
 
+@pytest.mark.parametrize("lang, said", [
+    ("en", ["notice: inspection missed 2026-06, police", "notice: inspection reminder 2026-08, transport",
+            "notice: acceptance review due (cycle 2)", "notice: listing escalated", "findings (1): "]),
+    ("zh", ["通知:检查缺失 2026-06,交警", "通知:检查提醒 2026-08,运管", "通知:待验收 第 2 周期", "通知:挂牌升级",
+            "抽查线索 1 条:"]),
+])
+def test_the_storys_notices_are_told_in_words_never_as_outbox_keys(lang, said):
+    import datetime as dt
+
+    import main  # noqa: F401 - the CLI's messages
+    from cli.render_story import event_lines
+
+    at = dt.datetime(2026, 8, 26, 9, tzinfo=dt.timezone.utc)
+    notices = [("miss", "2026-06:police"), ("remind", "2026-08:transport"), ("review_due", "2"), ("escalated", None)]
+    timeline = [{"at": at, "kind": "notice", "notice": kind, "about": about, "channel": "log", "sent": True}
+                for kind, about in notices]
+    timeline.append({"at": at, "kind": "finding", "id": 1, "rule": "overspeed", "plate": "浙A1", "state": "confirmed",
+                     "voided": False, "void_reason": None})
+    lines = [text for _, text, _ in event_lines({"timeline": timeline}, lang)]
+    for words in said:
+        assert any(words in line for line in lines), (words, lines)
+    assert not any(key in line for line in lines for key in ("miss 2026", "remind 2026", "2026-06:", "review_due", "None"))
+    assert all(line == line.strip() for line in lines)
+
+
 def test_one_problem_count_for_board_story_and_review(run):
     """The open problem was found in cycle 1; the board, the story and the cycle-2 review all count it."""
     board = {r["uscc"]: r for r in json.loads(run("board", "--json", user="reviewer").stdout)}
