@@ -19,6 +19,19 @@ from messages.errors import GuapaiError
 COLOURS = (None, "red", "yellow", "green")
 
 
+def localize_keys(node, lang: str) -> None:
+    """The footer's key descriptions in the officer's language (tui.key.<action>; Textual keeps a
+    node's bindings per instance, so this changes only `node`)."""
+    from dataclasses import replace
+
+    from messages import known
+
+    keymap = node._bindings.key_to_bindings
+    for key, bindings in keymap.items():
+        keymap[key] = [replace(b, description=t(f"tui.key.{b.action}", lang)) if known(f"tui.key.{b.action}") else b
+                       for b in bindings]
+
+
 class Form(ModalScreen):
     """A few labelled inputs; dismisses with {name: text} or None (Esc / Cancel)."""
 
@@ -26,6 +39,7 @@ class Form(ModalScreen):
 
     def __init__(self, title: str, fields: list[tuple[str, str, str]], lang: str):
         super().__init__()
+        localize_keys(self, lang)
         self.title_text, self.fields, self.lang = title, fields, lang
 
     def compose(self) -> ComposeResult:
@@ -65,6 +79,8 @@ class StoryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        localize_keys(self, self.app.desk.lang)
+        self.refresh_bindings()
         self.refresh_story()
 
     def refresh_story(self) -> None:
@@ -110,6 +126,7 @@ class BoardApp(App):
     def __init__(self, desk: actions.Desk):
         super().__init__()
         self.desk = desk
+        localize_keys(self, desk.lang)
         self.colour_index = 0
         self.sort_index = 0
         self.rows: list[dict] = []

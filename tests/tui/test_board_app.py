@@ -8,13 +8,13 @@ from listing.store import tables
 from tests.cli.world import NOW, uscc
 
 
-def drive(world, user, script, size=(160, 48)):
+def drive(world, user, script, size=(160, 48), lang="en"):
     """Run the board as `user`, let `script(pilot, app)` press keys; return the notices shown."""
     import main  # noqa: F401 - registers the CLI's messages, as `guapai tui` has them
     from cli.tui.actions import Desk
     from cli.tui.app import BoardApp
 
-    app = BoardApp(Desk(world["store"], user, lambda: NOW, "en"))
+    app = BoardApp(Desk(world["store"], user, lambda: NOW, lang))
     notices = []
     app.notify = lambda message, **kw: notices.append((str(message), kw.get("severity", "information")))
 
@@ -159,3 +159,28 @@ def test_decide_a_review_against_the_checklist_needs_a_reason(world):
     notices = drive(world, "reviewer", with_reason)
     assert "delisted" in notices[-1][0] and "overrides" in notices[-1][0]
     assert audit_actions(world, "listing.pass") == [("reviewer", str(world["jia_listing"]))]
+
+
+def test_the_footer_speaks_the_officers_language(world):
+    """The keys' descriptions follow --lang like everything else on the screen."""
+    seen = {}
+
+    def footer(app):
+        return {k.description for k in app.screen.query("FooterKey")}
+
+    async def script(pilot, app):
+        seen["board"] = footer(app)
+        await open_story(pilot, app, uscc(1))
+        await pilot.pause()
+        seen["story"] = footer(app)
+
+    drive(world, "reviewer", script, lang="zh")
+    assert {"退出", "帮助", "搜索", "验收决定"} <= seen["board"] and not {"Quit", "Help", "Search"} & seen["board"]
+    assert "返回" in seen["story"] and "Back" not in seen["story"]
+    english = {}
+
+    async def in_english(pilot, app):
+        english["board"] = footer(app)
+
+    drive(world, "reviewer", in_english)
+    assert {"Quit", "Help", "Search", "Decide"} <= english["board"]
