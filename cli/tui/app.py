@@ -170,9 +170,10 @@ class BoardApp(App):
                           t("board.review_days", self.desk.lang, days=days) if r["state"] == "under_review" else days,
                           f"{r['sampling_coverage']:.0%}", f"{r['open_problems']}/{r['overdue_problems']}",
                           "✔" if r["ready_for_acceptance"] else "", key=r["uscc"])
-        colour = COLOURS[self.colour_index] or t("tui.all", self.desk.lang)
+        lang = self.desk.lang
+        colour = t(f"tui.colour.{COLOURS[self.colour_index]}", lang) if COLOURS[self.colour_index] else t("tui.all", lang)
         self.status.update(
-            f"{t('tui.filter', self.desk.lang, colour=colour)} · {t('tui.sorted', self.desk.lang, sort=self.SORTS[self.sort_index])}"
+            f"{t('tui.filter', lang, colour=colour)} · {t('tui.sorted', lang, sort=t(f'tui.sort.{self.SORTS[self.sort_index]}', lang))}"
             f" · {t('msg.board', self.desk.lang, n=len(self.rows), red=sum(r['colour'] == 'red' for r in self.rows), yellow=sum(r['colour'] == 'yellow' for r in self.rows), green=sum(r['colour'] == 'green' for r in self.rows))}")
 
     def current(self) -> dict | None:

@@ -170,6 +170,11 @@ def test_the_footer_speaks_the_officers_language(world):
 
     async def script(pilot, app):
         seen["board"] = footer(app)
+        await pilot.press("f", "s")  # red only, sorted by days to review
+        await pilot.pause()
+        seen["status"] = str(app.status.content)
+        await pilot.press("f", "f", "f")  # back to all
+        await pilot.pause()
         await open_story(pilot, app, uscc(1))
         await pilot.pause()
         seen["story"] = footer(app)
@@ -177,6 +182,7 @@ def test_the_footer_speaks_the_officers_language(world):
     drive(world, "reviewer", script, lang="zh")
     assert {"退出", "帮助", "搜索", "验收决定"} <= seen["board"] and not {"Quit", "Help", "Search"} & seen["board"]
     assert "返回" in seen["story"] and "Back" not in seen["story"]
+    assert "筛选:红" in seen["status"] and "排序:距验收天数" in seen["status"], seen["status"]
     english = {}
 
     async def in_english(pilot, app):
