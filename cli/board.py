@@ -130,6 +130,11 @@ class BoardTable:
             widths = [max([cell_len(tr("col.code"))] + [len(u) for _, u in safe])] + widths
             cells = [[u] + c for (_, u), c in zip(safe, cells)]
         rest = sum(widths) + len(gap) * len(widths)
+        trend = next(i for i, (h, _, _) in enumerate(heads) if h == tr("col.trend_short"))
+        if not self.wide and options.max_width - rest < self.NAME_MIN:  # the sparkline goes before the code folds
+            rest -= widths[trend] + len(gap)
+            heads, widths = heads[:trend] + heads[trend + 1:], widths[:trend] + widths[trend + 1:]
+            cells = [c[:trend] + c[trend + 1:] for c in cells]
         longest = max([cell_len(tr("col.company"))] + [cell_len(n) for n in names] + ([] if self.wide else [self.NAME_MIN]))
         # as wide as the longest name (or the code below it) where the console allows; on a
         # narrow console names and codes fold to what is left, down to NAME_NARROWEST cells

@@ -74,6 +74,20 @@ def test_a_very_narrow_console_folds_names_and_codes_too(lang):
     assert "".join(line.split(" ")[0] for line in lines[1:]) == "HangzhouABCLogistics91330110MA2B000003"
 
 
+def test_the_trend_gives_way_before_the_code_folds(lang):
+    """A four-month cycle in Chinese (运✓警✗ is six cells a month) leaves an 80-column console too
+    little room for the code under the name: the eight-week sparkline goes first."""
+    four = [{"month": f"2026-{m:02d}", "transport": "done", "police": "missed", "transport_count": 1, "police_count": 0}
+            for m in (9, 10, 11, 12)]
+    rows = [row("杭州邦利客运有限公司078", "91330102ENXA04ND07", months=four)]
+    narrow, roomy = table_lines(render(rows, width=80)), table_lines(render(rows, width=120))
+    assert all(cell_len(line) <= 80 for line in narrow), narrow
+    assert "91330102ENXA04ND07" in narrow and "91330102ENXA04ND07" in roomy  # whole, on its own line
+    trend = output.tr("col.trend_short")
+    assert trend in roomy[0] and "▁▂▃▄▅▆▇█" in roomy[1]
+    assert (trend in narrow[0]) == (lang == "en")  # English marks are narrower: room for both
+
+
 def test_wide_one_line_per_company_whatever_the_console(lang):
     lines = table_lines(render(ROWS, width=40, wide=True))
     [jia] = [line for line in lines if LONG in line]
