@@ -26,7 +26,9 @@ def localize_keys(node, lang: str) -> None:
 
     from messages import known
 
-    keymap = node._bindings.key_to_bindings
+    keymap = getattr(getattr(node, "_bindings", None), "key_to_bindings", None)
+    if keymap is None:  # a Textual whose bindings live elsewhere: English keys rather than no board
+        return
     for key, bindings in keymap.items():
         keymap[key] = [replace(b, description=t(f"tui.key.{b.action}", lang)) if known(f"tui.key.{b.action}") else b
                        for b in bindings]
