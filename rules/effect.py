@@ -229,15 +229,34 @@ def _wild_interval(fit, df, design: Design, level: float = 0.95) -> tuple[float,
 
     x = np.asarray(fit._X, dtype=float).reshape(len(df), -1)[:, list(fit._coefnames).index("treat")]
     y = np.asarray(fit._Y, dtype=float).ravel()
-    return wild_interval(x, y, df["company_id"].to_numpy(), float(fit.se()["treat"]), design.reps, design.seed, level)
+    return wild_interval(x, y, df["company_id"].to_numpy(), _se(fit, "treat"), design.reps, design.seed, level)
 
 
-def _t_interval(beta: float, se: float, listings: int, level: float = 0.95) -> tuple[float, float]:
-    """beta +- t(listings - 1) x the company-clustered SE. Listing varies across the listed
-    companies only, so their number, not the number of clusters, sets the degrees of freedom
-    (with the default G - 1 the interval covers ~88% in the calibration, see docs/effect.md)."""
+def _coef(fit):
+    """The fit's coefficients. pyfixest computes the inference with them (see _se): its NaN
+    warning is not the caller's business; the SE is judged by _se."""
+    with np.errstate(invalid="ignore"):
+        return fit.coef()
+
+
+def _se(fit, name: str) -> float | None:
+    """The company-clustered standard error of `name`, or None where the variance estimate is not
+    a number: a near-singular fit (an event month with few listings) can leave a negative
+    variance on the diagonal, whose square root pyfixest returns as NaN with a RuntimeWarning."""
+    with np.errstate(invalid="ignore"):
+        se = float(fit.se()[name])
+    return se if math.isfinite(se) and se >= 0 else None
+
+
+def _t_interval(beta: float, se: float | None, listings: int, level: float = 0.95) -> tuple[float, float] | None:
+    """beta +- t(listings - 1) x the company-clustered SE; None without an SE (see _se). Listing
+    varies across the listed companies only, so their number, not the number of clusters, sets
+    the degrees of freedom (with the default G - 1 the interval covers ~88% in the calibration,
+    see docs/effect.md)."""
     from scipy.stats import t
 
+    if se is None:
+        return None
     q = float(t.ppf(0.5 + level / 2, max(listings - 1, 1)))
     return beta - q * se, beta + q * se
 
@@ -278,25 +297,25 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
     if inference == "none":
         out["why"] = "too_few_listings"
     ols = _fit(df, "ols", "treat")
-    beta = float(ols.coef()["treat"])
+    beta = float(_coef(ols)["treat"])
     ci = None
     if inference == "crv1":
-        ci = _t_interval(beta, float(ols.se()["treat"]), n)
+        ci = _t_interval(beta, _se(ols, "treat"), n)
     elif inference == "wild_bootstrap":
         ci = _wild_interval(ols, df, design)
     cf = _counterfactual(stacked, beta)
-    out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": float(ols.se()["treat"]),
+    out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": _se(ols, "treat"),
                   "interval": inference if ci else None,
                   "counterfactual": cf, "relative": _relative(beta, cf),
                   "relative_ci95": [_relative(b, _counterfactual(stacked, b)) for b in ci] if ci else None}
     try:
         pois = _fit(df, "poisson", "treat")
-        b = float(pois.coef()["treat"])
+        b = float(_coef(pois)["treat"])
         pci = None
-        if inference != "none":
-            lo, hi = _t_interval(b, float(pois.se()["treat"]), n)
-            pci = [math.expm1(lo), math.expm1(hi)]
-        out["poisson"] = {"log_rate_ratio": b, "se_crv1": float(pois.se()["treat"]), "relative": math.expm1(b),
+        interval = _t_interval(b, _se(pois, "treat"), n) if inference != "none" else None
+        if interval:
+            pci = [math.expm1(interval[0]), math.expm1(interval[1])]
+        out["poisson"] = {"log_rate_ratio": b, "se_crv1": _se(pois, "treat"), "relative": math.expm1(b),
                           "relative_ci95": pci, "interval": "crv1" if pci else None}
     except Exception as error:  # noqa: BLE001 - a Poisson fit that cannot converge is a finding, not a crash
         out["poisson"] = {"error": type(error).__name__}
@@ -317,10 +336,11 @@ def event_study(stacked: pl.DataFrame, design: Design) -> list[dict]:
         dummies = stacked.with_columns([((pl.col("rel") == r) & (pl.col("treated") == 1)).cast(pl.Float64).alias(c)
                                         for r, c in names.items()])
         fit = _fit(_frame(dummies), "ols", " + ".join(names.values()))
+        coef = _coef(fit)
         for r, c in names.items():
-            if c in fit.coef().index:
-                b = float(fit.coef()[c])
-                lo, hi = _t_interval(b, float(fit.se()[c]), n) if n >= design.min_listings else (None, None)
+            if c in coef.index:
+                b = float(coef[c])
+                lo, hi = (_t_interval(b, _se(fit, c), n) if n >= design.min_listings else None) or (None, None)
                 coefs[r] = (b, lo, hi)
     return [{"month": r, "effect": coefs.get(r, (None, None, None))[0], "ci95": list(coefs[r][1:]) if r in coefs and coefs[r][1] is not None else None,
              "treated_rate": level.get((r, 1)), "control_rate": level.get((r, 0))} for r in rels]

@@ -76,6 +76,50 @@ def test_the_estimate_covers_the_planted_effect_and_the_raw_drop_overstates_it(t
     assert abs(np.mean([e["treated_rate"] - e["control_rate"] for e in before])) < 0.05
 
 
+class _Fit:
+    """pyfixest's accessor as it behaves on a near-singular fit: the SE is the square root of the
+    variance's diagonal, computed when asked, NaN where that diagonal is negative."""
+
+    def __init__(self, variances: dict[str, float]):
+        self.variances = variances
+
+    def se(self):
+        import pandas as pd
+
+        return pd.Series(np.sqrt(np.array(list(self.variances.values()))), index=list(self.variances))
+
+
+def test_a_variance_that_is_not_a_number_gives_no_standard_error_and_no_warning():
+    import warnings
+
+    from rules import effect
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pyfixest's "invalid value encountered in sqrt" would fail here
+        assert effect._se(_Fit({"treat": -0.01, "ev_p1": 0.04}), "treat") is None
+        assert effect._se(_Fit({"treat": -0.01, "ev_p1": 0.04}), "ev_p1") == pytest.approx(0.2)
+    assert effect._t_interval(0.1, None, 20) is None
+
+
+def test_without_a_standard_error_the_estimate_has_no_interval_never_a_nan(twenty, monkeypatch):
+    """Where the fit leaves no SE (the main term, or one event month), that interval is None and
+    the verdict says there is none; the other months keep theirs."""
+    import json
+
+    from rules import effect
+
+    real = effect._se
+    monkeypatch.setattr(effect, "_se", lambda fit, name: None if name in ("treat", "ev_p2") else real(fit, name))
+    panel, companies, treated, never = twenty
+    r = measure(panel, companies, treated, never, metric="violations", last_month=29)
+    assert r["inference"] == "crv1"
+    assert r["ols"]["ci95"] is None and r["ols"]["relative_ci95"] is None and r["ols"]["se_crv1"] is None
+    assert r["poisson"]["relative_ci95"] is None and r["verdict"] == "no_interval"
+    months = {e["month"]: e["ci95"] for e in r["event_study"]}
+    assert months[2] is None and months[1] is not None and months[-2] is not None
+    assert "NaN" not in json.dumps(r, default=str)
+
+
 def test_too_few_listings_give_an_estimate_without_an_interval_and_say_why():
     panel, companies, treated, never = simulate_panel(3, PanelPlan(listings=3))
     r = measure(panel, companies, treated, never, metric="violations", last_month=29)
