@@ -297,25 +297,25 @@ def estimate(stacked: pl.DataFrame, design: Design) -> dict:
     if inference == "none":
         out["why"] = "too_few_listings"
     ols = _fit(df, "ols", "treat")
-    beta = float(_coef(ols)["treat"])
+    beta, se = float(_coef(ols)["treat"]), _se(ols, "treat")
     ci = None
     if inference == "crv1":
-        ci = _t_interval(beta, _se(ols, "treat"), n)
+        ci = _t_interval(beta, se, n)
     elif inference == "wild_bootstrap":
         ci = _wild_interval(ols, df, design)
     cf = _counterfactual(stacked, beta)
-    out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": _se(ols, "treat"),
+    out["ols"] = {"effect": beta, "ci95": list(ci) if ci else None, "se_crv1": se,
                   "interval": inference if ci else None,
                   "counterfactual": cf, "relative": _relative(beta, cf),
                   "relative_ci95": [_relative(b, _counterfactual(stacked, b)) for b in ci] if ci else None}
     try:
         pois = _fit(df, "poisson", "treat")
-        b = float(_coef(pois)["treat"])
+        b, pse = float(_coef(pois)["treat"]), _se(pois, "treat")
         pci = None
-        interval = _t_interval(b, _se(pois, "treat"), n) if inference != "none" else None
+        interval = _t_interval(b, pse, n) if inference != "none" else None
         if interval:
             pci = [math.expm1(interval[0]), math.expm1(interval[1])]
-        out["poisson"] = {"log_rate_ratio": b, "se_crv1": _se(pois, "treat"), "relative": math.expm1(b),
+        out["poisson"] = {"log_rate_ratio": b, "se_crv1": pse, "relative": math.expm1(b),
                           "relative_ci95": pci, "interval": "crv1" if pci else None}
     except Exception as error:  # noqa: BLE001 - a Poisson fit that cannot converge is a finding, not a crash
         out["poisson"] = {"error": type(error).__name__}
