@@ -4,7 +4,6 @@ position and skipped, or the whole input rejected (`on_error="reject"`): never m
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import polars as pl
@@ -188,17 +187,17 @@ def read(path: Path, fmt: str | None = None, **kw) -> ReadResult:
 
 
 SNIFFED = ("txt", "", "log", "dat", "raw")  # names that do not say what is inside: the content does
-_HEX_FRAMES = re.compile(rb"\s*(?:0[xX])?7[eE](?:[0-9A-Fa-f]|0[xX]|[\s,;:|\-])*")
 
 
 def sniff(path: Path) -> str | None:
     """'jt808' when a file's first bytes are JT/T 808 frames (a 0x7e flag byte, or hex text that
     starts with 7e: captures are often saved as .txt); 'csv' for other text of a .txt file; None
     when the start says nothing."""
+    from rules.trajectory.jt808 import hex_text
+
     with open(path, "rb") as f:
         head = f.read(4096)
-    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
-    if body.lstrip()[:1] == b"\x7e" or _HEX_FRAMES.fullmatch(body):
+    if head.lstrip()[:1] == b"\x7e" or hex_text(head) is not None:  # the reader's own test for hex text
         return "jt808"
     return "csv" if path.suffix.lower() == ".txt" else None
 
