@@ -81,14 +81,13 @@ def find_companies(db, actor: Actor, query: str, limit: int = MAX_CANDIDATES) ->
                  or (len(q) >= 6 and q in r["uscc"].casefold())]
     if contained:
         return sorted(contained, key=lambda c: (len(c.name), c.name))[:limit]
-    table = _sound_table([q, *names.values()])
-    sounds = {key: name.translate(table) for key, name in names.items()}
-    heard = _heard(q, q.translate(table), sounds)
+    q_sound, sounds = _read_aloud(q, names)
+    heard = _heard(q, q_sound, sounds)
     if heard:
         by_sound = [_candidate(r, SOUND_SCORE) for r in rows if r["id"] in heard]
         return sorted(by_sound, key=lambda c: (len(c.name), c.name))[:limit]
     by_id = {r["id"]: r for r in rows}  # closeness of the sounds: a character typed as its homophone costs nothing
-    fuzzy = process.extract(q.translate(table), sounds, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
+    fuzzy = process.extract(q_sound, sounds, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=limit)
     return [_candidate(by_id[key], score) for _, score, key in fuzzy]
 
 
@@ -129,9 +128,13 @@ def sounding(query: str, names: dict) -> set:
     q = _normalise(query or "")
     if not q or not names:
         return set()
-    names = {key: _normalise(name) for key, name in names.items()}
+    return _heard(q, *_read_aloud(q, {key: _normalise(name) for key, name in names.items()}))
+
+
+def _read_aloud(q: str, names: dict) -> tuple[str, dict]:
+    """The sounds of the (normalised) query and names."""
     table = _sound_table([q, *names.values()])
-    return _heard(q, q.translate(table), {key: name.translate(table) for key, name in names.items()})
+    return q.translate(table), {key: name.translate(table) for key, name in names.items()}
 
 
 _PARTS = re.compile("[\U000F0000-\U000FFFFD]+|[a-z]+|[0-9]+|[^\U000F0000-\U000FFFFDa-z0-9]+")
